@@ -1,0 +1,152 @@
+// The platform seam: everything the runtime needs from the world it runs in.
+//
+// The runtime core (submitter, executor, directory, objects) is written once against this
+// interface; `sim::World` implements it with virtual time and a seeded scheduler on one thread,
+// `ThreadsPlatform` (runtime/real) with a thread pool and the real clock. Nothing else in
+// runtime/ touches the OS (LevelDB's Env is the model).
+//
+// The execution model, identical on both platforms:
+//   * The cluster has nodes; a node hosts processes. A process is a serial event loop: at most
+//     one of its fibers or callbacks runs at a time, so runtime state owned by a process needs
+//     no locks. Different processes run in parallel on the threads platform.
+//   * Work in a process is either a callback (a delivered message, a timer; must not block) or a
+//     fiber (may block by parking). `spawn` starts a fiber.
+//   * Processes talk only by messages: `send` copies bytes to another process, whose
+//     ProcessHost::on_message runs there later (after a simulated network latency under sim).
+//   * A parked fiber is woken by `unpark`, called from the same process (a message handler, a
+//     timer, another fiber). Cross-process wake-ups are messages.
+//
+// The current process and fiber are reached through `ExecutionContext::current()`, set by the
+// platform around every callback and fiber run: no globals, so one OS process can hold many
+// simulated worlds.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "runtime/ids.h"
+#include "runtime/trace/trace_event.h"
+
+namespace troupe {
+
+// What a process does with its input; implemented by the runtime (core/process_runtime.h).
+// Owned by the platform from start_process until the process ends.
+class ProcessHost {
+ public:
+  virtual ~ProcessHost() = default;
+  // Runs in the process's context, not on a fiber: must not block (spawn a fiber for that).
+  virtual void on_message(ProcessId from, std::string payload) = 0;
+  // Called once, in the process's context, right after the process starts.
+  virtual void on_start() {}
+};
+
+// A node's capacity and health, as the directory's scheduler sees it.
+struct NodeInfo {
+  NodeId id;
+  std::string name;
+  double cpus = 0;
+  int64_t memory_bytes = 0;
+  bool alive = true;
+};
+
+// Why a fiber is parked, for deadlock reports and the trace ("get o2.5", "sleep 10ms").
+struct WaitReason {
+  std::string what;
+};
+
+using TimerId = uint64_t;
+
+class Platform {
+ public:
+  virtual ~Platform() = default;
+
+  // True for the simulator (virtual time, deterministic).
+  virtual bool simulated() const = 0;
+
+  // Time since the platform started: virtual under sim, steady clock on real platforms.
+  virtual Nanos now() const = 0;
+
+  // The cluster's nodes, ordered by id. Node 0 is the head.
+  virtual std::vector<NodeInfo> nodes() const = 0;
+
+  // Starts a process on `node` running `host`; on_start() is called in it soon after.
+  // Fails if the node is unknown or dead.
+  virtual absl::StatusOr<ProcessId> start_process(NodeId node, std::string name,
+                                                  std::unique_ptr<ProcessHost> host) = 0;
+
+  // Ends `process` at once, as a crash does: its fibers are unwound, its timers cancelled,
+  // messages to it dropped from now on. A process may kill itself (the call then does not
+  // return to its caller: the current fiber is unwound). `why` goes to the trace.
+  virtual void kill_process(ProcessId process, std::string_view why) = 0;
+
+  // Starts a fiber in `process` running `body`. Scheduling point.
+  virtual void spawn(ProcessId process, std::string name, absl::AnyInvocable<void()> body) = 0;
+
+  // Suspends the current fiber until unpark(current fiber). A spurious wake-up is allowed:
+  // callers re-check their condition. REQUIRES: on a fiber.
+  virtual void park(const WaitReason& reason) = 0;
+
+  // Makes a parked fiber of the current process runnable again; a no-op if it is not parked or
+  // has gone. REQUIRES: called from the fiber's own process.
+  virtual void unpark(FiberId fiber) = 0;
+
+  // Lets other runnable work go first. Scheduling point. REQUIRES: on a fiber.
+  virtual void yield() = 0;
+
+  // Runs `callback` in `process` (not on a fiber) at time `deadline` or later.
+  virtual TimerId start_timer(ProcessId process, Nanos deadline, absl::AnyInvocable<void()> callback) = 0;
+  // Cancels a timer that has not fired; a no-op otherwise.
+  virtual void cancel_timer(TimerId timer) = 0;
+
+  // Sends `payload` from `from` to `to`. Delivery is asynchronous and, under sim, delayed by the
+  // network model. Messages to a dead process are dropped. Scheduling point when on a fiber.
+  virtual void send(ProcessId from, ProcessId to, std::string payload) = 0;
+
+  // 64 random bits from the current process's stream (deterministic under sim).
+  virtual uint64_t random_u64() = 0;
+
+  // Runs the platform on the calling OS thread until stop() is called. Under sim, returns an
+  // error when the run deadlocks (work left but nothing runnable and no pending event; the
+  // message lists every parked fiber and what it waits for) or exceeds a limit of its options.
+  virtual absl::Status run() = 0;
+
+  // Makes run() return once the current callback or fiber step ends. Callable from any process.
+  virtual void stop() = 0;
+
+  // Records an event in the run's trace (the platform fills in time and the current node and
+  // process when they are zero).
+  virtual void trace(TraceEvent event) = 0;
+};
+
+// Where the running code is: platform, process and fiber. Set by the platform.
+struct ExecutionContext {
+  Platform* platform = nullptr;
+  NodeId node;
+  ProcessId process;
+  ProcessHost* host = nullptr;
+  FiberId fiber;  // invalid in a callback
+
+  // The context of the code running on this thread, or nullptr outside any platform.
+  static ExecutionContext* current();
+  // Installs `context` for this thread and returns the previous one. Used by platforms only.
+  static ExecutionContext* exchange(ExecutionContext* context);
+};
+
+// RAII: installs a context for a scope and restores the previous one.
+class ScopedExecutionContext {
+ public:
+  explicit ScopedExecutionContext(ExecutionContext* context) : previous_(ExecutionContext::exchange(context)) {}
+  ~ScopedExecutionContext() { ExecutionContext::exchange(previous_); }
+  ScopedExecutionContext(const ScopedExecutionContext&) = delete;
+  ScopedExecutionContext& operator=(const ScopedExecutionContext&) = delete;
+
+ private:
+  ExecutionContext* previous_;
+};
+
+}  // namespace troupe
