@@ -1,0 +1,1 @@
+#include "runtime/fiber/stack_pool.h"

@@ -1,0 +1,1 @@
+#include "runtime/real/threads_platform.h"
