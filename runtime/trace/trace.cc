@@ -1,1 +1,131 @@
 #include "runtime/trace/trace.h"
+
+#include <cassert>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "fmt/format.h"
+#include "runtime/trace/json.h"
+
+namespace troupe {
+
+std::string_view trace_kind_name(TraceKind kind) {
+  switch (kind) {
+    case TraceKind::kProcessStart: return "process_start";
+    case TraceKind::kProcessExit: return "process_exit";
+    case TraceKind::kFiberSpawn: return "fiber_spawn";
+    case TraceKind::kFiberRun: return "fiber_run";
+    case TraceKind::kFiberPark: return "fiber_park";
+    case TraceKind::kFiberExit: return "fiber_exit";
+    case TraceKind::kTimer: return "timer";
+    case TraceKind::kSend: return "send";
+    case TraceKind::kDeliver: return "deliver";
+    case TraceKind::kDrop: return "drop";
+    case TraceKind::kActorCreate: return "actor_create";
+    case TraceKind::kActorAlive: return "actor_alive";
+    case TraceKind::kActorDead: return "actor_dead";
+    case TraceKind::kCallStart: return "call_start";
+    case TraceKind::kCallEnd: return "call_end";
+    case TraceKind::kDecision: return "decision";
+    case TraceKind::kCheck: return "check";
+    case TraceKind::kUser: return "user";
+  }
+  assert(false && "TraceKind out of range");
+  return "unknown";
+}
+
+namespace {
+
+constexpr uint64_t kFnvPrime = 0x100000001b3;
+
+// FNV-1a over the low `bytes` bytes of `value`, least significant first (little-endian on
+// every host, since the bytes are taken by shifting, not by reading memory).
+uint64_t fold_le(uint64_t hash, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) {
+    hash ^= (value >> (8 * i)) & 0xff;
+    hash *= kFnvPrime;
+  }
+  return hash;
+}
+
+// MurmurHash3's 64-bit finaliser (fmix64).
+uint64_t fmix64(uint64_t hash) {
+  hash ^= hash >> 33;
+  hash *= 0xff51afd7ed558ccd;
+  hash ^= hash >> 33;
+  hash *= 0xc4ceb9fe1a85ec53;
+  hash ^= hash >> 33;
+  return hash;
+}
+
+}  // namespace
+
+uint64_t hash_trace_event(uint64_t hash, const TraceEvent& event) {
+  hash = fold_le(hash, static_cast<uint64_t>(event.time), 8);
+  hash = fold_le(hash, static_cast<uint64_t>(event.kind), 1);
+  hash = fold_le(hash, event.node.value, 4);
+  hash = fold_le(hash, event.process.value, 4);
+  hash = fold_le(hash, event.peer.value, 4);
+  hash = fold_le(hash, event.actor.creator, 4);
+  hash = fold_le(hash, event.actor.index, 4);
+  hash = fold_le(hash, event.call, 8);
+  hash = fold_le(hash, event.detail.size(), 8);
+  for (const char c : event.detail) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= kFnvPrime;
+  }
+  return fmix64(hash);
+}
+
+std::string format_trace_event(const TraceEvent& event) {
+  std::string millis;
+  append_decimal(millis, event.time, 6);
+  std::string line = fmt::format("{:>12}ms #{} {} {} {}", millis, event.number, event.node, event.process,
+                                 trace_kind_name(event.kind));
+  if (event.peer.valid()) {
+    const char* arrow = event.kind == TraceKind::kSend ? "->" : event.kind == TraceKind::kDeliver ? "<-" : "peer";
+    fmt::format_to(std::back_inserter(line), " {} {}", arrow, event.peer);
+  }
+  if (event.actor.valid()) fmt::format_to(std::back_inserter(line), " {}", event.actor);
+  if (event.call != 0) fmt::format_to(std::back_inserter(line), " {}", ObjectId::unpack(event.call));
+  if (!event.detail.empty()) {
+    line.push_back(' ');
+    line.append(event.detail);
+  }
+  return line;
+}
+
+absl::StatusOr<TraceFormat> parse_trace_format(std::string_view name) {
+  if (name == "text") return TraceFormat::kText;
+  if (name == "jsonl") return TraceFormat::kJsonl;
+  if (name == "chrome") return TraceFormat::kChrome;
+  return absl::InvalidArgumentError(fmt::format("unknown trace format '{}' (expected text, jsonl or chrome)", name));
+}
+
+Trace::Trace() : hash_(kEmptyTraceHash) {}
+
+Trace::~Trace() = default;
+
+void Trace::record(TraceEvent event) {
+  assert(!finished_ && "Trace::record after finish()");
+  event.number = count_;
+  count_ += 1;
+  hash_ = hash_trace_event(hash_, event);
+  for (const std::unique_ptr<TraceSink>& sink : sinks_) sink->write(event);
+  if (retain_) retained_.push_back(std::move(event));
+  assert(!retain_ || retained_.back().number + 1 == count_);
+}
+
+void Trace::add_sink(std::unique_ptr<TraceSink> sink) {
+  assert(sink != nullptr);
+  assert(!finished_);
+  sinks_.push_back(std::move(sink));
+}
+
+void Trace::finish() {
+  if (finished_) return;
+  finished_ = true;
+  for (const std::unique_ptr<TraceSink>& sink : sinks_) sink->finish();
+}
+
+}  // namespace troupe

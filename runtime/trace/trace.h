@@ -12,12 +12,19 @@
 // which the determinism self-check uses to name the first divergent event.
 //
 // Not thread-safe; the threads platform serialises calls to record().
+//
+//   Trace trace;
+//   std::ofstream file("run.json");
+//   trace.add_sink(make_trace_sink(TraceFormat::kChrome, file));
+//   trace.record({.time = 5 * kMillisecond, .kind = TraceKind::kSend, .process = {3}, .peer = {5}});
+//   trace.finish();  // closes the JSON; trace.hash() is the run's fingerprint
 #pragma once
 
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -25,6 +32,10 @@
 
 namespace troupe {
 
+// The hash of the empty trace: the 64-bit FNV-1a offset basis. See hash_trace_event.
+inline constexpr uint64_t kEmptyTraceHash = 0xcbf29ce484222325;
+
+// Where recorded events go (text, JSON lines, Chrome JSON, or a test's collector).
 class TraceSink {
  public:
   virtual ~TraceSink() = default;
@@ -38,10 +49,12 @@ class Trace {
   Trace();
   ~Trace();
 
-  // Numbers `event` (overwriting event.number), updates the hash, and passes it to the sinks.
+  // Numbers `event` (overwriting event.number), updates the hash, passes it to the sinks, and
+  // keeps it (moved, not copied) if retaining.
+  // REQUIRES: finish() has not been called.
   void record(TraceEvent event);
 
-  // The running hash of all events so far (a fixed value for an empty trace).
+  // The running hash of all events so far (kEmptyTraceHash for an empty trace).
   uint64_t hash() const { return hash_; }
   uint64_t event_count() const { return count_; }
 
@@ -61,10 +74,21 @@ class Trace {
   std::vector<std::unique_ptr<TraceSink>> sinks_;
 };
 
-// Folds one event's fields (not its number) into `hash`. Exposed for tests.
+// Folds one event's fields (not its number, which its position implies) into `hash` and returns
+// the new hash. Fixed here so it is identical under every compiler, library and run (never
+// std::hash or absl::Hash, which are seeded or library-specific):
+//   1. 64-bit FNV-1a (prime 0x100000001b3) over these bytes, each integer little-endian:
+//      time (8), kind (1), node (4), process (4), peer (4), actor.creator (4), actor.index (4),
+//      call (8), detail.size() (8), then the detail bytes;
+//   2. the MurmurHash3 fmix64 finaliser, so every input bit reaches every output bit before the
+//      next event is folded in.
+// A trace's hash starts at kEmptyTraceHash and folds its events in order.
 uint64_t hash_trace_event(uint64_t hash, const TraceEvent& event);
 
-// One readable line, e.g. "    1.250000ms #17 n1 p3 send -> p5 a3.1 o2.4 call Counter.increment".
+// One readable line, e.g. "    1.250000ms #17 n1 p3 send -> p5 a3.1 o2.4 call Counter.increment":
+// time in milliseconds with 6 decimals right-aligned to 12 characters, "#number", node, process,
+// kind name, then only when set: the peer ("-> p5" for send, "<- p5" for deliver, "peer p5"
+// otherwise), the actor, the call as an ObjectId, and the detail. No trailing newline.
 std::string format_trace_event(const TraceEvent& event);
 
 enum class TraceFormat { kText, kJsonl, kChrome };
@@ -72,7 +96,8 @@ enum class TraceFormat { kText, kJsonl, kChrome };
 // Parses "text", "jsonl" or "chrome"; anything else is InvalidArgument naming the choices.
 absl::StatusOr<TraceFormat> parse_trace_format(std::string_view name);
 
-// A sink writing `format` to `out`, which must outlive the sink.
+// A sink writing `format` to `out`, which must outlive the sink. The sinks are described in
+// runtime/trace/trace_sinks.h.
 std::unique_ptr<TraceSink> make_trace_sink(TraceFormat format, std::ostream& out);
 
 }  // namespace troupe

@@ -38,16 +38,18 @@ enum class TraceKind : uint8_t {
 // The stable lowercase name of a kind ("send", "call_start", ...).
 std::string_view trace_kind_name(TraceKind kind);
 
+// Every field has a default (written out, so -Wextra accepts designated initializers that name
+// only the fields they set: `TraceEvent{.kind = TraceKind::kSend, .process = p, .peer = q}`).
 struct TraceEvent {
   Nanos time = 0;          // virtual (sim) or real time since the platform started
   uint64_t number = 0;     // position in the run, from 0; assigned by Trace::record
   TraceKind kind = TraceKind::kUser;
-  NodeId node;             // where it happened
-  ProcessId process;
-  ProcessId peer;          // the other end of a message, if any
-  ActorId actor;           // the actor involved, if any
+  NodeId node = {};        // where it happened
+  ProcessId process = {};
+  ProcessId peer = {};     // the other end of a message, if any
+  ActorId actor = {};      // the actor involved, if any
   uint64_t call = 0;       // the call or object involved, if any (packed ObjectId)
-  std::string detail;
+  std::string detail = {};
 };
 
 }  // namespace troupe
