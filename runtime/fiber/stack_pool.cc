@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "fmt/format.h"
@@ -62,7 +62,7 @@ constexpr uint32_t kNoSlot = UINT32_MAX;
 struct GuardWriters {
   std::mutex mutex;
   std::vector<uint32_t> free_slots;                  // below the high-water mark
-  std::unordered_map<uintptr_t, uint32_t> slot_of;  // stack base -> slot (or kNoSlot)
+  std::map<uintptr_t, uint32_t> slot_of;  // stack base -> slot (or kNoSlot)
   bool warned_full = false;
 };
 
