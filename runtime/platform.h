@@ -41,7 +41,8 @@ class ProcessHost {
   virtual ~ProcessHost() = default;
   // Runs in the process's context, not on a fiber: must not block (spawn a fiber for that).
   virtual void on_message(ProcessId from, std::string payload) = 0;
-  // Called once, in the process's context, right after the process starts.
+  // Called once, in the process's context, when the process starts: before any of its other
+  // work (messages, timers, fibers spawned into it) runs.
   virtual void on_start() {}
 };
 

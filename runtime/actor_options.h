@@ -1,0 +1,50 @@
+// Options for spawning actors, calling them and killing them (Ray's @ray.remote options).
+//
+//   auto counter = sys.spawn<Counter>({.num_cpus = 2, .name = "counter", .ns = "prod"}, 0);
+//   counter.with({.max_task_retries = 5}).call(&Counter::increment);
+//   sys.kill(counter, {.no_restart = true});
+//
+// Per-call options override the actor's (Ray's precedence). Fields marked (later) are accepted
+// and validated now and take effect with the fault-tolerance and concurrency work.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace troupe {
+
+enum class Lifetime { kOwned, kDetached };
+enum class Concurrency { kSequential, kThreaded, kAsync };
+
+struct ActorOptions {
+  double num_cpus = 1;                       // needed on a node to place the actor
+  double num_gpus = 0;                       // (later: GPU issue)
+  int64_t memory_bytes = 0;                  // needed on a node; 0 = no requirement
+  std::map<std::string, double> resources;   // custom resources (need matching nodes)
+  Concurrency concurrency = Concurrency::kSequential;
+  int max_concurrency = 1;                   // (later: concurrency issue)
+  int max_restarts = 0;                      // (later) 0 = never, -1 = forever
+  int max_task_retries = 0;                  // (later) 0 = at-most-once, -1 = forever
+  bool retry_exceptions = false;             // (later)
+  int max_pending_calls = -1;                // calls outstanding from one caller; -1 = unlimited
+  std::string name;                          // unique within `ns`; empty = anonymous
+  std::string ns;                            // namespace; empty = "default"
+  Lifetime lifetime = Lifetime::kOwned;
+  bool get_if_exists = false;                // with a name: return the existing actor if any
+};
+
+struct CallOptions {
+  std::optional<int> max_task_retries;       // (later) overrides the actor's
+  std::optional<bool> retry_exceptions;      // (later)
+};
+
+struct KillOptions {
+  bool no_restart = true;                    // false lets the actor restart (later)
+};
+
+// The namespace used when ActorOptions::ns is empty.
+inline constexpr const char* kDefaultNamespace = "default";
+
+}  // namespace troupe

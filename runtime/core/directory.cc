@@ -1,0 +1,266 @@
+#include "runtime/core/directory.h"
+
+#include <cassert>
+#include <memory>
+
+#include "fmt/format.h"
+
+namespace troupe::core {
+
+using wire::MessageKind;
+using wire::ObjectStatus;
+
+Directory::Directory(Platform& platform) : platform_(platform) {}
+
+void Directory::on_start() {
+  self_ = ExecutionContext::current()->process;
+  for (const NodeInfo& info : platform_.nodes()) {
+    nodes_.push_back({.info = info, .free_cpus = info.cpus, .free_memory = info.memory_bytes});
+  }
+}
+
+template <typename Body>
+void Directory::send(ProcessId to, MessageKind kind, const Body& body) {
+  platform_.send(self_, to, wire::encode_message(kind, body));
+}
+
+void Directory::on_message(ProcessId from, std::string payload) {
+  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(payload);
+  if (!envelope.ok()) {
+    platform_.trace({.kind = TraceKind::kDrop, .peer = from, .detail = std::string(envelope.status().message())});
+    return;
+  }
+  auto decode = [&](auto& body) {
+    bool ok = wire::convert(envelope->body(), body, wire::message_kind_name(envelope->kind)).ok();
+    if (!ok) platform_.trace({.kind = TraceKind::kDrop, .peer = from, .detail = "malformed directory request"});
+    return ok;
+  };
+  switch (envelope->kind) {
+    case MessageKind::kCreateActor: {
+      wire::CreateActor m;
+      if (decode(m)) on_create(from, std::move(m));
+      break;
+    }
+    case MessageKind::kActorStarted: {
+      wire::ActorStarted m;
+      if (decode(m)) on_started(std::move(m));
+      break;
+    }
+    case MessageKind::kKillActor: {
+      wire::KillActor m;
+      if (decode(m)) on_kill(m);
+      break;
+    }
+    case MessageKind::kActorExited: {
+      wire::ActorExited m;
+      if (decode(m)) on_exited(m);
+      break;
+    }
+    case MessageKind::kSubscribeActor: {
+      wire::SubscribeActor m;
+      if (decode(m)) on_subscribe(from, m);
+      break;
+    }
+    case MessageKind::kLookupName: {
+      wire::LookupName m;
+      if (decode(m)) on_lookup(from, std::move(m));
+      break;
+    }
+    default:
+      platform_.trace({.kind = TraceKind::kDrop, .peer = from,
+                       .detail = fmt::format("directory got unexpected {}", wire::message_kind_name(envelope->kind))});
+  }
+}
+
+void Directory::on_create(ProcessId from, wire::CreateActor request) {
+  wire::ActorSpec& spec = request.spec;
+  ActorId id = ActorId::unpack(spec.actor);
+  auto reply = [&](uint8_t outcome, ActorId actor, std::string class_name, std::string error) {
+    if (request.rpc == 0) return;
+    send(from, MessageKind::kCreateActorReply,
+         wire::CreateActorReply{.rpc = request.rpc, .outcome = outcome, .actor = actor.packed(),
+                                .class_name = std::move(class_name), .error = std::move(error)});
+  };
+  if (spec.num_cpus < 0 || spec.memory_bytes < 0) {
+    reply(wire::CreateActorReply::kInvalid, id, "",
+          fmt::format("invalid resources for {}: num_cpus {} and memory_bytes {} must not be negative",
+                      spec.class_name, spec.num_cpus, spec.memory_bytes));
+    return;
+  }
+  if (!spec.name.empty()) {
+    auto key = std::make_pair(spec.ns, spec.name);
+    auto it = names_.find(key);
+    if (it != names_.end()) {
+      const ActorRecord& existing = actors_.at(it->second);
+      if (spec.get_if_exists) {
+        reply(wire::CreateActorReply::kExisting, it->second, existing.spec.class_name, "");
+      } else {
+        reply(wire::CreateActorReply::kNameTaken, it->second, existing.spec.class_name,
+              fmt::format("the actor name '{}' is taken in namespace '{}' by {} ({})", spec.name, spec.ns, it->second,
+                          existing.spec.class_name));
+      }
+      return;
+    }
+    names_.emplace(key, id);
+  }
+  ActorRecord& actor = actors_[id];
+  actor.spec = std::move(spec);
+  actor.subscribers.insert(ProcessId{actor.spec.owner});
+  platform_.trace({.kind = TraceKind::kActorCreate, .actor = id,
+                   .detail = fmt::format("{} cpus={} name='{}' ns='{}'", actor.spec.class_name, actor.spec.num_cpus,
+                                         actor.spec.name, actor.spec.ns)});
+  reply(wire::CreateActorReply::kCreated, id, actor.spec.class_name, "");
+  if (!try_place(actor)) waiting_.push_back(id);
+}
+
+std::string Directory::infeasible_reason(const wire::ActorSpec& spec) const {
+  double max_cpus = 0;
+  int64_t max_memory = 0;
+  for (const NodeCapacity& node : nodes_) {
+    if (!node.info.alive) continue;
+    max_cpus = std::max(max_cpus, node.info.cpus);
+    max_memory = std::max(max_memory, node.info.memory_bytes);
+  }
+  if (spec.num_cpus > max_cpus) {
+    return fmt::format("infeasible: needs {} CPUs, the largest node has {}", spec.num_cpus, max_cpus);
+  }
+  if (spec.memory_bytes > max_memory) {
+    return fmt::format("infeasible: needs {} bytes of memory, the largest node has {}", spec.memory_bytes, max_memory);
+  }
+  for (const auto& [resource, amount] : spec.resources) {
+    if (amount > 0) return fmt::format("infeasible: needs {} of resource '{}', which no node has", amount, resource);
+  }
+  return "";
+}
+
+bool Directory::try_place(ActorRecord& actor) {
+  const wire::ActorSpec& spec = actor.spec;
+  ActorId id = ActorId::unpack(spec.actor);
+  std::string infeasible = infeasible_reason(spec);
+  if (!infeasible.empty()) {
+    if (actor.pending_reason != infeasible) {
+      actor.pending_reason = infeasible;
+      platform_.trace({.kind = TraceKind::kActorCreate, .actor = id, .detail = "pending: " + infeasible});
+    }
+    return false;
+  }
+  NodeCapacity* best = nullptr;
+  for (NodeCapacity& node : nodes_) {
+    if (!node.info.alive || node.free_cpus < spec.num_cpus || node.free_memory < spec.memory_bytes) continue;
+    if (best == nullptr || node.free_cpus > best->free_cpus) best = &node;
+  }
+  if (best == nullptr) {
+    std::string reason = fmt::format("waiting for resources: needs {} CPUs and {} bytes; no node has them free",
+                                     spec.num_cpus, spec.memory_bytes);
+    if (actor.pending_reason != reason) {
+      actor.pending_reason = reason;
+      platform_.trace({.kind = TraceKind::kActorCreate, .actor = id, .detail = "pending: " + reason});
+    }
+    return false;
+  }
+  best->free_cpus -= spec.num_cpus;
+  best->free_memory -= spec.memory_bytes;
+  actor.node = best->info.id;
+  actor.placed = true;
+  actor.pending_reason.clear();
+  absl::StatusOr<ProcessId> worker =
+      platform_.start_process(best->info.id, fmt::format("{} {}", id, spec.class_name),
+                              std::make_unique<ProcessRuntime>(platform_, config_, wire::encode(spec)));
+  if (!worker.ok()) {
+    mark_dead(actor, ObjectStatus::kActorDied, fmt::format("its worker could not start: {}", std::string(worker.status().message())));
+    return true;
+  }
+  actor.worker = *worker;
+  return true;
+}
+
+void Directory::place_waiting() {
+  std::deque<ActorId> waiting = std::move(waiting_);
+  waiting_.clear();
+  for (ActorId id : waiting) {
+    ActorRecord& actor = actors_.at(id);
+    if (actor.state == wire::ActorState::kDead) continue;
+    if (!try_place(actor)) waiting_.push_back(id);
+  }
+}
+
+void Directory::on_started(wire::ActorStarted started) {
+  auto it = actors_.find(ActorId::unpack(started.actor));
+  if (it == actors_.end() || it->second.state == wire::ActorState::kDead) return;
+  ActorRecord& actor = it->second;
+  if (!started.ok) {
+    mark_dead(actor, ObjectStatus::kActorDied,
+              fmt::format("the constructor threw {}: {}", started.error_type, started.error_message));
+    return;
+  }
+  actor.state = wire::ActorState::kAlive;
+  publish(actor);
+}
+
+void Directory::on_kill(wire::KillActor kill) {
+  auto it = actors_.find(ActorId::unpack(kill.actor));
+  if (it == actors_.end() || it->second.state == wire::ActorState::kDead) return;
+  mark_dead(it->second, ObjectStatus::kActorDied, fmt::format("{} was killed by kill()", it->first));
+}
+
+void Directory::on_exited(wire::ActorExited exited) {
+  auto it = actors_.find(ActorId::unpack(exited.actor));
+  if (it == actors_.end() || it->second.state == wire::ActorState::kDead) return;
+  mark_dead(it->second, ObjectStatus::kActorDied, fmt::format("{} exited (this_actor::exit())", it->first));
+}
+
+void Directory::mark_dead(ActorRecord& actor, ObjectStatus status, std::string cause) {
+  ActorId id = ActorId::unpack(actor.spec.actor);
+  actor.state = wire::ActorState::kDead;
+  actor.death_status = static_cast<uint8_t>(status);
+  actor.death_cause = std::move(cause);
+  platform_.trace({.kind = TraceKind::kActorDead, .actor = id, .detail = actor.death_cause});
+  if (actor.worker.valid()) platform_.kill_process(actor.worker, actor.death_cause);
+  if (actor.placed) {
+    NodeCapacity& node = nodes_[actor.node.value];
+    node.free_cpus += actor.spec.num_cpus;
+    node.free_memory += actor.spec.memory_bytes;
+    actor.placed = false;
+  }
+  if (!actor.spec.name.empty()) names_.erase({actor.spec.ns, actor.spec.name});
+  publish(actor);
+  place_waiting();
+}
+
+void Directory::publish(const ActorRecord& actor) {
+  wire::ActorState state{.actor = actor.spec.actor, .state = actor.state, .address = actor.worker.value,
+                         .death_status = actor.death_status, .death_cause = actor.death_cause};
+  for (ProcessId subscriber : actor.subscribers) send(subscriber, MessageKind::kActorState, state);
+}
+
+void Directory::on_subscribe(ProcessId from, wire::SubscribeActor request) {
+  ActorId id = ActorId::unpack(request.actor);
+  auto it = actors_.find(id);
+  if (it == actors_.end()) {
+    // Not created (yet): the creation request may still be on its way. Record the subscriber;
+    // the record is completed by on_create.
+    actors_[id].subscribers.insert(from);
+    actors_[id].spec.actor = request.actor;
+    return;
+  }
+  ActorRecord& actor = it->second;
+  actor.subscribers.insert(from);
+  if (actor.state != wire::ActorState::kPending) {
+    send(from, MessageKind::kActorState,
+         wire::ActorState{.actor = actor.spec.actor, .state = actor.state, .address = actor.worker.value,
+                          .death_status = actor.death_status, .death_cause = actor.death_cause});
+  }
+}
+
+void Directory::on_lookup(ProcessId from, wire::LookupName request) {
+  wire::LookupNameReply reply{.rpc = request.rpc};
+  auto it = names_.find({request.ns, request.name});
+  if (it != names_.end()) {
+    reply.found = true;
+    reply.actor = it->second.packed();
+    reply.class_name = actors_.at(it->second).spec.class_name;
+  }
+  send(from, MessageKind::kLookupNameReply, reply);
+}
+
+}  // namespace troupe::core

@@ -1,0 +1,82 @@
+// Directory: the cluster's actor directory and scheduler (Ray's GCS), as one process.
+//
+// It places actors on nodes with enough free resources (CPUs, memory, custom resources),
+// starts a worker process per actor, tracks each actor's state (pending, alive, dead with a
+// cause), keeps names unique per namespace, and tells the actor's owner and every subscriber
+// each state change. An actor no node can ever hold stays pending with a reason; one that could
+// fit later waits in a queue and is placed when resources are freed.
+//
+// Placement (deterministic): among nodes that fit, the one with the most free CPUs; ties go to
+// the lowest node id.
+//
+// Not thread-safe: owned by its process, driven by its messages.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/core/process_runtime.h"
+#include "runtime/platform.h"
+#include "runtime/wire/messages.h"
+
+namespace troupe::core {
+
+class Directory final : public ProcessHost {
+ public:
+  explicit Directory(Platform& platform);
+
+  void on_start() override;
+  void on_message(ProcessId from, std::string payload) override;
+
+  // The cluster facts workers need; set by the cluster bootstrap before any actor is created.
+  void set_config(ClusterConfig config) { config_ = config; }
+
+ private:
+  struct ActorRecord {
+    wire::ActorSpec spec;
+    uint8_t state = wire::ActorState::kPending;
+    NodeId node;
+    ProcessId worker;
+    bool placed = false;
+    uint8_t death_status = 0;
+    std::string death_cause;
+    std::string pending_reason;
+    std::set<ProcessId> subscribers;  // ordered: notified in id order
+  };
+  struct NodeCapacity {
+    NodeInfo info;
+    double free_cpus = 0;
+    int64_t free_memory = 0;
+  };
+
+  void on_create(ProcessId from, wire::CreateActor request);
+  void on_started(wire::ActorStarted started);
+  void on_kill(wire::KillActor kill);
+  void on_exited(wire::ActorExited exited);
+  void on_subscribe(ProcessId from, wire::SubscribeActor request);
+  void on_lookup(ProcessId from, wire::LookupName request);
+
+  // Places `actor` if a node fits now; otherwise records why it waits.
+  bool try_place(ActorRecord& actor);
+  void place_waiting();
+  void mark_dead(ActorRecord& actor, wire::ObjectStatus status, std::string cause);
+  void publish(const ActorRecord& actor);
+  std::string infeasible_reason(const wire::ActorSpec& spec) const;
+  template <typename Body>
+  void send(ProcessId to, wire::MessageKind kind, const Body& body);
+
+  Platform& platform_;
+  ClusterConfig config_;
+  ProcessId self_;
+  std::vector<NodeCapacity> nodes_;
+  std::map<ActorId, ActorRecord> actors_;
+  std::map<std::pair<std::string, std::string>, ActorId> names_;  // (namespace, name)
+  std::deque<ActorId> waiting_;  // placement order
+};
+
+}  // namespace troupe::core

@@ -1,0 +1,335 @@
+// ProcessRuntime: message dispatch, objects, the submitter and directory requests.
+// The hosted actor's side lives in hosted_actor.cc.
+#include "runtime/core/process_runtime.h"
+
+#include <cassert>
+#include <utility>
+
+#include "fmt/format.h"
+#include "runtime/errors.h"
+
+namespace troupe::core {
+
+using wire::MessageKind;
+using wire::ObjectPayload;
+using wire::ObjectStatus;
+
+ProcessRuntime::ProcessRuntime(Platform& platform, ClusterConfig config, std::string boot)
+    : platform_(platform), config_(config), system_(*this) {
+  if (!boot.empty()) {
+    absl::StatusOr<wire::ActorSpec> spec = wire::decode<wire::ActorSpec>(boot, "the actor spec");
+    assert(spec.ok() && "a worker was started with a corrupt actor spec");
+    hosted_ = std::make_unique<HostedActor>();
+    hosted_->spec = std::move(*spec);
+  }
+}
+
+ProcessRuntime::~ProcessRuntime() {
+  if (hosted_ && hosted_->object != nullptr) hosted_->info->destroy(hosted_->object);
+}
+
+void ProcessRuntime::on_start() {
+  self_ = ExecutionContext::current()->process;
+  if (hosted_) {
+    platform_.spawn(self_, fmt::format("construct {}", ActorId::unpack(hosted_->spec.actor)),
+                    [this] { construct_actor(); });
+  }
+}
+
+namespace {
+template <typename T>
+std::optional<T> body_as(const wire::Envelope& envelope) {
+  T body;
+  if (!wire::convert(envelope.body(), body, wire::message_kind_name(envelope.kind)).ok()) return std::nullopt;
+  return body;
+}
+}  // namespace
+
+void ProcessRuntime::on_message(ProcessId from, std::string payload) {
+  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(payload);
+  if (!envelope.ok()) {
+    platform_.trace({.kind = TraceKind::kDrop, .peer = from, .detail = std::string(envelope.status().message())});
+    return;
+  }
+  bool ok = true;
+  switch (envelope->kind) {
+    case MessageKind::kCall:
+      if (auto m = body_as<wire::Call>(*envelope)) on_call(std::move(*m)); else ok = false;
+      break;
+    case MessageKind::kCallReply:
+      if (auto m = body_as<wire::CallReply>(*envelope)) on_call_reply(std::move(*m)); else ok = false;
+      break;
+    case MessageKind::kActorState:
+      if (auto m = body_as<wire::ActorState>(*envelope)) on_actor_state(std::move(*m)); else ok = false;
+      break;
+    case MessageKind::kGetObject:
+      if (auto m = body_as<wire::GetObject>(*envelope)) on_get_object(from, *m); else ok = false;
+      break;
+    case MessageKind::kObjectReply:
+      if (auto m = body_as<wire::ObjectReply>(*envelope)) on_object_reply(std::move(*m)); else ok = false;
+      break;
+    case MessageKind::kCreateActorReply:
+      if (auto m = body_as<wire::CreateActorReply>(*envelope)) on_rpc_reply(m->rpc, std::move(payload)); else ok = false;
+      break;
+    case MessageKind::kLookupNameReply:
+      if (auto m = body_as<wire::LookupNameReply>(*envelope)) on_rpc_reply(m->rpc, std::move(payload)); else ok = false;
+      break;
+    default:
+      ok = false;
+  }
+  if (!ok) {
+    platform_.trace({.kind = TraceKind::kDrop, .peer = from,
+                     .detail = fmt::format("unexpected or malformed {}", wire::message_kind_name(envelope->kind))});
+  }
+}
+
+// ---- Objects ---------------------------------------------------------------------------------
+
+ObjectId ProcessRuntime::new_object_id() { return ObjectId{self_.value, next_object_++}; }
+
+void ProcessRuntime::fill_object(ObjectId id, ObjectPayload payload) {
+  ObjectEntry& entry = objects_.get_or_create(id);
+  if (entry.ready) return;  // immutable: the first value wins
+  entry.ready = true;
+  entry.payload = std::move(payload);
+  for (ProcessId borrower : entry.borrowers) {
+    send(borrower, MessageKind::kObjectReply, wire::ObjectReply{.object = id.packed(), .payload = entry.payload});
+  }
+  entry.borrowers.clear();
+  std::vector<FiberId> waiters = std::move(entry.waiters);
+  entry.waiters.clear();
+  for (FiberId fiber : waiters) platform_.unpark(fiber);
+}
+
+void ProcessRuntime::request_if_borrowed(ObjectId id, ObjectEntry& entry) {
+  if (id.owner == self_.value || entry.ready || entry.fetch_sent) return;
+  entry.fetch_sent = true;
+  send(ProcessId{id.owner}, MessageKind::kGetObject, wire::GetObject{.object = id.packed()});
+}
+
+bool ProcessRuntime::wait_ready(ObjectId id, std::optional<Nanos> deadline) {
+  ExecutionContext* context = ExecutionContext::current();
+  assert(context != nullptr && context->fiber.valid() && "get/wait must be called on a fiber");
+  FiberId self = context->fiber;
+  ObjectEntry& entry = objects_.get_or_create(id);
+  if (entry.ready) return true;
+  request_if_borrowed(id, entry);
+  TimerId timer = 0;
+  if (deadline) timer = platform_.start_timer(self_, *deadline, [this, self] { platform_.unpark(self); });
+  while (!entry.ready) {
+    if (deadline && platform_.now() >= *deadline) break;
+    entry.waiters.push_back(self);
+    platform_.park({.what = fmt::format("get {}", id)});
+  }
+  if (timer != 0) platform_.cancel_timer(timer);
+  return entry.ready;
+}
+
+std::optional<ObjectPayload> ProcessRuntime::get_object(ObjectId id, std::optional<Nanos> deadline) {
+  if (!wait_ready(id, deadline)) return std::nullopt;
+  return objects_.find(id)->payload;
+}
+
+std::vector<bool> ProcessRuntime::wait_objects(const std::vector<ObjectId>& ids, size_t num_returns,
+                                               std::optional<Nanos> deadline) {
+  FiberId self = ExecutionContext::current()->fiber;
+  auto count_ready = [&] {
+    size_t ready = 0;
+    for (ObjectId id : ids) ready += objects_.get_or_create(id).ready ? 1 : 0;
+    return ready;
+  };
+  for (ObjectId id : ids) request_if_borrowed(id, objects_.get_or_create(id));
+  TimerId timer = 0;
+  if (deadline) timer = platform_.start_timer(self_, *deadline, [this, self] { platform_.unpark(self); });
+  while (count_ready() < num_returns) {
+    if (deadline && platform_.now() >= *deadline) break;
+    for (ObjectId id : ids) {
+      ObjectEntry& entry = objects_.get_or_create(id);
+      if (!entry.ready) entry.waiters.push_back(self);
+    }
+    platform_.park({.what = fmt::format("wait for {} of {} objects", num_returns, ids.size())});
+  }
+  if (timer != 0) platform_.cancel_timer(timer);
+  std::vector<bool> ready;
+  ready.reserve(ids.size());
+  for (ObjectId id : ids) ready.push_back(objects_.get_or_create(id).ready);
+  return ready;
+}
+
+ObjectId ProcessRuntime::put_object(std::string bytes) {
+  ObjectId id = new_object_id();
+  fill_object(id, ObjectPayload{.bytes = std::move(bytes)});
+  return id;
+}
+
+void ProcessRuntime::on_get_object(ProcessId from, wire::GetObject request) {
+  ObjectId id = ObjectId::unpack(request.object);
+  ObjectEntry* entry = objects_.find(id);
+  if (entry == nullptr) {
+    send(from, MessageKind::kObjectReply,
+         wire::ObjectReply{.object = request.object,
+                           .payload = {.status = static_cast<uint8_t>(ObjectStatus::kObjectLost),
+                                       .error_message = fmt::format("{} is unknown to its owner {}", id, self_)}});
+  } else if (entry->ready) {
+    send(from, MessageKind::kObjectReply, wire::ObjectReply{.object = request.object, .payload = entry->payload});
+  } else {
+    entry->borrowers.push_back(from);
+  }
+}
+
+void ProcessRuntime::on_object_reply(wire::ObjectReply reply) {
+  fill_object(ObjectId::unpack(reply.object), std::move(reply.payload));
+}
+
+// ---- Submitter ---------------------------------------------------------------------------------
+
+ProcessRuntime::RemoteActor& ProcessRuntime::remote(ActorId actor) {
+  RemoteActor& remote = remotes_[actor];
+  if (!remote.subscribed) {
+    remote.subscribed = true;
+    // The creator is subscribed by the directory itself; everyone else asks.
+    if (actor.creator != self_.value) {
+      send(config_.directory, MessageKind::kSubscribeActor, wire::SubscribeActor{.actor = actor.packed()});
+    }
+  }
+  return remote;
+}
+
+ActorId ProcessRuntime::create_actor(wire::ActorSpec spec) {
+  ActorId id{self_.value, next_actor_++};
+  spec.actor = id.packed();
+  spec.owner = self_.value;
+  if (spec.ns.empty()) spec.ns = kDefaultNamespace;
+  RemoteActor& r = remote(id);
+  r.max_pending_calls = spec.max_pending_calls;
+  if (spec.name.empty()) {
+    send(config_.directory, MessageKind::kCreateActor, wire::CreateActor{.rpc = 0, .spec = std::move(spec)});
+    return id;
+  }
+  std::string name = spec.name;
+  std::string reply_bytes = directory_rpc(MessageKind::kCreateActor, wire::CreateActor{.spec = std::move(spec)},
+                                          "create_actor");
+  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(reply_bytes);
+  wire::CreateActorReply reply = *body_as<wire::CreateActorReply>(*envelope);
+  switch (reply.outcome) {
+    case wire::CreateActorReply::kCreated:
+      return id;
+    case wire::CreateActorReply::kExisting:
+      remotes_.erase(id);
+      return ActorId::unpack(reply.actor);
+    case wire::CreateActorReply::kNameTaken:
+      remotes_.erase(id);
+      throw ActorNameTakenError(reply.error);
+    default:
+      remotes_.erase(id);
+      throw Error(reply.error);
+  }
+}
+
+ObjectId ProcessRuntime::submit_call(ActorId actor, uint32_t method, std::string_view method_name, std::string args,
+                                     int max_pending_calls) {
+  RemoteActor& r = remote(actor);
+  int limit = max_pending_calls >= 0 ? max_pending_calls : r.max_pending_calls;
+  if (limit >= 0 && r.state != wire::ActorState::kDead &&
+      r.queued.size() + r.in_flight.size() >= static_cast<size_t>(limit)) {
+    throw PendingCallsLimitExceeded(fmt::format("{} has {} calls pending from {} (max_pending_calls = {})", actor,
+                                                r.queued.size() + r.in_flight.size(), self_, limit));
+  }
+  ObjectId result = new_object_id();
+  objects_.get_or_create(result);
+  if (r.state == wire::ActorState::kDead) {
+    fill_object(result, r.death);
+    return result;
+  }
+  wire::Call call{.actor = actor.packed(), .caller = self_.value, .sequence = r.next_sequence++,
+                  .object = result.packed(), .method = method, .method_name = std::string(method_name),
+                  .args = std::move(args)};
+  if (r.state == wire::ActorState::kAlive) {
+    send_call(r, std::move(call));
+  } else {
+    r.queued.push_back(std::move(call));
+  }
+  return result;
+}
+
+void ProcessRuntime::send_call(RemoteActor& r, wire::Call call) {
+  r.in_flight.emplace(call.sequence, ObjectId::unpack(call.object));
+  send(r.address, MessageKind::kCall, call);
+}
+
+void ProcessRuntime::fail_calls(RemoteActor& r) {
+  std::deque<wire::Call> queued = std::move(r.queued);
+  r.queued.clear();
+  std::map<uint64_t, ObjectId> in_flight = std::move(r.in_flight);
+  r.in_flight.clear();
+  for (const auto& [sequence, object] : in_flight) fill_object(object, r.death);
+  for (const wire::Call& call : queued) fill_object(ObjectId::unpack(call.object), r.death);
+}
+
+void ProcessRuntime::on_actor_state(wire::ActorState state) {
+  ActorId id = ActorId::unpack(state.actor);
+  RemoteActor& r = remote(id);
+  if (r.state == wire::ActorState::kDead) return;  // death is final for this incarnation
+  r.state = state.state;
+  if (state.state == wire::ActorState::kAlive) {
+    r.address = ProcessId{state.address};
+    std::deque<wire::Call> queued = std::move(r.queued);
+    r.queued.clear();
+    for (wire::Call& call : queued) send_call(r, std::move(call));
+  } else if (state.state == wire::ActorState::kDead) {
+    r.death = {.status = state.death_status, .error_message = state.death_cause};
+    fail_calls(r);
+  }
+}
+
+void ProcessRuntime::on_call_reply(wire::CallReply reply) {
+  auto it = remotes_.find(ActorId::unpack(reply.actor));
+  if (it != remotes_.end()) it->second.in_flight.erase(reply.sequence);
+  fill_object(ObjectId::unpack(reply.object), std::move(reply.result));
+}
+
+void ProcessRuntime::kill_actor(ActorId actor, bool no_restart) {
+  RemoteActor& r = remote(actor);
+  if (r.state != wire::ActorState::kDead) {
+    r.state = wire::ActorState::kDead;
+    r.death = {.status = static_cast<uint8_t>(ObjectStatus::kActorDied),
+               .error_message = fmt::format("{} was killed by kill()", actor)};
+    fail_calls(r);
+  }
+  send(config_.directory, MessageKind::kKillActor, wire::KillActor{.actor = actor.packed(), .no_restart = no_restart});
+}
+
+// ---- Directory requests ------------------------------------------------------------------------
+
+template <typename Request>
+std::string ProcessRuntime::directory_rpc(MessageKind kind, Request request, std::string_view what) {
+  ExecutionContext* context = ExecutionContext::current();
+  assert(context != nullptr && context->fiber.valid() && "directory requests block: call them on a fiber");
+  uint64_t rpc = next_rpc_++;
+  request.rpc = rpc;
+  rpcs_[rpc] = PendingRpc{.waiter = context->fiber};
+  send(config_.directory, kind, request);
+  while (!rpcs_[rpc].reply) platform_.park({.what = fmt::format("directory {} #{}", what, rpc)});
+  std::string reply = std::move(*rpcs_[rpc].reply);
+  rpcs_.erase(rpc);
+  return reply;
+}
+
+void ProcessRuntime::on_rpc_reply(uint64_t rpc, std::string body) {
+  auto it = rpcs_.find(rpc);
+  if (it == rpcs_.end()) return;
+  it->second.reply = std::move(body);
+  platform_.unpark(it->second.waiter);
+}
+
+std::optional<detail::NamedActor> ProcessRuntime::lookup_actor(const std::string& name, const std::string& ns) {
+  std::string reply_bytes = directory_rpc(
+      MessageKind::kLookupName, wire::LookupName{.name = name, .ns = ns.empty() ? kDefaultNamespace : ns},
+      "lookup_name");
+  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(reply_bytes);
+  wire::LookupNameReply reply = *body_as<wire::LookupNameReply>(*envelope);
+  if (!reply.found) return std::nullopt;
+  return detail::NamedActor{ActorId::unpack(reply.actor), reply.class_name};
+}
+
+}  // namespace troupe::core

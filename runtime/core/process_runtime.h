@@ -1,0 +1,152 @@
+// ProcessRuntime: the runtime inside one process (Ray's core worker) — the driver's or an actor
+// worker's.
+//
+// It owns the process's objects (call results and puts, with the fibers and borrowers waiting on
+// them), the caller side of every actor it talks to (the submitter: sequence numbers, calls
+// queued until the actor is placed, calls in flight, the actor's last known state), and, in a
+// worker, the hosted actor (its object, its mailbox, per-caller ordering, the executor fiber).
+//
+// Concurrency: the platform runs a process's callbacks and fibers one at a time, so nothing
+// here takes a lock. Blocking operations park the calling fiber.
+//
+// Ordering: each caller numbers its calls to an actor from 0; the worker runs them strictly in
+// that order per caller, whatever order the network delivers them in.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "runtime/actor_class.h"
+#include "runtime/core/object_table.h"
+#include "runtime/detail/runtime_api.h"
+#include "runtime/platform.h"
+#include "runtime/system.h"
+#include "runtime/wire/messages.h"
+
+namespace troupe::core {
+
+// Facts every process of a cluster shares.
+struct ClusterConfig {
+  ProcessId directory;  // the directory (GCS) process
+};
+
+class ProcessRuntime final : public ProcessHost, public detail::Runtime {
+ public:
+  // A driver when `boot` is empty; otherwise a worker for the actor whose wire::ActorSpec is
+  // encoded in `boot` (constructed in on_start()).
+  ProcessRuntime(Platform& platform, ClusterConfig config, std::string boot);
+  ~ProcessRuntime() override;
+
+  // ProcessHost.
+  void on_start() override;
+  void on_message(ProcessId from, std::string payload) override;
+
+  // detail::Runtime.
+  Platform& platform() override { return platform_; }
+  System& system() override { return system_; }
+  ProcessId process() const override { return self_; }
+  ActorId create_actor(wire::ActorSpec spec) override;
+  ObjectId submit_call(ActorId actor, uint32_t method, std::string_view method_name, std::string args,
+                       int max_pending_calls) override;
+  std::optional<wire::ObjectPayload> get_object(ObjectId id, std::optional<Nanos> deadline) override;
+  std::vector<bool> wait_objects(const std::vector<ObjectId>& ids, size_t num_returns,
+                                 std::optional<Nanos> deadline) override;
+  ObjectId put_object(std::string bytes) override;
+  std::optional<detail::NamedActor> lookup_actor(const std::string& name, const std::string& ns) override;
+  void kill_actor(ActorId actor, bool no_restart) override;
+  ActorId hosted_actor() const override { return hosted_ ? ActorId::unpack(hosted_->spec.actor) : ActorId{}; }
+  void exit_actor() override;
+  int restart_count() const override { return 0; }
+
+ private:
+  // The caller's view of one actor.
+  struct RemoteActor {
+    uint8_t state = wire::ActorState::kPending;
+    ProcessId address;
+    bool subscribed = false;
+    uint64_t next_sequence = 0;
+    std::deque<wire::Call> queued;                 // waiting for the actor to be placed
+    std::map<uint64_t, ObjectId> in_flight;        // sequence -> result object
+    wire::ObjectPayload death;                     // when dead
+    int max_pending_calls = -1;
+  };
+
+  // The actor this worker hosts.
+  struct HostedActor {
+    wire::ActorSpec spec;
+    const detail::ClassInfo* info = nullptr;
+    void* object = nullptr;
+    bool constructed = false;
+    bool executor_running = false;
+    bool exit_requested = false;
+    std::deque<wire::Call> mailbox;
+    struct CallerQueue {
+      uint64_t next_sequence = 0;
+      std::map<uint64_t, wire::Call> early;  // arrived ahead of their turn
+    };
+    std::map<uint32_t, CallerQueue> callers;
+  };
+
+  // A directory request this process waits on.
+  struct PendingRpc {
+    FiberId waiter;
+    std::optional<std::string> reply;  // the encoded reply body, once arrived
+  };
+
+  // Messages.
+  void on_call(wire::Call call);
+  void on_call_reply(wire::CallReply reply);
+  void on_actor_state(wire::ActorState state);
+  void on_get_object(ProcessId from, wire::GetObject request);
+  void on_object_reply(wire::ObjectReply reply);
+  void on_rpc_reply(uint64_t rpc, std::string body);
+
+  // Objects.
+  ObjectId new_object_id();
+  void fill_object(ObjectId id, wire::ObjectPayload payload);
+  void request_if_borrowed(ObjectId id, ObjectEntry& entry);
+  // Parks until `id` is ready or `deadline` passes; true when ready.
+  bool wait_ready(ObjectId id, std::optional<Nanos> deadline);
+
+  // Submitter.
+  RemoteActor& remote(ActorId actor);
+  void send_call(RemoteActor& remote, wire::Call call);
+  void fail_calls(RemoteActor& remote);
+
+  // Directory requests.
+  template <typename Request>
+  std::string directory_rpc(wire::MessageKind kind, Request request, std::string_view what);
+  template <typename Body>
+  void send(ProcessId to, wire::MessageKind kind, const Body& body) {
+    platform_.send(self_, to, wire::encode_message(kind, body));
+  }
+
+  // Hosted actor.
+  void construct_actor();
+  void start_executor();
+  void run_executor();
+  wire::ObjectPayload execute(const wire::Call& call);
+  // Resolves Ref arguments; returns an error payload when one of them failed.
+  std::optional<wire::ObjectPayload> resolve_args(const std::string& args, std::string& resolved);
+  std::string actor_label() const;
+
+  Platform& platform_;
+  ClusterConfig config_;
+  ProcessId self_;
+  System system_;
+  ObjectTable objects_;
+  uint32_t next_object_ = 1;
+  uint32_t next_actor_ = 1;
+  uint64_t next_rpc_ = 1;
+  std::map<ActorId, RemoteActor> remotes_;  // ordered: failed in id order
+  std::map<uint64_t, PendingRpc> rpcs_;
+  std::unique_ptr<HostedActor> hosted_;
+};
+
+}  // namespace troupe::core

@@ -1,0 +1,87 @@
+// The exceptions a user sees at `get`, and what each one means.
+//
+// Inside the runtime every expected failure is a value (absl::Status, wire::ObjectPayload); it
+// becomes one of these typed exceptions only at the user's `get`, `wait`, `spawn` or
+// `get_actor`. No exception crosses a fiber boundary.
+//
+//   TaskError                 the method threw; type_name() and message() are the original's
+//   ActorDiedError            the actor is confirmed dead; cause() says why (killed, constructor
+//                             threw, exited, process crashed, ...). A call that reports this
+//                             either never ran or ran and its result was lost with the actor.
+//   ActorUnavailableError     the actor could not be reached right now; the call may or may not
+//                             have run
+//   GetTimeoutError           get(ref, timeout) ran out of time; the call goes on
+//   PendingCallsLimitExceeded the caller has max_pending_calls calls outstanding already
+//   ActorUnschedulableError   the actor can never be placed (e.g. a hard node affinity to a node
+//                             that does not exist)
+//   ActorNameTakenError       spawn with a name that is in use, without get_if_exists
+//   GpuOutOfMemory            an allocation exceeded the simulated GPU's memory
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace troupe {
+
+// The base of every Troupe error.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class TaskError : public Error {
+ public:
+  TaskError(std::string type_name, std::string message, std::string where)
+      : Error(where + " threw " + type_name + ": " + message),
+        type_name_(std::move(type_name)),
+        message_(std::move(message)) {}
+  // The exception's type as written in C++ ("std::out_of_range", "MyError").
+  const std::string& type_name() const { return type_name_; }
+  // Its what().
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string type_name_;
+  std::string message_;
+};
+
+class ActorDiedError : public Error {
+ public:
+  explicit ActorDiedError(std::string cause) : Error("actor died: " + cause), cause_(std::move(cause)) {}
+  const std::string& cause() const { return cause_; }
+
+ private:
+  std::string cause_;
+};
+
+class ActorUnavailableError : public Error {
+ public:
+  using Error::Error;
+};
+
+class GetTimeoutError : public Error {
+ public:
+  using Error::Error;
+};
+
+class PendingCallsLimitExceeded : public Error {
+ public:
+  using Error::Error;
+};
+
+class ActorUnschedulableError : public Error {
+ public:
+  using Error::Error;
+};
+
+class ActorNameTakenError : public Error {
+ public:
+  using Error::Error;
+};
+
+class GpuOutOfMemory : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace troupe

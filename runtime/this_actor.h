@@ -1,0 +1,39 @@
+// this_actor: what a method can ask about the actor it runs in.
+//
+//   int Counter::increment() {
+//     troupe::ActorHandle<Counter> me = troupe::this_actor::handle<Counter>();
+//     ...
+//   }
+//
+// REQUIRES (all): called from code running inside an actor (a method or the constructor).
+#pragma once
+
+#include "runtime/actor_handle.h"
+#include "runtime/ids.h"
+#include "runtime/system.h"
+
+namespace troupe::this_actor {
+
+// This actor's id.
+ActorId id();
+
+// A handle to this actor, to pass to others. REQUIRES: T is this actor's class.
+template <typename T>
+ActorHandle<T> handle() {
+  return ActorHandle<T>(id());
+}
+
+// The System of this actor's process (to spawn, get, wait, ...).
+System& system();
+
+// Ends the actor after the calls already queued have run; it will not restart. Calls arriving
+// later fail with ActorDiedError. Returns to the caller (the current method finishes normally).
+void exit();
+
+// How many times this actor has restarted (0 for the first incarnation).
+int restart_count();
+
+// The node this actor runs on.
+NodeId node();
+
+}  // namespace troupe::this_actor

@@ -1,0 +1,201 @@
+// The messages processes exchange, and their envelope.
+//
+// Every message is msgpack `[kind, body]`, where body is one of the structs below (each a msgpack
+// array through MSGPACK_DEFINE). Ids travel packed into uint64 (ActorId::packed, ObjectId::packed)
+// and processes as their uint32 value. Payloads that are themselves msgpack (call arguments,
+// results) travel as byte strings, decoded by the receiver that knows their type.
+//
+// Who sends what:
+//   caller   -> directory  CreateActor, SubscribeActor, KillActor, LookupName
+//   directory-> caller     CreateActorReply, ActorState, LookupNameReply
+//   worker   -> directory  ActorStarted, ActorExited
+//   caller   -> worker     Call;           worker -> caller  CallReply
+//   borrower -> owner      GetObject;      owner  -> borrower ObjectReply
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "msgpack.hpp"
+#include "runtime/wire/codec.h"
+
+namespace troupe::wire {
+
+enum class MessageKind : uint8_t {
+  kCreateActor = 1,
+  kCreateActorReply = 2,
+  kActorStarted = 3,
+  kActorState = 4,
+  kSubscribeActor = 5,
+  kCall = 6,
+  kCallReply = 7,
+  kGetObject = 8,
+  kObjectReply = 9,
+  kKillActor = 10,
+  kLookupName = 11,
+  kLookupNameReply = 12,
+  kActorExited = 13,
+};
+
+std::string_view message_kind_name(MessageKind kind);
+
+// How an object (a call's result or a put value) ended up. 0 = a value.
+enum class ObjectStatus : uint8_t {
+  kOk = 0,
+  kTaskError = 1,         // the method threw
+  kActorDied = 2,         // the actor is dead (cause in error_message)
+  kActorUnavailable = 3,  // the actor could not be reached; the call may or may not have run
+  kUnschedulable = 4,     // the actor can never be placed
+  kObjectLost = 5,        // the owner of the object is gone
+};
+
+// A value or the error that took its place.
+struct ObjectPayload {
+  uint8_t status = 0;  // ObjectStatus
+  std::string bytes;   // the msgpack value when status == kOk
+  std::string error_type;
+  std::string error_message;
+  MSGPACK_DEFINE(status, bytes, error_type, error_message);
+};
+
+// Everything the directory needs to place and start an actor.
+struct ActorSpec {
+  uint64_t actor = 0;
+  uint32_t owner = 0;  // the creating process
+  std::string class_name;
+  std::string ctor_key;   // which registered constructor (class and argument types)
+  std::string ctor_args;  // msgpack array of the constructor's arguments
+  std::string name;       // empty: anonymous
+  std::string ns;
+  bool detached = false;
+  bool get_if_exists = false;
+  double num_cpus = 1;
+  int64_t memory_bytes = 0;
+  std::map<std::string, double> resources;
+  int32_t max_pending_calls = -1;
+  MSGPACK_DEFINE(actor, owner, class_name, ctor_key, ctor_args, name, ns, detached, get_if_exists, num_cpus,
+                 memory_bytes, resources, max_pending_calls);
+};
+
+struct CreateActor {
+  uint64_t rpc = 0;  // nonzero when the creator waits for CreateActorReply (named actors)
+  ActorSpec spec;
+  MSGPACK_DEFINE(rpc, spec);
+};
+
+struct CreateActorReply {
+  enum Outcome : uint8_t { kCreated = 0, kExisting = 1, kNameTaken = 2, kInvalid = 3 };
+  uint64_t rpc = 0;
+  uint8_t outcome = kCreated;
+  uint64_t actor = 0;  // the existing actor for kExisting
+  std::string class_name;
+  std::string error;
+  MSGPACK_DEFINE(rpc, outcome, actor, class_name, error);
+};
+
+struct ActorStarted {
+  uint64_t actor = 0;
+  bool ok = true;
+  std::string error_type;  // the constructor's exception, when !ok
+  std::string error_message;
+  MSGPACK_DEFINE(actor, ok, error_type, error_message);
+};
+
+struct ActorExited {
+  uint64_t actor = 0;
+  MSGPACK_DEFINE(actor);
+};
+
+struct ActorState {
+  enum State : uint8_t { kPending = 0, kAlive = 1, kDead = 2 };
+  uint64_t actor = 0;
+  uint8_t state = kPending;
+  uint32_t address = 0;  // the worker process when alive
+  uint8_t death_status = 0;  // ObjectStatus the callers report (kActorDied or kUnschedulable)
+  std::string death_cause;
+  MSGPACK_DEFINE(actor, state, address, death_status, death_cause);
+};
+
+struct SubscribeActor {
+  uint64_t actor = 0;
+  MSGPACK_DEFINE(actor);
+};
+
+struct Call {
+  uint64_t actor = 0;
+  uint32_t caller = 0;
+  uint64_t sequence = 0;  // per (caller, actor), from 0: the executor runs them in this order
+  uint64_t object = 0;    // the result's ObjectId, owned by the caller
+  uint32_t method = 0;    // index in TROUPE_ACTOR's list
+  std::string method_name;
+  std::string args;  // msgpack array; Ref arguments to resolve are ext type kRefArgExt
+  MSGPACK_DEFINE(actor, caller, sequence, object, method, method_name, args);
+};
+
+struct CallReply {
+  uint64_t actor = 0;
+  uint64_t sequence = 0;
+  uint64_t object = 0;
+  ObjectPayload result;
+  MSGPACK_DEFINE(actor, sequence, object, result);
+};
+
+struct GetObject {
+  uint64_t object = 0;
+  MSGPACK_DEFINE(object);
+};
+
+struct ObjectReply {
+  uint64_t object = 0;
+  ObjectPayload payload;
+  MSGPACK_DEFINE(object, payload);
+};
+
+struct KillActor {
+  uint64_t actor = 0;
+  bool no_restart = true;
+  MSGPACK_DEFINE(actor, no_restart);
+};
+
+struct LookupName {
+  uint64_t rpc = 0;
+  std::string name;
+  std::string ns;
+  MSGPACK_DEFINE(rpc, name, ns);
+};
+
+struct LookupNameReply {
+  uint64_t rpc = 0;
+  bool found = false;
+  uint64_t actor = 0;
+  std::string class_name;
+  MSGPACK_DEFINE(rpc, found, actor, class_name);
+};
+
+// The msgpack ext type marking a top-level call argument that is a Ref to resolve before the
+// method runs. Its data is the packed ObjectId, 8 bytes big-endian.
+inline constexpr int8_t kRefArgExt = 1;
+
+template <typename Body>
+std::string encode_message(MessageKind kind, const Body& body) {
+  StringWriter writer;
+  msgpack::packer<StringWriter> packer(writer);
+  packer.pack_array(2);
+  packer.pack(static_cast<uint8_t>(kind));
+  packer.pack(body);
+  return writer.take();
+}
+
+// A received message: its kind and the unpacked body, still to be converted.
+struct Envelope {
+  MessageKind kind;
+  msgpack::object_handle handle;
+  const msgpack::object& body() const { return handle.get().via.array.ptr[1]; }
+};
+
+// Checks the envelope's shape; InvalidArgument for anything else (a corrupt or foreign frame).
+absl::StatusOr<Envelope> open_envelope(std::string_view bytes);
+
+}  // namespace troupe::wire

@@ -1,0 +1,49 @@
+// Running a driver in a fresh simulated cluster: the one-call entry point for tests, scenarios
+// and the CLI.
+//
+//   troupe::sim::SimRunResult result = troupe::sim::run_simulation({.seed = 42}, [](troupe::System& sys) {
+//     auto counter = sys.spawn<Counter>({}, 0);
+//     ...
+//   });
+//   // result.status, result.trace_hash, result.sim_time, result.events
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "runtime/system.h"
+#include "sim/world.h"
+
+namespace troupe::sim {
+
+struct ClusterShape {
+  // One entry per node; the first is the head (it also runs the directory and the driver).
+  std::vector<NodeOptions> nodes = {{.name = "head", .cpus = 8}, {.name = "node1", .cpus = 8},
+                                    {.name = "node2", .cpus = 8}};
+};
+
+struct SimRunOptions {
+  uint64_t seed = 1;
+  StrategyKind strategy = StrategyKind::kRandom;
+  ClusterShape cluster;
+  NetworkOptions network;
+  // Limits (see WorldOptions).
+  uint64_t max_steps = 50'000'000;
+  Nanos max_time = int64_t{24} * 3600 * kSecond;
+  // Extra trace consumer; nullptr keeps only the hash.
+  Trace* trace = nullptr;
+};
+
+struct SimRunResult {
+  absl::Status status;   // OK, the driver's exception, or the World's error (deadlock, limit)
+  uint64_t trace_hash = 0;
+  uint64_t events = 0;
+  uint64_t steps = 0;
+  Nanos sim_time = 0;
+};
+
+SimRunResult run_simulation(const SimRunOptions& options, absl::AnyInvocable<void(System&)> driver);
+
+}  // namespace troupe::sim

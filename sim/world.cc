@@ -1,0 +1,335 @@
+#include "sim/world.h"
+
+#include <cassert>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "fmt/format.h"
+#include "runtime/fiber/fiber.h"
+
+namespace troupe::sim {
+
+struct World::SimFiber {
+  enum class State : uint8_t { kReady, kRunning, kParked };
+  FiberId id;
+  ProcessId process;
+  std::unique_ptr<Fiber> fiber;
+  ExecutionContext context;
+  State state = State::kReady;
+  bool killed = false;  // its process died while it was running; destroy when it switches out
+  std::string waiting_for;
+};
+
+struct World::SimProcess {
+  ProcessId id;
+  NodeId node;
+  std::string name;
+  std::unique_ptr<ProcessHost> host;
+  bool alive = true;
+  std::map<FiberId, std::unique_ptr<SimFiber>> fibers;  // ordered: destroyed and reported in id order
+  Rng rng;
+};
+
+World::World(WorldOptions options)
+    : options_(std::move(options)),
+      own_trace_(options_.trace ? nullptr : std::make_unique<Trace>()),
+      trace_(options_.trace ? options_.trace : own_trace_.get()),
+      root_rng_(options_.seed),
+      network_rng_(root_rng_.fork(kStreamNetwork)),
+      strategy_(make_strategy(options_.strategy, root_rng_.fork(kStreamScheduler))),
+      stacks_(options_.stacks),
+      network_(options_.network) {
+  callback_context_.platform = this;
+}
+
+World::~World() {
+  // Unwind every fiber still parked (in process and fiber id order), then drop the hosts.
+  for (auto& [id, process] : processes_) destroy_process_fibers(*process);
+  processes_.clear();
+}
+
+NodeId World::add_node(NodeOptions options) {
+  NodeId id{static_cast<uint32_t>(nodes_.size())};
+  nodes_.push_back({.id = id, .name = options.name.empty() ? fmt::format("node{}", id.value) : options.name,
+                    .cpus = options.cpus, .memory_bytes = options.memory_bytes, .alive = true});
+  return id;
+}
+
+std::vector<NodeInfo> World::nodes() const { return nodes_; }
+
+World::SimProcess* World::find_process(ProcessId id) {
+  auto it = processes_.find(id);
+  return it == processes_.end() ? nullptr : it->second.get();
+}
+
+World::SimFiber* World::current_fiber() {
+  ExecutionContext* context = ExecutionContext::current();
+  if (context == nullptr || context->platform != this || !context->fiber.valid()) return nullptr;
+  auto it = fibers_.find(context->fiber.value);
+  return it == fibers_.end() ? nullptr : it->second;
+}
+
+absl::StatusOr<ProcessId> World::start_process(NodeId node, std::string name, std::unique_ptr<ProcessHost> host) {
+  assert(host != nullptr);
+  if (node.value >= nodes_.size()) {
+    return absl::NotFoundError(fmt::format("no node {} (the world has {})", node, nodes_.size()));
+  }
+  if (!nodes_[node.value].alive) return absl::UnavailableError(fmt::format("node {} is down", node));
+  ProcessId id{next_process_++};
+  auto process = std::make_unique<SimProcess>();
+  process->id = id;
+  process->node = node;
+  process->name = std::move(name);
+  process->host = std::move(host);
+  process->rng = root_rng_.fork(kStreamProcessBase + id.value);
+  trace({.kind = TraceKind::kProcessStart, .node = node, .process = id, .detail = process->name});
+  SimProcess& started = *process;
+  processes_.emplace(id, std::move(process));
+  // on_start runs before any other work of the process (the platform contract), so inline.
+  ExecutionContext context{.platform = this, .node = node, .process = id, .host = started.host.get(), .fiber = {}};
+  ScopedExecutionContext scope(&context);
+  started.host->on_start();
+  return id;
+}
+
+void World::kill_process(ProcessId id, std::string_view why) {
+  SimProcess* process = find_process(id);
+  if (process == nullptr || !process->alive) return;
+  process->alive = false;
+  trace({.kind = TraceKind::kProcessExit, .node = process->node, .process = id, .detail = std::string(why)});
+  SimFiber* self = current_fiber();
+  bool killing_self = self != nullptr && self->process == id;
+  if (killing_self) {
+    // Unwind the others now; this fiber unwinds once it has switched back to the scheduler.
+    std::unique_ptr<SimFiber> keep = std::move(process->fibers[self->id]);
+    process->fibers.erase(self->id);
+    destroy_process_fibers(*process);
+    process->fibers.emplace(self->id, std::move(keep));
+    self->killed = true;
+    switch_out_of_fiber();
+    assert(false && "a killed fiber was resumed");
+  }
+  destroy_process_fibers(*process);
+}
+
+void World::destroy_process_fibers(SimProcess& process) {
+  while (!process.fibers.empty()) {
+    auto node = process.fibers.extract(process.fibers.begin());
+    SimFiber& fiber = *node.mapped();
+    fibers_.erase(fiber.id.value);
+    ScopedExecutionContext scope(&fiber.context);
+    fiber.fiber.reset();  // unwinds its stack if it had started
+  }
+}
+
+void World::spawn(ProcessId process_id, std::string name, absl::AnyInvocable<void()> body) {
+  SimProcess* process = find_process(process_id);
+  assert(process != nullptr);
+  if (!process->alive) return;
+  auto fiber = std::make_unique<SimFiber>();
+  fiber->id = FiberId{next_fiber_++};
+  fiber->process = process_id;
+  fiber->context = {.platform = this, .node = process->node, .process = process_id,
+                    .host = process->host.get(), .fiber = fiber->id};
+  trace({.kind = TraceKind::kFiberSpawn, .node = process->node, .process = process_id, .call = fiber->id.value,
+         .detail = name});
+  fiber->fiber = std::make_unique<Fiber>(stacks_, std::move(name), std::move(body));
+  FiberId id = fiber->id;
+  fibers_.emplace(id.value, fiber.get());
+  process->fibers.emplace(id, std::move(fiber));
+  make_ready({.kind = ReadyItem::Kind::kResume, .process = process_id, .fiber = id});
+  if (current_fiber() != nullptr) yield();
+}
+
+void World::park(const WaitReason& reason) {
+  SimFiber* fiber = current_fiber();
+  assert(fiber != nullptr && "park() called outside a fiber");
+  fiber->state = SimFiber::State::kParked;
+  fiber->waiting_for = reason.what;
+  trace({.kind = TraceKind::kFiberPark, .call = fiber->id.value, .detail = reason.what});
+  switch_out_of_fiber();
+}
+
+void World::unpark(FiberId id) {
+  auto it = fibers_.find(id.value);
+  if (it == fibers_.end()) return;
+  SimFiber* fiber = it->second;
+  if (fiber->state != SimFiber::State::kParked) return;
+  fiber->state = SimFiber::State::kReady;
+  fiber->waiting_for.clear();
+  make_ready({.kind = ReadyItem::Kind::kResume, .process = fiber->process, .fiber = id});
+}
+
+void World::yield() {
+  SimFiber* fiber = current_fiber();
+  assert(fiber != nullptr && "yield() called outside a fiber");
+  fiber->state = SimFiber::State::kReady;
+  make_ready({.kind = ReadyItem::Kind::kResume, .process = fiber->process, .fiber = fiber->id});
+  switch_out_of_fiber();
+}
+
+void World::switch_out_of_fiber() {
+  Fiber::suspend();
+  // Resumed by resume_fiber(), which reinstalled this fiber's context.
+}
+
+TimerId World::start_timer(ProcessId process, Nanos deadline, absl::AnyInvocable<void()> callback) {
+  TimerId id = next_timer_++;
+  pending_timers_.insert(id);
+  schedule(std::max(deadline, now_),
+           {.kind = ReadyItem::Kind::kCallback, .process = process, .callback = std::move(callback), .timer = id});
+  return id;
+}
+
+void World::cancel_timer(TimerId timer) { pending_timers_.erase(timer); }
+
+void World::send(ProcessId from, ProcessId to, std::string payload) {
+  SimProcess* source = find_process(from);
+  SimProcess* target = find_process(to);
+  assert(source != nullptr);
+  size_t bytes = payload.size();
+  trace({.kind = TraceKind::kSend, .node = source->node, .process = from, .peer = to,
+         .detail = fmt::format("{}B", bytes)});
+  if (target == nullptr || !target->alive) {
+    trace({.kind = TraceKind::kDrop, .node = source->node, .process = from, .peer = to, .detail = "dead process"});
+  } else {
+    Nanos delay = network_.latency(source->node, target->node, network_rng_);
+    schedule(now_ + delay, {.kind = ReadyItem::Kind::kCallback, .process = to,
+                            .callback = [this, from, to, payload = std::move(payload)]() mutable {
+                              SimProcess* p = find_process(to);
+                              trace({.kind = TraceKind::kDeliver, .peer = from,
+                                     .detail = fmt::format("{}B", payload.size())});
+                              p->host->on_message(from, std::move(payload));
+                            }});
+  }
+  if (current_fiber() != nullptr) yield();
+}
+
+uint64_t World::random_u64() {
+  ExecutionContext* context = ExecutionContext::current();
+  assert(context != nullptr && context->platform == this);
+  SimProcess* process = find_process(context->process);
+  assert(process != nullptr);
+  return process->rng.next_u64();
+}
+
+void World::trace(TraceEvent event) {
+  event.time = now_;
+  ExecutionContext* context = ExecutionContext::current();
+  if (context != nullptr && context->platform == this) {
+    if (!event.process.valid()) {
+      event.process = context->process;
+      event.node = context->node;
+    }
+  }
+  trace_->record(std::move(event));
+}
+
+void World::make_ready(ReadyItem item) {
+  item.sequence = next_sequence_++;
+  item.time = now_;
+  ready_.push_back(std::move(item));
+}
+
+void World::schedule(Nanos at, ReadyItem item) {
+  item.sequence = next_sequence_++;
+  item.time = at;
+  events_.push(std::move(item));
+}
+
+absl::Status World::run() {
+  assert(!running_ && "World::run() is not reentrant");
+  running_ = true;
+  stop_requested_ = false;
+  absl::Status status;
+  while (!stop_requested_) {
+    while (!events_.empty() && events_.next_time() <= now_) ready_.push_back(events_.pop());
+    if (ready_.empty()) {
+      if (events_.empty()) {
+        status = absl::FailedPreconditionError(
+            fmt::format("deadlock at {:.6f}ms: nothing runnable and no pending event\n{}", now_ / 1e6,
+                        deadlock_report()));
+        break;
+      }
+      now_ = events_.next_time();
+      if (now_ > options_.max_time) {
+        status = absl::ResourceExhaustedError(
+            fmt::format("simulated time passed WorldOptions::max_time ({}s)", options_.max_time / kSecond));
+        break;
+      }
+      continue;
+    }
+    size_t index = 0;
+    if (ready_.size() > 1) {
+      index = strategy_->pick(ready_.size());
+      trace({.kind = TraceKind::kDecision, .call = (uint64_t{ready_.size()} << 32) | index});
+    }
+    ReadyItem item = std::move(ready_[index]);
+    ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(index));
+    if (++steps_ > options_.max_steps) {
+      status = absl::ResourceExhaustedError(
+          fmt::format("the run passed WorldOptions::max_steps ({} steps)", options_.max_steps));
+      break;
+    }
+    run_item(item);
+  }
+  running_ = false;
+  return status;
+}
+
+void World::run_item(ReadyItem& item) {
+  if (item.kind == ReadyItem::Kind::kResume) {
+    auto it = fibers_.find(item.fiber.value);
+    if (it != fibers_.end()) resume_fiber(*it->second);
+    return;
+  }
+  if (item.timer != 0) {
+    if (pending_timers_.erase(item.timer) == 0) return;  // cancelled
+  }
+  SimProcess* process = find_process(item.process);
+  if (process == nullptr || !process->alive) return;
+  if (item.timer != 0) trace({.kind = TraceKind::kTimer, .node = process->node, .process = process->id});
+  callback_context_ = {.platform = this, .node = process->node, .process = process->id,
+                       .host = process->host.get(), .fiber = {}};
+  ScopedExecutionContext scope(&callback_context_);
+  item.callback();
+}
+
+void World::resume_fiber(SimFiber& fiber) {
+  fiber.state = SimFiber::State::kRunning;
+  FiberId id = fiber.id;
+  ProcessId process_id = fiber.process;
+  {
+    ScopedExecutionContext scope(&fiber.context);
+    fiber.fiber->resume();
+  }
+  // `fiber` may be gone now: its process may have been killed by someone else's... no: only the
+  // fiber itself ran, so it still exists unless it killed its own process (then killed is set).
+  SimProcess* process = find_process(process_id);
+  auto owned = process->fibers.find(id);
+  assert(owned != process->fibers.end());
+  SimFiber& self = *owned->second;
+  if (self.killed || self.fiber->finished()) {
+    if (!self.killed) trace({.kind = TraceKind::kFiberExit, .node = process->node, .process = process_id,
+                             .call = id.value});
+    auto node = process->fibers.extract(owned);
+    fibers_.erase(id.value);
+    ScopedExecutionContext scope(&node.mapped()->context);
+    node.mapped()->fiber.reset();
+  }
+}
+
+std::string World::deadlock_report() const {
+  std::string report;
+  for (const auto& [id, process] : processes_) {
+    if (!process->alive) continue;
+    for (const auto& [fid, fiber] : process->fibers) {
+      report += fmt::format("  {} {} ({}) fiber {} '{}' waits for {}\n", process->node, id, process->name, fid,
+                            fiber->fiber->name(), fiber->waiting_for.empty() ? "(runnable)" : fiber->waiting_for);
+    }
+  }
+  if (report.empty()) report = "  (no fiber is parked)\n";
+  return report;
+}
+
+}  // namespace troupe::sim

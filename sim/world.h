@@ -1,0 +1,135 @@
+// World: the simulated platform — virtual time, a seeded scheduler, nodes, processes, a network.
+//
+// One World is one simulated cluster on one OS thread. It implements the platform seam
+// (runtime/platform.h), so the unmodified runtime core runs inside it. Everything that happens
+// is an item: a fiber to resume, or a callback (a message delivery, a timer) due at a virtual
+// time. Items due now are "ready"; when several are ready the scheduling strategy picks one
+// (random by default, seeded; fifo for a fixed order). When none is ready, virtual time jumps
+// to the next pending event, so a simulated hour of sleeping costs microseconds of wall time.
+//
+// Determinism: every random choice comes from an Rng forked from `seed` (one stream for the
+// scheduler, one for the network, one per process); ties between events at the same time break
+// by sequence number; ids are counters. Nothing here reads a real clock or depends on an
+// address or on hash-map order. The same seed gives the same trace hash under any compiler.
+//
+// Several Worlds may exist in one process; each runs only inside its own run() call.
+//
+//   sim::World world({.seed = 42});
+//   auto node = world.add_node({.name = "head", .cpus = 8});
+//   ... start processes through the Platform interface, then world.run() ...
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "runtime/core/random.h"
+#include "runtime/fiber/stack_pool.h"
+#include "runtime/platform.h"
+#include "runtime/trace/trace.h"
+#include "sim/event_queue.h"
+#include "sim/network.h"
+#include "sim/strategy.h"
+
+namespace troupe::sim {
+
+struct NodeOptions {
+  std::string name;
+  double cpus = 8;
+  int64_t memory_bytes = int64_t{16} << 30;
+};
+
+struct WorldOptions {
+  uint64_t seed = 1;
+  StrategyKind strategy = StrategyKind::kRandom;
+  NetworkOptions network;
+  StackPoolOptions stacks;
+  // Limits: a run that exceeds one stops with ResourceExhausted naming the limit.
+  uint64_t max_steps = 50'000'000;             // items run (fiber steps and callbacks)
+  Nanos max_time = int64_t{24} * 3600 * kSecond;  // virtual time
+  // Where trace events go; nullptr means the World's own Trace (hash only).
+  Trace* trace = nullptr;
+};
+
+class World final : public Platform {
+ public:
+  explicit World(WorldOptions options = {});
+  // Destroys every process, unwinding fibers that are still parked.
+  ~World() override;
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  // Adds a node; returns its id (0 for the first, the head).
+  NodeId add_node(NodeOptions options);
+
+  // The trace this World records into (options.trace or its own).
+  Trace& trace_log() { return *trace_; }
+  uint64_t steps() const { return steps_; }
+  const WorldOptions& options() const { return options_; }
+
+  // Platform.
+  bool simulated() const override { return true; }
+  Nanos now() const override { return now_; }
+  std::vector<NodeInfo> nodes() const override;
+  absl::StatusOr<ProcessId> start_process(NodeId node, std::string name,
+                                          std::unique_ptr<ProcessHost> host) override;
+  void kill_process(ProcessId process, std::string_view why) override;
+  void spawn(ProcessId process, std::string name, absl::AnyInvocable<void()> body) override;
+  void park(const WaitReason& reason) override;
+  void unpark(FiberId fiber) override;
+  void yield() override;
+  TimerId start_timer(ProcessId process, Nanos deadline, absl::AnyInvocable<void()> callback) override;
+  void cancel_timer(TimerId timer) override;
+  void send(ProcessId from, ProcessId to, std::string payload) override;
+  uint64_t random_u64() override;
+  absl::Status run() override;
+  void stop() override { stop_requested_ = true; }
+  void trace(TraceEvent event) override;
+
+ private:
+  struct SimFiber;
+  struct SimProcess;
+
+  SimProcess* find_process(ProcessId id);
+  SimFiber* current_fiber();
+  void make_ready(ReadyItem item);
+  void schedule(Nanos at, ReadyItem item);
+  void run_item(ReadyItem& item);
+  void resume_fiber(SimFiber& fiber);
+  void switch_out_of_fiber();  // from a fiber: back to the scheduler loop
+  void destroy_process_fibers(SimProcess& process);
+  std::string deadlock_report() const;
+
+  WorldOptions options_;
+  std::unique_ptr<Trace> own_trace_;
+  Trace* trace_;
+  Rng root_rng_;
+  Rng network_rng_;
+  std::unique_ptr<Strategy> strategy_;
+  StackPool stacks_;
+  Network network_;
+
+  Nanos now_ = 0;
+  uint64_t steps_ = 0;
+  bool running_ = false;
+  bool stop_requested_ = false;
+  EventQueue events_;
+  std::vector<ReadyItem> ready_;
+
+  std::vector<NodeInfo> nodes_;
+  std::map<ProcessId, std::unique_ptr<SimProcess>> processes_;  // ordered: iterated in reports
+  absl::flat_hash_map<uint64_t, SimFiber*> fibers_;              // lookup only, never iterated
+  absl::flat_hash_set<TimerId> pending_timers_;                  // lookup only
+  uint32_t next_process_ = 1;
+  uint64_t next_fiber_ = 1;
+  TimerId next_timer_ = 1;
+  uint64_t next_sequence_ = 0;
+  ExecutionContext callback_context_;
+  ExecutionContext* scheduler_context_ = nullptr;  // the context run() was called in
+};
+
+}  // namespace troupe::sim

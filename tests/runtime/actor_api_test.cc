@@ -1,0 +1,265 @@
+// The actor API of DESIGN §2 on the simulator, with exact expected values.
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "runtime/troupe.h"
+#include "sim/sim_run.h"
+
+namespace troupe {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Counter {
+ public:
+  explicit Counter(int start) : value_(start) {}
+  int increment() { return ++value_; }
+  int add(int delta) { return value_ += delta; }
+  int get_value() const { return value_; }
+  void fail(std::string message) { throw std::out_of_range(message); }
+  int slow_increment(int64_t sleep_ms) {
+    int before = value_;
+    troupe::sleep(std::chrono::milliseconds(sleep_ms));
+    value_ = before + 1;
+    return value_;
+  }
+  std::string repr() const { return "Counter(" + std::to_string(value_) + ")"; }
+
+ private:
+  int value_;
+};
+TROUPE_ACTOR(Counter, &Counter::increment, &Counter::add, &Counter::get_value, &Counter::fail,
+             &Counter::slow_increment);
+
+// Calls another actor from inside a method, through a handle passed as an argument.
+class Forwarder {
+ public:
+  explicit Forwarder(ActorHandle<Counter> target) : target_(target) {}
+  int forward_increment() { return this_actor::system().get(target_.call(&Counter::increment)); }
+  int add_ref(int value) { return value + 1000; }
+  uint64_t self_id() { return this_actor::id().packed(); }
+
+ private:
+  ActorHandle<Counter> target_;
+};
+TROUPE_ACTOR(Forwarder, &Forwarder::forward_increment, &Forwarder::add_ref, &Forwarder::self_id);
+
+class Thrower {
+ public:
+  Thrower() { throw std::runtime_error("no database"); }
+  int work() { return 1; }
+};
+TROUPE_ACTOR(Thrower, &Thrower::work);
+
+void run(uint64_t seed, absl::AnyInvocable<void(System&)> driver) {
+  sim::SimRunResult result = sim::run_simulation({.seed = seed}, std::move(driver));
+  ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
+}
+
+constexpr uint64_t kSeeds = 20;
+
+TEST(ActorApi, CallsReturnResultsThroughRefs) {
+  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    run(seed, [](System& sys) {
+      auto counter = sys.spawn<Counter>({}, 10);
+      Ref<int> first = counter.call(&Counter::increment);
+      Ref<int> second = counter.call(&Counter::add, 5);
+      EXPECT_EQ(sys.get(first), 11);
+      EXPECT_EQ(sys.get(second), 16);
+      EXPECT_EQ(sys.get(counter.call(&Counter::get_value)), 16);
+    });
+  }
+}
+
+TEST(ActorApi, OneCallersCallsRunInSubmissionOrder) {
+  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    run(seed, [](System& sys) {
+      auto counter = sys.spawn<Counter>({}, 0);
+      std::vector<Ref<int>> refs;
+      for (int i = 0; i < 50; ++i) refs.push_back(counter.call(&Counter::increment));
+      std::vector<int> expected;
+      for (int i = 1; i <= 50; ++i) expected.push_back(i);
+      EXPECT_EQ(sys.get(refs), expected);
+    });
+  }
+}
+
+TEST(ActorApi, SequentialActorRunsOneCallAtATime) {
+  // slow_increment reads, sleeps, then writes: overlapping calls would lose updates.
+  run(3, [](System& sys) {
+    auto counter = sys.spawn<Counter>({}, 0);
+    std::vector<Ref<int>> refs;
+    for (int i = 0; i < 5; ++i) refs.push_back(counter.call(&Counter::slow_increment, int64_t{100}));
+    EXPECT_EQ(sys.get(refs), (std::vector<int>{1, 2, 3, 4, 5}));
+  });
+}
+
+TEST(ActorApi, MethodExceptionsBecomeTaskErrorsWithTypeAndMessage) {
+  run(1, [](System& sys) {
+    auto counter = sys.spawn<Counter>({}, 0);
+    Ref<void> failed = counter.call(&Counter::fail, std::string("index 7"));
+    try {
+      sys.get(failed);
+      ADD_FAILURE() << "get did not throw";
+    } catch (const TaskError& e) {
+      EXPECT_EQ(e.type_name(), "std::out_of_range");
+      EXPECT_EQ(e.message(), "index 7");
+    }
+    // The actor survives its method's exception.
+    EXPECT_EQ(sys.get(counter.call(&Counter::increment)), 1);
+  });
+}
+
+TEST(ActorApi, ConstructorExceptionKillsTheActor) {
+  run(1, [](System& sys) {
+    auto thrower = sys.spawn<Thrower>();
+    try {
+      sys.get(thrower.call(&Thrower::work));
+      ADD_FAILURE() << "get did not throw";
+    } catch (const ActorDiedError& e) {
+      EXPECT_EQ(e.cause(), "the constructor threw std::runtime_error: no database");
+    }
+  });
+}
+
+TEST(ActorApi, GetWithTimeoutThrowsAndTheCallGoesOn) {
+  run(1, [](System& sys) {
+    auto counter = sys.spawn<Counter>({}, 0);
+    Ref<int> slow = counter.call(&Counter::slow_increment, int64_t{1000});
+    auto start = troupe::now();
+    EXPECT_THROW(sys.get(slow, 100ms), GetTimeoutError);
+    EXPECT_GE(troupe::now() - start, 100ms);
+    EXPECT_LT(troupe::now() - start, 200ms);
+    EXPECT_EQ(sys.get(slow, 10s), 1);
+  });
+}
+
+TEST(ActorApi, WaitSplitsReadyAndNotReadyInInputOrder) {
+  run(1, [](System& sys) {
+    auto fast = sys.spawn<Counter>({}, 0);
+    auto slow = sys.spawn<Counter>({}, 0);
+    std::vector<Ref<int>> refs = {slow.call(&Counter::slow_increment, int64_t{5000}),
+                                  fast.call(&Counter::slow_increment, int64_t{10}),
+                                  slow.call(&Counter::increment),
+                                  fast.call(&Counter::slow_increment, int64_t{20})};
+    WaitResult<int> result = sys.wait(refs, 2, 1s);
+    EXPECT_EQ(result.ready, (std::vector<Ref<int>>{refs[1], refs[3]}));
+    EXPECT_EQ(result.not_ready, (std::vector<Ref<int>>{refs[0], refs[2]}));
+    // Timeout with fewer ready than asked: ready holds those that are.
+    WaitResult<int> partial = sys.wait(refs, 4, 100ms);
+    EXPECT_EQ(partial.ready.size(), 2u);
+    EXPECT_EQ(partial.not_ready.size(), 2u);
+    WaitResult<int> all = sys.wait(refs, 4);
+    EXPECT_EQ(all.ready, refs);
+    EXPECT_TRUE(all.not_ready.empty());
+  });
+}
+
+TEST(ActorApi, PutValuesAndRefArgumentsResolveBeforeTheMethodRuns) {
+  run(5, [](System& sys) {
+    auto counter = sys.spawn<Counter>({}, 0);
+    Ref<int> seven = sys.put(7);
+    EXPECT_EQ(sys.get(seven), 7);
+    EXPECT_EQ(sys.get(counter.call(&Counter::add, seven)), 7);
+    // A call's result passed on to another call, without a get in between.
+    Ref<int> eight = counter.call(&Counter::increment);
+    auto forwarder = sys.spawn<Forwarder>({}, counter);
+    EXPECT_EQ(sys.get(forwarder.call(&Forwarder::add_ref, eight)), 1008);
+  });
+}
+
+TEST(ActorApi, HandlesPassedToActorsAllowActorToActorCalls) {
+  run(9, [](System& sys) {
+    auto counter = sys.spawn<Counter>({}, 100);
+    auto forwarder = sys.spawn<Forwarder>({}, counter);
+    EXPECT_EQ(sys.get(forwarder.call(&Forwarder::forward_increment)), 101);
+    EXPECT_EQ(sys.get(forwarder.call(&Forwarder::forward_increment)), 102);
+    EXPECT_EQ(sys.get(counter.call(&Counter::get_value)), 102);
+    EXPECT_EQ(ActorId::unpack(sys.get(forwarder.call(&Forwarder::self_id))), forwarder.id());
+  });
+}
+
+TEST(ActorApi, NamedActorsAreFoundByNameWithinTheirNamespace) {
+  run(2, [](System& sys) {
+    auto named = sys.spawn<Counter>({.name = "c"}, 1);
+    auto other_ns = sys.spawn<Counter>({.name = "c", .ns = "other"}, 50);
+    std::optional<ActorHandle<Counter>> found = sys.get_actor<Counter>("c");
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->id(), named.id());
+    EXPECT_EQ(sys.get(found->call(&Counter::increment)), 2);
+    std::optional<ActorHandle<Counter>> in_other = sys.get_actor<Counter>("c", "other");
+    ASSERT_TRUE(in_other.has_value());
+    EXPECT_EQ(in_other->id(), other_ns.id());
+    EXPECT_FALSE(sys.get_actor<Counter>("missing").has_value());
+    EXPECT_THROW(sys.get_actor<Forwarder>("c"), Error);
+  });
+}
+
+TEST(ActorApi, DuplicateNamesFailUnlessGetIfExists) {
+  run(2, [](System& sys) {
+    auto first = sys.spawn<Counter>({.name = "db"}, 1);
+    try {
+      sys.spawn<Counter>({.name = "db"}, 2);
+      ADD_FAILURE() << "spawn did not throw";
+    } catch (const ActorNameTakenError& e) {
+      EXPECT_EQ(std::string(e.what()),
+                fmt::format("the actor name 'db' is taken in namespace 'default' by {} (Counter)", first.id()));
+    }
+    auto existing = sys.spawn<Counter>({.name = "db", .get_if_exists = true}, 3);
+    EXPECT_EQ(existing.id(), first.id());
+    EXPECT_EQ(sys.get(existing.call(&Counter::get_value)), 1);
+  });
+}
+
+TEST(ActorApi, KillFailsQueuedAndFutureCallsAndFreesTheName) {
+  run(4, [](System& sys) {
+    auto counter = sys.spawn<Counter>({.name = "victim"}, 0);
+    EXPECT_EQ(sys.get(counter.call(&Counter::increment)), 1);
+    Ref<int> queued = counter.call(&Counter::slow_increment, int64_t{1000});
+    sys.kill(counter);
+    try {
+      sys.get(queued);
+      ADD_FAILURE() << "get did not throw";
+    } catch (const ActorDiedError& e) {
+      EXPECT_EQ(e.cause(), fmt::format("{} was killed by kill()", counter.id()));
+    }
+    EXPECT_THROW(sys.get(counter.call(&Counter::increment)), ActorDiedError);
+    troupe::sleep(10ms);  // the directory frees the name once it has processed the kill
+    EXPECT_FALSE(sys.get_actor<Counter>("victim").has_value());
+    auto reborn = sys.spawn<Counter>({.name = "victim"}, 40);
+    EXPECT_EQ(sys.get(reborn.call(&Counter::increment)), 41);
+  });
+}
+
+TEST(ActorApi, SleepingAnHourTakesNoWallTime) {
+  run(1, [](System& sys) {
+    auto counter = sys.spawn<Counter>({}, 0);
+    auto start = troupe::now();
+    EXPECT_EQ(sys.get(counter.call(&Counter::slow_increment, int64_t{3'600'000})), 1);
+    EXPECT_GE(troupe::now() - start, 1h);
+  });
+}
+
+TEST(ActorApi, SameSeedSameTraceHash) {
+  auto driver = [](System& sys) {
+    auto counter = sys.spawn<Counter>({}, 0);
+    std::vector<Ref<int>> refs;
+    for (int i = 0; i < 20; ++i) refs.push_back(counter.call(&Counter::increment));
+    (void)sys.get(refs);
+  };
+  sim::SimRunResult a = sim::run_simulation({.seed = 77}, driver);
+  sim::SimRunResult b = sim::run_simulation({.seed = 77}, driver);
+  sim::SimRunResult c = sim::run_simulation({.seed = 78}, driver);
+  ASSERT_TRUE(a.status.ok()) << a.status;
+  EXPECT_EQ(a.trace_hash, b.trace_hash);
+  EXPECT_EQ(a.events, b.events);
+  EXPECT_NE(a.trace_hash, c.trace_hash);
+}
+
+}  // namespace
+}  // namespace troupe
