@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
 #include "fmt/format.h"
 
 namespace troupe {
@@ -88,3 +89,13 @@ template <> struct fmt::formatter<troupe::ObjectId> : fmt::formatter<std::string
     return fmt::format_to(ctx.out(), "o{}.{}", id.owner, id.index);
   }
 };
+
+#ifndef ABSL_USES_STD_STRING_VIEW
+// Debian's Abseil has its own string_view (not an alias of std::string_view): let fmt print it,
+// e.g. a Status's message().
+template <> struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
+  auto format(absl::string_view text, format_context& ctx) const {
+    return fmt::formatter<std::string_view>::format(std::string_view(text.data(), text.size()), ctx);
+  }
+};
+#endif

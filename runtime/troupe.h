@@ -18,5 +18,6 @@
 #include "runtime/clock.h"
 #include "runtime/errors.h"
 #include "runtime/ref.h"
+#include "runtime/run_main.h"
 #include "runtime/system.h"
 #include "runtime/this_actor.h"
