@@ -49,6 +49,17 @@ class Forwarder {
 };
 TROUPE_ACTOR(Forwarder, &Forwarder::forward_increment, &Forwarder::add_ref, &Forwarder::self_id);
 
+// Reports where it runs, and can end itself.
+class Placed {
+ public:
+  Placed() = default;
+  uint32_t node() { return this_actor::node().value; }
+  int restarts() { return this_actor::restart_count(); }
+  int work(int x) { return x * 2; }
+  void quit() { this_actor::exit(); }
+};
+TROUPE_ACTOR(Placed, &Placed::node, &Placed::restarts, &Placed::work, &Placed::quit);
+
 class Thrower {
  public:
   Thrower() { throw std::runtime_error("no database"); }
@@ -233,6 +244,59 @@ TEST(ActorApi, KillFailsQueuedAndFutureCallsAndFreesTheName) {
     EXPECT_FALSE(sys.get_actor<Counter>("victim").has_value());
     auto reborn = sys.spawn<Counter>({.name = "victim"}, 40);
     EXPECT_EQ(sys.get(reborn.call(&Counter::increment)), 41);
+  });
+}
+
+TEST(ActorApi, ExitFinishesQueuedCallsThenFailsLaterOnes) {
+  run(6, [](System& sys) {
+    auto actor = sys.spawn<Placed>();
+    Ref<int> before = actor.call(&Placed::work, 1);
+    Ref<void> quit = actor.call(&Placed::quit);
+    Ref<int> queued = actor.call(&Placed::work, 2);
+    EXPECT_EQ(sys.get(before), 2);
+    sys.get(quit);
+    EXPECT_EQ(sys.get(queued), 4);  // already queued when exit() was called
+    troupe::sleep(10ms);
+    try {
+      sys.get(actor.call(&Placed::work, 3));
+      ADD_FAILURE() << "get did not throw";
+    } catch (const ActorDiedError& e) {
+      EXPECT_EQ(e.cause(), fmt::format("{} exited (this_actor::exit())", actor.id()));
+    }
+  });
+}
+
+TEST(ActorApi, PlacementTakesTheNodeWithMostFreeCpusLowestIdFirst) {
+  run(1, [](System& sys) {
+    std::vector<uint32_t> nodes;
+    for (int i = 0; i < 4; ++i) {
+      auto actor = sys.spawn<Placed>({.num_cpus = 2});
+      nodes.push_back(sys.get(actor.call(&Placed::node)));
+      EXPECT_EQ(sys.get(actor.call(&Placed::restarts)), 0);
+    }
+    // Three nodes of 8 CPUs: n0, n1, n2 each have 8 free, then n0 has 6 and the others 8, ...
+    EXPECT_EQ(nodes, (std::vector<uint32_t>{0, 1, 2, 0}));
+  });
+}
+
+TEST(ActorApi, AnActorWaitsForResourcesAndIsPlacedWhenTheyAreFreed) {
+  run(1, [](System& sys) {
+    std::vector<ActorHandle<Placed>> big;
+    for (int i = 0; i < 3; ++i) big.push_back(sys.spawn<Placed>({.num_cpus = 8}));
+    for (auto& actor : big) EXPECT_EQ(sys.get(actor.call(&Placed::work, 1)), 2);
+    auto waiting = sys.spawn<Placed>({.num_cpus = 8});
+    Ref<int> pending = waiting.call(&Placed::work, 21);
+    EXPECT_THROW(sys.get(pending, 1s), GetTimeoutError);
+    sys.kill(big[1]);
+    EXPECT_EQ(sys.get(pending, 1s), 42);
+    EXPECT_EQ(sys.get(waiting.call(&Placed::node)), 1u);
+  });
+}
+
+TEST(ActorApi, AnInfeasibleActorStaysPending) {
+  run(1, [](System& sys) {
+    auto huge = sys.spawn<Placed>({.num_cpus = 64});
+    EXPECT_THROW(sys.get(huge.call(&Placed::work, 1), 10s), GetTimeoutError);
   });
 }
 
