@@ -1,1 +1,231 @@
 #include "runtime/real/threads_platform.h"
+
+#include <cassert>
+#include <cstdlib>
+#include <thread>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "fmt/format.h"
+#include "runtime/fiber/fiber.h"
+#include "runtime/real/threads_platform_state.h"
+
+namespace troupe {
+
+ThreadsPlatform::ThreadsPlatform(ThreadsPlatformOptions options)
+    : state_(std::make_unique<State>(this, std::move(options))) {}
+
+ThreadsPlatform::~ThreadsPlatform() {
+  {
+    std::lock_guard lock(state_->run_mutex);
+    assert(!state_->running && "ThreadsPlatform destroyed while run() is active");
+  }
+  state_->timers.stop();
+  // No pool thread runs now: this thread owns every strand. Kill everyone first (untraced: the
+  // run is over), so that code running while fibers unwind finds every process dead and its
+  // sends, spawns and timers dropped.
+  for (auto& process : state_->processes) {
+    std::lock_guard lock(process->mutex);
+    process->alive.store(false, std::memory_order_release);
+  }
+  for (auto& process : state_->processes) {
+    if (!process->reaped) state_->reap(*process);
+  }
+  for (auto& process : state_->processes) {
+    ScopedExecutionContext scope(&process->callback_context);
+    process->host.reset();
+  }
+  state_->processes.clear();
+}
+
+Nanos ThreadsPlatform::now() const { return state_->now(); }
+
+std::vector<NodeInfo> ThreadsPlatform::nodes() const { return state_->nodes; }
+
+absl::StatusOr<ProcessId> ThreadsPlatform::start_process(NodeId node, std::string name,
+                                                         std::unique_ptr<ProcessHost> host) {
+  assert(host != nullptr);
+  if (node.value >= state_->nodes.size()) {
+    return absl::NotFoundError(fmt::format("no node {} (the platform has {})", node, state_->nodes.size()));
+  }
+  auto process = std::make_unique<ProcessStrand>();
+  ProcessStrand& p = *process;
+  p.node = node;
+  p.name = std::move(name);
+  p.host = std::move(host);
+  // on_start is the first item; the process is published already scheduled, so nothing can run
+  // or queue ahead of it.
+  p.queue.push_back({.kind = WorkItem::Kind::kCallback, .body = [&p] { p.host->on_start(); }});
+  p.scheduled = true;
+  {
+    std::unique_lock lock(state_->processes_mutex);
+    p.id = ProcessId{static_cast<uint32_t>(state_->processes.size() + 1)};
+    p.rng = state_->root_rng.fork(kStreamProcessBase + p.id.value);
+    p.callback_context = {.platform = this, .node = node, .process = p.id, .host = p.host.get(), .fiber = {}};
+    state_->processes.push_back(std::move(process));
+  }
+  state_->record({.kind = TraceKind::kProcessStart, .node = node, .process = p.id, .detail = p.name});
+  state_->ready.push_back(&p);
+  return p.id;
+}
+
+// A process killed from one of its own fibers does not return here: the fiber switches out and
+// the strand, seeing the process dead, unwinds every fiber of it, this one included (the forced
+// unwind surfaces from Fiber::suspend below). From a callback of the process, the call returns
+// and the strand reaps once the callback ends. From anywhere else it returns at once; the
+// process's strand reaps once its current step (if any) ends.
+void ThreadsPlatform::kill_process(ProcessId id, std::string_view why) {
+  ProcessStrand* process = state_->find(id);
+  if (process == nullptr) return;
+  state_->mark_dead(*process, why);
+  ExecutionContext* context = ExecutionContext::current();
+  bool on_own_fiber = context != nullptr && context->platform == this && context->process == id &&
+                      context->fiber.valid();
+  if (!on_own_fiber || process->reaping) return;  // while unwinding, there is nothing left to do
+  Fiber::suspend();
+  assert(false && "a fiber of a dead process was resumed");
+  std::abort();
+}
+
+void ThreadsPlatform::spawn(ProcessId id, std::string name, absl::AnyInvocable<void()> body) {
+  ProcessStrand* process = state_->find(id);
+  assert(process != nullptr && "spawn in an unknown process");
+  if (process == nullptr) return;
+  FiberId fiber{state_->next_fiber.fetch_add(1, std::memory_order_relaxed)};
+  state_->record({.kind = TraceKind::kFiberSpawn, .node = process->node, .process = id, .call = fiber.value,
+                  .detail = name});
+  state_->post(*process, {.kind = WorkItem::Kind::kStartFiber, .fiber = fiber, .name = std::move(name),
+                          .body = std::move(body)});
+}
+
+void ThreadsPlatform::park(const WaitReason& reason) {
+  ProcessStrand* process = nullptr;
+  FiberSlot* slot = state_->current_slot(&process);
+  if (slot == nullptr) return;  // its process is unwinding it: a spurious wake-up
+  slot->state = FiberSlot::State::kParked;
+  slot->waiting_for = reason.what;
+  state_->record({.kind = TraceKind::kFiberPark, .node = process->node, .process = process->id,
+                  .call = slot->id.value, .detail = reason.what});
+  Fiber::suspend();
+  // Resumed by a resume item, which unpark queued.
+  assert(slot->state == FiberSlot::State::kRunning);
+}
+
+void ThreadsPlatform::unpark(FiberId fiber) {
+  ExecutionContext* context = ExecutionContext::current();
+  assert(context != nullptr && context->platform == this && "unpark() outside a process of this platform");
+  ProcessStrand* process = state_->find(context->process);
+  assert(process != nullptr);
+  auto it = process->fibers.find(fiber);
+  if (it == process->fibers.end()) {
+    // Gone (or not started yet). A fiber of another process would be missed here, for good.
+    assert(!state_->fiber_owner(fiber).valid() && "unpark() of a fiber of another process");
+    return;
+  }
+  FiberSlot& slot = *it->second;
+  if (slot.state != FiberSlot::State::kParked) return;
+  slot.state = FiberSlot::State::kQueued;
+  slot.waiting_for.clear();
+  state_->post(*process, {.kind = WorkItem::Kind::kResumeFiber, .fiber = fiber});
+}
+
+void ThreadsPlatform::yield() {
+  ProcessStrand* process = nullptr;
+  FiberSlot* slot = state_->current_slot(&process);
+  if (slot == nullptr) return;
+  slot->state = FiberSlot::State::kQueued;
+  // If the process died meanwhile the item is dropped; the strand unwinds this fiber instead.
+  state_->post(*process, {.kind = WorkItem::Kind::kResumeFiber, .fiber = slot->id});
+  Fiber::suspend();
+  assert(slot->state == FiberSlot::State::kRunning);
+}
+
+TimerId ThreadsPlatform::start_timer(ProcessId process, Nanos deadline, absl::AnyInvocable<void()> callback) {
+  return state_->timers.add(process, deadline, std::move(callback));
+}
+
+void ThreadsPlatform::cancel_timer(TimerId timer) { state_->timers.cancel(timer); }
+
+// A dead process sends nothing: code running while its fibers unwind cannot reach anyone, as
+// with a real crash.
+void ThreadsPlatform::send(ProcessId from, ProcessId to, std::string payload) {
+  ProcessStrand* source = state_->find(from);
+  ProcessStrand* target = state_->find(to);
+  NodeId source_node = source != nullptr ? source->node : NodeId{};
+  if (state_->tracing()) {
+    state_->record({.kind = TraceKind::kSend, .node = source_node, .process = from, .peer = to,
+                    .detail = fmt::format("{}B", payload.size())});
+  }
+  const char* dropped = nullptr;
+  if (source != nullptr && !source->alive.load(std::memory_order_acquire)) {
+    dropped = "dead sender";
+  } else if (target == nullptr) {
+    dropped = "unknown process";
+  } else if (!state_->post(*target, {.kind = WorkItem::Kind::kCallback,
+                                     .body = [this, target, from, payload = std::move(payload)]() mutable {
+                                       state_->deliver(*target, from, std::move(payload));
+                                     }})) {
+    dropped = "dead process";
+  }
+  if (dropped != nullptr && state_->tracing()) {
+    state_->record({.kind = TraceKind::kDrop, .node = source_node, .process = from, .peer = to, .detail = dropped});
+  }
+}
+
+uint64_t ThreadsPlatform::random_u64() {
+  ExecutionContext* context = ExecutionContext::current();
+  if (context != nullptr && context->platform == this && context->process.valid()) {
+    // Only the process's own strand runs with its context installed: no lock needed.
+    ProcessStrand* process = state_->find(context->process);
+    assert(process != nullptr);
+    return process->rng.next_u64();
+  }
+  std::lock_guard lock(state_->outside_rng_mutex);
+  return state_->outside_rng.next_u64();
+}
+
+absl::Status ThreadsPlatform::run() {
+  ExecutionContext* context = ExecutionContext::current();
+  assert((context == nullptr || context->platform != this) && "run() called from a pool thread");
+  (void)context;
+  {
+    std::lock_guard lock(state_->run_mutex);
+    assert(!state_->running && "ThreadsPlatform::run() is not reentrant");
+    if (state_->stop_requested) {  // stop() came first
+      state_->stop_requested = false;
+      return absl::OkStatus();
+    }
+    state_->running = true;
+  }
+  state_->ready.start();
+  state_->timers.start();
+  std::vector<std::thread> workers;
+  workers.reserve(state_->threads);
+  for (int i = 0; i < state_->threads; ++i) workers.emplace_back([this] { state_->worker_loop(); });
+  {
+    std::unique_lock lock(state_->run_mutex);
+    state_->stop_requested_changed.wait(lock, [this] { return state_->stop_requested; });
+  }
+  // Each worker finishes its current item, hands its process back to the ready queue, and exits.
+  state_->ready.stop();
+  state_->timers.stop();
+  for (std::thread& worker : workers) worker.join();
+  {
+    std::lock_guard lock(state_->run_mutex);
+    state_->stop_requested = false;
+    state_->running = false;
+  }
+  return absl::OkStatus();
+}
+
+void ThreadsPlatform::stop() {
+  {
+    std::lock_guard lock(state_->run_mutex);
+    state_->stop_requested = true;
+  }
+  state_->stop_requested_changed.notify_all();
+}
+
+void ThreadsPlatform::trace(TraceEvent event) { state_->record(std::move(event)); }
+
+}  // namespace troupe

@@ -2,18 +2,44 @@
 // processes as serial event loops ("strands") over the pool.
 //
 // Each process has its own queue of work items (start a fiber, resume a parked fiber, run a
-// callback). A process with work is scheduled on one pool thread at a time, which drains its
-// queue, so the platform keeps the contract of platform.h: at most one fiber or callback of a
-// process runs at once, and different processes run in parallel. Fibers migrate between pool
-// threads freely (Boost.Context fibers are not bound to a thread).
+// callback). A process with work is scheduled on one pool thread at a time, which drains up to
+// 64 items and then requeues it behind the other ready processes, so the platform keeps the
+// contract of platform.h: at most one fiber or callback of a process runs at once, and different
+// processes run in parallel. Fibers migrate between pool threads freely (Boost.Context fibers are
+// not bound to a thread). Every item runs with the ExecutionContext of its process (and fiber)
+// installed.
+//
+// Wake-ups: a fiber is queued, running or parked; park() and unpark() both run on the fiber's
+// own strand (unpark REQUIRES it), so there is no window between deciding to park and
+// suspending. unpark queues one resume item and only for a parked fiber: unparking twice resumes
+// once, and there are no spurious wake-ups (except that park() returns at once in a fiber that
+// is being unwound).
 //
 // `send` encodes nothing itself: the bytes are handed to the target process's on_message on its
-// strand (there is no network). Timers live on one timer thread that posts the callback to the
-// process's queue when due. `kill_process` marks the process dead and asks its strand to unwind
-// its fibers; work queued for a dead process is dropped.
+// strand (there is no network), in the order sent by each sender. Timers live on one timer
+// thread that posts a due timer to the process's queue; a timer cancelled before its item runs
+// does not run, and none runs before its deadline.
 //
-// Thread-safe: every Platform method may be called from any pool thread running a process.
-// run() blocks the calling (non-pool) thread until stop().
+// Death. `kill_process` marks the process dead at once (later sends, spawns and timers to it are
+// dropped, and so are sends *from* it) and its strand, once its current step ends, drops the
+// queued items, unwinds its fibers in id order (destructors run, with the fiber's context
+// installed) and cancels its timers. A process killing itself from one of its fibers never
+// returns from kill_process: that fiber switches out and is unwound with the others. From a
+// callback, kill_process returns and the unwinding follows the callback. An exception escaping a
+// callback or a fiber body crashes its process the same way (reported on stderr). The host stays
+// (a tombstone, as under sim) until the platform is destroyed.
+//
+// Thread-safe: every method may be called from any thread, except park, unpark and yield (on
+// the process's own strand, as platform.h requires) and run (from one non-pool thread). run()
+// starts the pool and timer threads, blocks until stop(), then lets each pool thread finish its
+// current item and joins them all: queued work stays queued for the next run() or for the
+// destructor. The destructor (REQUIRES: run() is not active) unwinds every fiber still parked
+// on the destroying thread, then destroys the hosts.
+//
+//   ThreadsPlatform platform({.threads = 4, .seed = 42});
+//   ProcessId p = *platform.start_process(NodeId{0}, "driver", std::make_unique<Driver>());
+//   platform.spawn(p, "main", [&] { ...; platform.stop(); });
+//   absl::Status status = platform.run();
 #pragma once
 
 #include <cstdint>
@@ -28,35 +54,40 @@
 namespace troupe {
 
 struct ThreadsNodeOptions {
-  std::string name;
+  std::string name{};
   double cpus = 8;
   int64_t memory_bytes = int64_t{16} << 30;
 };
 
 struct ThreadsPlatformOptions {
-  // Pool threads; 0 means std::thread::hardware_concurrency() (at least 2).
+  // Pool threads; 0 (or less) means std::thread::hardware_concurrency(), at least 2.
   int threads = 0;
   // The nodes the directory schedules on; they share this OS process. Empty means one node
   // named "local" with 64 CPUs.
-  std::vector<ThreadsNodeOptions> nodes;
-  // Seeds the per-process random streams (runs are not deterministic on this platform).
+  std::vector<ThreadsNodeOptions> nodes{};
+  // Seeds the per-process random streams: process p draws from
+  // Rng(seed).fork(kStreamProcessBase + p) (runs are still not deterministic on this platform).
   uint64_t seed = 0;
-  StackPoolOptions stacks;
-  // Where trace events go; nullptr records none. Must outlive the platform.
+  StackPoolOptions stacks{};
+  // Where trace events go (recorded under a lock); nullptr records none. Must outlive the platform.
   Trace* trace = nullptr;
 };
 
 class ThreadsPlatform final : public Platform {
  public:
   explicit ThreadsPlatform(ThreadsPlatformOptions options = {});
-  // Stops the pool and destroys every process (unwinding fibers that are still parked).
+  // Destroys every process: unwinds the fibers still parked (on this thread, in process and
+  // fiber id order), then the hosts. REQUIRES: run() is not active.
   ~ThreadsPlatform() override;
+  ThreadsPlatform(const ThreadsPlatform&) = delete;
+  ThreadsPlatform& operator=(const ThreadsPlatform&) = delete;
 
   bool simulated() const override { return false; }
   Nanos now() const override;
   std::vector<NodeInfo> nodes() const override;
   absl::StatusOr<ProcessId> start_process(NodeId node, std::string name,
                                           std::unique_ptr<ProcessHost> host) override;
+  // From one of the process's own fibers, does not return (see the death rules above).
   void kill_process(ProcessId process, std::string_view why) override;
   void spawn(ProcessId process, std::string name, absl::AnyInvocable<void()> body) override;
   void park(const WaitReason& reason) override;
@@ -66,7 +97,10 @@ class ThreadsPlatform final : public Platform {
   void cancel_timer(TimerId timer) override;
   void send(ProcessId from, ProcessId to, std::string payload) override;
   uint64_t random_u64() override;
+  // Runs the pool until stop(), then joins it; always OkStatus. May be called again later.
+  // REQUIRES: not on a pool thread, and not concurrently with itself.
   absl::Status run() override;
+  // Makes run() return (or the next run() return at once if none is active). Any thread.
   void stop() override;
   void trace(TraceEvent event) override;
 
