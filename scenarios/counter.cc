@@ -1,0 +1,132 @@
+// counter: the seed's Counter (Ray actors guide, "基本语法"), called by the driver and by other
+// actors. Checks exact values: the seed's 1, 1→2, get_value 2; one caller's pipelined calls
+// return consecutive values; concurrent callers each see increasing values, together every
+// value exactly once, and the final count is the number of increments.
+//
+// counter.bug_lost_increment: the driver sleeps "long enough" instead of waiting for its
+// callers' results before reading the count; on some schedules the read overtakes increments.
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "fmt/format.h"
+#include "fmt/ranges.h"
+#include "runtime/troupe.h"
+#include "scenarios/scenario.h"
+
+namespace troupe::scenarios {
+namespace {
+
+class Counter {
+ public:
+  int increment() { return ++value_; }
+  int get_value() const { return value_; }
+  std::string repr() const { return fmt::format("Counter(value={})", value_); }
+
+ private:
+  int value_ = 0;
+};
+TROUPE_ACTOR(Counter, &Counter::increment, &Counter::get_value);
+
+// Another actor calling the counter (the seed's actor-to-actor pattern, with a handle passed to
+// the constructor).
+class Caller {
+ public:
+  explicit Caller(ActorHandle<Counter> counter) : counter_(counter) {}
+  // Makes `count` increments one after the other, each after the previous one returned, with a
+  // random pause of up to 500µs between them. Returns the values the counter answered.
+  std::vector<int> increment_many(int count) {
+    std::vector<int> seen;
+    for (int i = 0; i < count; ++i) {
+      seen.push_back(this_actor::system().get(counter_.call(&Counter::increment)));
+      troupe::sleep(std::chrono::microseconds(troupe::random() % 500));
+    }
+    return seen;
+  }
+
+ private:
+  ActorHandle<Counter> counter_;
+};
+TROUPE_ACTOR(Caller, &Caller::increment_many);
+
+constexpr int kPipelined = 20;
+constexpr int kCallers = 3;
+constexpr int kPerCaller = 10;
+
+std::vector<int> range_inclusive(int first, int last) {
+  std::vector<int> values(static_cast<size_t>(last - first + 1));
+  std::iota(values.begin(), values.end(), first);
+  return values;
+}
+
+void check_int(Checks& checks, std::string_view name, int got, int expected) {
+  checks.always(name, got == expected, fmt::format("got {}, expected {}", got, expected));
+}
+
+void counter_driver(System& sys, Checks& checks) {
+  auto counter = sys.spawn<Counter>({});
+  check_int(checks, "first increment returns 1", sys.get(counter.call(&Counter::increment)), 1);
+  check_int(checks, "second increment returns 2", sys.get(counter.call(&Counter::increment)), 2);
+  check_int(checks, "get_value after two increments is 2", sys.get(counter.call(&Counter::get_value)), 2);
+
+  // One caller's calls run in submission order, even when they are all in flight at once.
+  std::vector<Ref<int>> pipelined;
+  for (int i = 0; i < kPipelined; ++i) pipelined.push_back(counter.call(&Counter::increment));
+  std::vector<int> values = sys.get(pipelined);
+  checks.always("pipelined increments return consecutive values", values == range_inclusive(3, 2 + kPipelined),
+                fmt::format("got {}", values));
+
+  // Concurrent callers: each one's values increase; together they cover every value once.
+  const int base = 2 + kPipelined;
+  std::vector<Ref<std::vector<int>>> runs;
+  for (int i = 0; i < kCallers; ++i) {
+    auto caller = sys.spawn<Caller>({}, counter);
+    runs.push_back(caller.call(&Caller::increment_many, kPerCaller));
+  }
+  std::vector<int> all;
+  bool interleaved = false;
+  for (const std::vector<int>& seen : sys.get(runs)) {
+    checks.always("one caller's increments return increasing values", std::is_sorted(seen.begin(), seen.end()) &&
+                      std::adjacent_find(seen.begin(), seen.end()) == seen.end(),
+                  fmt::format("got {}", seen));
+    if (!seen.empty() && seen.back() - seen.front() + 1 != static_cast<int>(seen.size())) interleaved = true;
+    all.insert(all.end(), seen.begin(), seen.end());
+  }
+  std::sort(all.begin(), all.end());
+  checks.always("concurrent callers see every value exactly once",
+                all == range_inclusive(base + 1, base + kCallers * kPerCaller), fmt::format("got {}", all));
+  checks.sometimes("concurrent callers interleaved", interleaved);
+  check_int(checks, "get_value counts every increment", sys.get(counter.call(&Counter::get_value)),
+            base + kCallers * kPerCaller);
+}
+
+// The planted bug: callers are started, and instead of waiting for their results the driver
+// sleeps a while and reads the count.
+void lost_increment_driver(System& sys, Checks& checks) {
+  auto counter = sys.spawn<Counter>({});
+  std::vector<Ref<std::vector<int>>> runs;
+  for (int i = 0; i < kCallers; ++i) {
+    auto caller = sys.spawn<Caller>({}, counter);
+    runs.push_back(caller.call(&Caller::increment_many, kPerCaller));
+  }
+  troupe::sleep(std::chrono::microseconds(5500));  // BUG: should be sys.get(runs)
+  check_int(checks, "get_value counts every increment", sys.get(counter.call(&Counter::get_value)),
+            kCallers * kPerCaller);
+  (void)sys.get(runs);
+}
+
+}  // namespace
+
+void register_counter(Registry& registry) {
+  registry.add({.name = "counter",
+                .summary = "the seed's Counter: exact values, per-caller order, concurrent caller actors",
+                .driver = counter_driver});
+  registry.add({.name = "counter.bug_lost_increment",
+                .summary = "reads the count after a sleep instead of waiting for the callers' increments",
+                .expect_fail = true,
+                .driver = lost_increment_driver});
+}
+
+}  // namespace troupe::scenarios

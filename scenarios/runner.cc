@@ -1,0 +1,148 @@
+#include "scenarios/runner.h"
+
+#include <algorithm>
+#include <cassert>
+#include <chrono>
+#include <optional>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "fmt/format.h"
+#include "runtime/core/cluster.h"
+#include "runtime/real/threads_platform.h"
+#include "sim/sim_run.h"
+
+namespace troupe::scenarios {
+namespace {
+
+// Measures how long a run took in real time, for the sweep's report; never read by the run.
+using WallClock = std::chrono::steady_clock;  // determinism: allowed (wall time of the sweep, not of the run)
+
+double seconds_since(WallClock::time_point start) {
+  return std::chrono::duration<double>(WallClock::now() - start).count();
+}
+
+// What a run of either platform returns to run_scenario.
+struct PlatformResult {
+  absl::Status status;
+  Nanos time = 0;
+};
+
+PlatformResult run_on_sim(const Scenario& scenario, const RunOptions& options, Trace& trace,
+                          absl::AnyInvocable<void(System&)> driver) {
+  sim::SimRunResult result = sim::run_simulation(
+      {.seed = options.seed, .strategy = options.strategy, .cluster = scenario.cluster, .trace = &trace},
+      std::move(driver));
+  return {.status = std::move(result.status), .time = result.sim_time};
+}
+
+PlatformResult run_on_threads(const Scenario& scenario, const RunOptions& options, Trace& trace,
+                              absl::AnyInvocable<void(System&)> driver) {
+  ThreadsPlatformOptions platform_options{.seed = options.seed, .trace = &trace};
+  for (const sim::NodeOptions& node : scenario.cluster.nodes) {
+    platform_options.nodes.push_back({.name = node.name, .cpus = node.cpus, .memory_bytes = node.memory_bytes});
+  }
+  ThreadsPlatform platform(std::move(platform_options));
+  PlatformResult result;
+  result.status = core::run_driver(platform, std::move(driver));
+  result.time = platform.now();
+  return result;
+}
+
+std::vector<std::string> sorted(const std::set<std::string, std::less<>>& names) {
+  return {names.begin(), names.end()};
+}
+
+bool same_event(const TraceEvent& a, const TraceEvent& b) {
+  return a.time == b.time && a.kind == b.kind && a.node == b.node && a.process == b.process && a.peer == b.peer &&
+         a.actor == b.actor && a.call == b.call && a.detail == b.detail;
+}
+
+}  // namespace
+
+absl::StatusOr<PlatformKind> parse_platform(std::string_view name) {
+  if (name == "sim") return PlatformKind::kSim;
+  if (name == "threads") return PlatformKind::kThreads;
+  return absl::InvalidArgumentError(fmt::format("unknown platform '{}' (expected sim or threads)", name));
+}
+
+std::string_view platform_name(PlatformKind kind) {
+  switch (kind) {
+    case PlatformKind::kSim: return "sim";
+    case PlatformKind::kThreads: return "threads";
+  }
+  return "?";
+}
+
+RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options) {
+  assert(scenario.driver);
+  assert(!scenario.cluster.nodes.empty());
+  Trace own_trace;
+  Trace& trace = options.trace != nullptr ? *options.trace : own_trace;
+  const uint64_t events_before = trace.event_count();
+
+  std::optional<Checks> checks;
+  auto driver = [&](System& sys) {
+    checks.emplace(&sys.platform());
+    scenario.driver(sys, *checks);
+  };
+  const WallClock::time_point start = WallClock::now();
+  PlatformResult result = options.platform == PlatformKind::kSim
+                              ? run_on_sim(scenario, options, trace, std::move(driver))
+                              : run_on_threads(scenario, options, trace, std::move(driver));
+
+  RunOutcome outcome;
+  outcome.wall_seconds = seconds_since(start);
+  outcome.trace_hash = trace.hash();
+  outcome.events = trace.event_count() - events_before;
+  outcome.sim_time = result.time;
+  if (checks.has_value()) {
+    outcome.sometimes_declared = sorted(checks->sometimes_declared());
+    outcome.sometimes_hit = sorted(checks->sometimes_hit());
+  }
+  if (checks.has_value() && checks->failed()) {
+    outcome.failure = checks->failure()->message();
+  } else if (!result.status.ok()) {
+    outcome.failure = std::string(result.status.message());
+  }
+  outcome.passed = outcome.failure.empty();
+  return outcome;
+}
+
+DeterminismReport check_determinism(const Scenario& scenario, RunOptions options) {
+  assert(options.platform == PlatformKind::kSim);
+  Trace first_trace;
+  Trace second_trace;
+  first_trace.set_retain(true);
+  second_trace.set_retain(true);
+  DeterminismReport report;
+  options.trace = &first_trace;
+  report.first = run_scenario(scenario, options);
+  options.trace = &second_trace;
+  RunOutcome second = run_scenario(scenario, options);
+  report.second_hash = second.trace_hash;
+  report.second_events = second.events;
+  if (report.first.trace_hash == second.trace_hash && report.first.events == second.events) return report;
+
+  report.diverged = true;
+  const std::vector<TraceEvent>& a = first_trace.retained();
+  const std::vector<TraceEvent>& b = second_trace.retained();
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && same_event(a[i], b[i])) ++i;
+  report.event_index = i;
+  report.first_event = i < a.size() ? format_trace_event(a[i]) : "(end of trace)";
+  report.second_event = i < b.size() ? format_trace_event(b[i]) : "(end of trace)";
+  report.message = fmt::format("seed {}: runs differ at event #{} (hashes {:#018x} and {:#018x}):\n  first:  {}\n  second: {}",
+                               options.seed, i, report.first.trace_hash, second.trace_hash, report.first_event,
+                               report.second_event);
+  return report;
+}
+
+std::string replay_command(std::string_view scenario, const RunOptions& options) {
+  std::string command = fmt::format("troupe replay {} --seed {} --strategy {}", scenario, options.seed,
+                                    sim::strategy_name(options.strategy));
+  if (options.platform != PlatformKind::kSim) command += fmt::format(" --platform {}", platform_name(options.platform));
+  return command;
+}
+
+}  // namespace troupe::scenarios

@@ -1,0 +1,82 @@
+// Running one scenario on one seed, and the determinism self-check.
+//
+// run_scenario builds a fresh platform for the run — a simulated World with the scenario's
+// cluster (deterministic: the same seed and strategy give the same trace hash), or a
+// ThreadsPlatform with the same nodes (real threads and clock: not reproducible, a parity check
+// of the same code) — runs the driver with a fresh Checks, and reports the outcome.
+//
+// check_determinism runs a seed twice under the simulator with both traces retained, and on a
+// different hash names the first event where they part (DESIGN §4, "determinism self-check").
+//
+//   RunOutcome outcome = run_scenario(*registry.find("counter"), {.seed = 17});
+//   if (!outcome.passed) fmt::print("{}\n", outcome.failure);
+//
+// Thread-compatible: concurrent calls with different RunOptions::trace are independent.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/ids.h"
+#include "runtime/trace/trace.h"
+#include "scenarios/scenario.h"
+#include "sim/strategy.h"
+
+namespace troupe::scenarios {
+
+enum class PlatformKind { kSim, kThreads };
+
+// "sim" or "threads"; anything else is InvalidArgument naming the choices.
+absl::StatusOr<PlatformKind> parse_platform(std::string_view name);
+std::string_view platform_name(PlatformKind kind);
+
+struct RunOptions {
+  uint64_t seed = 1;
+  PlatformKind platform = PlatformKind::kSim;
+  sim::StrategyKind strategy = sim::StrategyKind::kRandom;  // sim only
+  // Receives every event of the run (add sinks to it to export); nullptr keeps only the hash.
+  // Must not have been finished. run_scenario does not call finish() on it.
+  Trace* trace = nullptr;
+};
+
+struct RunOutcome {
+  bool passed = false;
+  // Why the run failed: the first failed check ("always 'name' failed: detail"), else the
+  // driver's uncaught exception or the platform's error (deadlock report, exceeded limit).
+  std::string failure;
+  uint64_t trace_hash = kEmptyTraceHash;
+  uint64_t events = 0;
+  Nanos sim_time = 0;          // virtual time under sim; elapsed real time on threads
+  double wall_seconds = 0;     // the run's real duration, for reports only
+  std::vector<std::string> sometimes_declared;  // sorted
+  std::vector<std::string> sometimes_hit;       // sorted
+};
+
+[[nodiscard]] RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options);
+
+struct DeterminismReport {
+  RunOutcome first;            // the first run's outcome (a sweep reports it as the seed's)
+  bool diverged = false;
+  uint64_t second_hash = kEmptyTraceHash;
+  uint64_t second_events = 0;
+  // When diverged: the index of the first differing event and both events formatted by
+  // format_trace_event ("(end of trace)" when one run stopped earlier).
+  uint64_t event_index = 0;
+  std::string first_event;
+  std::string second_event;
+  // "seed 17: runs differ at event #42:\n  first:  ...\n  second: ..." (empty if no divergence).
+  std::string message;
+};
+
+// Runs `options.seed` twice under the simulator and compares the traces event by event.
+// options.platform must be kSim; options.trace is ignored (both runs use their own retained
+// traces).
+[[nodiscard]] DeterminismReport check_determinism(const Scenario& scenario, RunOptions options);
+
+// "troupe replay counter --seed 17 --strategy random" (plus " --platform threads" off sim).
+std::string replay_command(std::string_view scenario, const RunOptions& options);
+
+}  // namespace troupe::scenarios
