@@ -1,0 +1,230 @@
+#include "tools/troupe/args.h"
+
+#include <charconv>
+#include <limits>
+#include <map>
+#include <set>
+#include <span>
+
+#include "absl/status/status.h"
+#include "fmt/format.h"
+
+namespace troupe::cli {
+namespace {
+
+using absl::InvalidArgumentError;
+
+struct FlagSpec {
+  std::string_view name;  // with the leading "--"
+  bool takes_value;
+};
+
+// Flags of DESIGN §7 that this CLI does not implement yet: named as such, not as unknown.
+constexpr std::string_view kNotYetImplemented[] = {"--faults", "--jobs", "--shard", "--junit", "--plan"};
+
+constexpr FlagSpec kRunFlags[] = {{"--all", false},         {"--bugs", false},     {"--seeds", true},
+                                  {"--strategy", true},     {"--platform", true},  {"--check-determinism", false},
+                                  {"--json", true}};
+constexpr FlagSpec kReplayFlags[] = {{"--seed", true},  {"--strategy", true},     {"--platform", true},
+                                     {"--trace", true}, {"--trace-format", true}};
+
+struct SplitArgs {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string, std::less<>> flags;  // name -> value ("" for switches)
+
+  bool has(std::string_view name) const { return flags.contains(name); }
+  const std::string* value(std::string_view name) const {
+    auto it = flags.find(name);
+    return it == flags.end() ? nullptr : &it->second;
+  }
+};
+
+// Separates flags (checked against `known`) from positional arguments.
+absl::StatusOr<SplitArgs> split_args(std::string_view command, const std::vector<std::string>& args,
+                                     std::span<const FlagSpec> known) {
+  SplitArgs split;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.size() < 2 || arg[0] != '-') {
+      split.positional.push_back(arg);
+      continue;
+    }
+    const size_t equals = arg.find('=');
+    const std::string name = arg.substr(0, equals);
+    for (std::string_view later : kNotYetImplemented) {
+      if (name == later) return InvalidArgumentError(fmt::format("{} is not implemented yet", name));
+    }
+    const FlagSpec* spec = nullptr;
+    for (const FlagSpec& flag : known) {
+      if (flag.name == name) spec = &flag;
+    }
+    if (spec == nullptr) {
+      return InvalidArgumentError(fmt::format("unknown flag '{}' for {} (troupe help shows the usage)", name, command));
+    }
+    if (split.has(name)) return InvalidArgumentError(fmt::format("{} is given twice", name));
+    std::string value;
+    if (!spec->takes_value) {
+      if (equals != std::string::npos) return InvalidArgumentError(fmt::format("{} takes no value", name));
+    } else if (equals != std::string::npos) {
+      value = arg.substr(equals + 1);
+    } else if (i + 1 < args.size() && !args[i + 1].starts_with("--")) {
+      value = args[++i];
+    } else {
+      return InvalidArgumentError(fmt::format("{} needs a value", name));
+    }
+    if (spec->takes_value && value.empty()) return InvalidArgumentError(fmt::format("{} needs a value", name));
+    split.flags.emplace(name, std::move(value));
+  }
+  return split;
+}
+
+// Parses --strategy and --platform, shared by run and replay.
+absl::Status parse_common(const SplitArgs& split, sim::StrategyKind& strategy, scenarios::PlatformKind& platform) {
+  if (const std::string* value = split.value("--strategy")) {
+    absl::StatusOr<sim::StrategyKind> parsed = sim::parse_strategy(*value);
+    if (!parsed.ok()) return parsed.status();
+    strategy = *parsed;
+  }
+  if (const std::string* value = split.value("--platform")) {
+    absl::StatusOr<scenarios::PlatformKind> parsed = scenarios::parse_platform(*value);
+    if (!parsed.ok()) return parsed.status();
+    platform = *parsed;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Command> parse_run(const std::vector<std::string>& args) {
+  absl::StatusOr<SplitArgs> split = split_args("run", args, kRunFlags);
+  if (!split.ok()) return split.status();
+  RunCommand run{.scenarios = split->positional, .all = split->has("--all"), .bugs = split->has("--bugs"),
+                 .check_determinism = split->has("--check-determinism")};
+  if (absl::Status status = parse_common(*split, run.strategy, run.platform); !status.ok()) return status;
+  const std::string* seeds = split->value("--seeds");
+  if (seeds == nullptr) return InvalidArgumentError("run needs --seeds A..B");
+  absl::StatusOr<SeedRange> range = parse_seed_range(*seeds);
+  if (!range.ok()) return range.status();
+  run.seeds = *range;
+  if (run.scenarios.empty() && !run.all && !run.bugs) {
+    return InvalidArgumentError("run needs scenario names, --all or --bugs");
+  }
+  if (run.check_determinism && run.platform != scenarios::PlatformKind::kSim) {
+    return InvalidArgumentError("--check-determinism needs --platform sim (runs on threads are not reproducible)");
+  }
+  if (const std::string* json = split->value("--json")) run.json_path = *json;
+  return run;
+}
+
+absl::StatusOr<Command> parse_replay(const std::vector<std::string>& args) {
+  absl::StatusOr<SplitArgs> split = split_args("replay", args, kReplayFlags);
+  if (!split.ok()) return split.status();
+  if (split->positional.empty()) return InvalidArgumentError("replay needs a scenario name");
+  if (split->positional.size() > 1) {
+    return InvalidArgumentError(fmt::format("replay takes one scenario (got '{}' and '{}')",
+                                            split->positional[0], split->positional[1]));
+  }
+  ReplayCommand replay{.scenario = split->positional[0]};
+  if (absl::Status status = parse_common(*split, replay.strategy, replay.platform); !status.ok()) return status;
+  const std::string* seed = split->value("--seed");
+  if (seed == nullptr) return InvalidArgumentError("replay needs --seed N");
+  absl::StatusOr<uint64_t> parsed_seed = parse_seed(*seed);
+  if (!parsed_seed.ok()) return InvalidArgumentError(fmt::format("bad --seed: {}", std::string(parsed_seed.status().message())));
+  replay.seed = *parsed_seed;
+  if (const std::string* path = split->value("--trace")) replay.trace_path = *path;
+  if (const std::string* format = split->value("--trace-format")) {
+    if (replay.trace_path.empty()) return InvalidArgumentError("--trace-format needs --trace FILE");
+    absl::StatusOr<TraceFormat> parsed = parse_trace_format(*format);
+    if (!parsed.ok()) return parsed.status();
+    replay.trace_format = *parsed;
+  }
+  return replay;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> parse_seed(std::string_view text) {
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  const bool digits_only = !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!digits_only) return InvalidArgumentError(fmt::format("'{}' is not a seed (a decimal number up to {})", text, kMax));
+  uint64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error == std::errc::result_out_of_range) {
+    return InvalidArgumentError(fmt::format("'{}' is out of range (seeds are at most {})", text, kMax));
+  }
+  if (error != std::errc() || end != text.data() + text.size()) {
+    return InvalidArgumentError(fmt::format("'{}' is not a seed (a decimal number up to {})", text, kMax));
+  }
+  return value;
+}
+
+absl::StatusOr<SeedRange> parse_seed_range(std::string_view text) {
+  const auto bad = [&](std::string_view why) {
+    return InvalidArgumentError(fmt::format("bad seed range '{}': {}", text, why));
+  };
+  const size_t dots = text.find("..");
+  if (dots == std::string_view::npos) {
+    absl::StatusOr<uint64_t> seed = parse_seed(text);
+    if (!seed.ok()) return bad(std::string(seed.status().message()));
+    return SeedRange{.first = *seed, .last = *seed};
+  }
+  const std::string_view first_text = text.substr(0, dots);
+  const std::string_view last_text = text.substr(dots + 2);
+  if (first_text.empty()) return bad("the first seed is missing (expected A..B)");
+  if (last_text.empty()) return bad("the last seed is missing (expected A..B)");
+  absl::StatusOr<uint64_t> first = parse_seed(first_text);
+  if (!first.ok()) return bad(std::string(first.status().message()));
+  absl::StatusOr<uint64_t> last = parse_seed(last_text);
+  if (!last.ok()) return bad(std::string(last.status().message()));
+  if (*first > *last) return bad("the first seed is larger than the last");
+  if (*last - *first >= kMaxSeeds) return bad(fmt::format("more than {} seeds", kMaxSeeds));
+  return SeedRange{.first = *first, .last = *last};
+}
+
+absl::StatusOr<Command> parse_command(const std::vector<std::string>& args) {
+  if (args.empty()) return InvalidArgumentError("no command (expected list, run or replay; troupe help shows the usage)");
+  const std::string& command = args[0];
+  if (command == "help" || command == "--help" || command == "-h") return HelpCommand{};
+  if (command == "list") {
+    if (args.size() > 1) return InvalidArgumentError(fmt::format("list takes no arguments (got '{}')", args[1]));
+    return ListCommand{};
+  }
+  if (command == "run") return parse_run(args);
+  if (command == "replay") return parse_replay(args);
+  if (command == "shrink") return InvalidArgumentError("shrink is not implemented yet");
+  return InvalidArgumentError(fmt::format("unknown command '{}' (expected list, run or replay)", command));
+}
+
+absl::StatusOr<std::vector<const scenarios::Scenario*>> select_scenarios(const scenarios::Registry& registry,
+                                                                        const RunCommand& command) {
+  std::vector<const scenarios::Scenario*> selected;
+  std::set<std::string_view> seen;
+  const auto take = [&](const scenarios::Scenario* scenario) {
+    if (seen.insert(scenario->name).second) selected.push_back(scenario);
+  };
+  for (const std::string& name : command.scenarios) {
+    const scenarios::Scenario* scenario = registry.find(name);
+    if (scenario == nullptr) return InvalidArgumentError(fmt::format("unknown scenario '{}' (troupe list shows them)", name));
+    take(scenario);
+  }
+  for (const scenarios::Scenario* scenario : registry.all()) {
+    if ((command.all && !scenario->expect_fail) || (command.bugs && scenario->expect_fail)) take(scenario);
+  }
+  return selected;
+}
+
+std::string_view usage() {
+  return R"(usage:
+  troupe list                      one scenario per line: name, [expect-fail] for planted bugs, summary
+  troupe run [SCENARIO...|--all] [--bugs] --seeds A..B
+             [--strategy random|fifo] [--platform sim|threads]
+             [--check-determinism] [--json FILE]
+                                   sweep the seeds A..B (or one seed N); --all runs every scenario
+                                   but the planted bugs, --bugs runs every planted bug and expects
+                                   each to fail on some seed
+  troupe replay SCENARIO --seed N [--strategy S] [--platform P]
+             [--trace FILE [--trace-format text|jsonl|chrome]]
+                                   run one seed, print its outcome and trace hash, write its trace
+exit status: 0 all passed, 1 some failed, 2 bad usage
+)";
+}
+
+}  // namespace troupe::cli

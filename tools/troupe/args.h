@@ -1,0 +1,86 @@
+// Parsing the `troupe` command line (DESIGN §7) into a Command.
+//
+//   troupe list
+//   troupe run [SCENARIO...|--all] [--bugs] --seeds A..B [--strategy random|fifo]
+//              [--platform sim|threads] [--check-determinism] [--json FILE]
+//   troupe replay SCENARIO --seed N [--strategy S] [--platform P]
+//              [--trace FILE [--trace-format text|jsonl|chrome]]
+//   troupe help
+//
+// Flags take their value as the next argument or after '=' (`--seeds 1..100`, `--seeds=1..100`).
+// Every mistake is an InvalidArgument status whose message is one line naming what is wrong;
+// the CLI prints it as `troupe: <message>` and exits with kExitUsage. Scenario names are
+// checked against a registry separately (select_scenarios), so parsing needs none.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/trace/trace.h"
+#include "scenarios/runner.h"
+#include "scenarios/scenario.h"
+#include "sim/strategy.h"
+
+namespace troupe::cli {
+
+inline constexpr int kExitPassed = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+// The most seeds one `troupe run` may sweep (a limit, so a typo cannot start a run of 2^64).
+inline constexpr uint64_t kMaxSeeds = 1'000'000'000;
+
+// An inclusive range of seeds: "A..B", or "N" for the single seed N.
+struct SeedRange {
+  uint64_t first = 1;
+  uint64_t last = 1;
+  uint64_t count() const { return last - first + 1; }
+};
+
+// A seed: decimal digits only, at most 2^64-1.
+absl::StatusOr<uint64_t> parse_seed(std::string_view text);
+// "A..B" with A <= B and at most kMaxSeeds seeds, or "N".
+absl::StatusOr<SeedRange> parse_seed_range(std::string_view text);
+
+struct HelpCommand {};
+struct ListCommand {};
+
+struct RunCommand {
+  std::vector<std::string> scenarios;  // as named, in order
+  bool all = false;                    // every scenario that is not a planted bug
+  bool bugs = false;                   // every planted bug, each expected to fail
+  SeedRange seeds;
+  sim::StrategyKind strategy = sim::StrategyKind::kRandom;
+  scenarios::PlatformKind platform = scenarios::PlatformKind::kSim;
+  bool check_determinism = false;
+  std::string json_path;               // empty: no JSON report
+};
+
+struct ReplayCommand {
+  std::string scenario;
+  uint64_t seed = 0;
+  sim::StrategyKind strategy = sim::StrategyKind::kRandom;
+  scenarios::PlatformKind platform = scenarios::PlatformKind::kSim;
+  std::string trace_path;              // empty: no trace file
+  TraceFormat trace_format = TraceFormat::kText;
+};
+
+using Command = std::variant<HelpCommand, ListCommand, RunCommand, ReplayCommand>;
+
+// Parses the arguments after the program name.
+absl::StatusOr<Command> parse_command(const std::vector<std::string>& args);
+
+// The scenarios `command` selects, each once, in this order: the named ones as given, then with
+// --all every correct scenario, then with --bugs every planted bug (both sorted by name).
+// An unknown name is InvalidArgument ("unknown scenario 'x' (troupe list shows them)").
+absl::StatusOr<std::vector<const scenarios::Scenario*>> select_scenarios(const scenarios::Registry& registry,
+                                                                        const RunCommand& command);
+
+// The usage text printed by `troupe help`.
+std::string_view usage();
+
+}  // namespace troupe::cli

@@ -1,0 +1,78 @@
+// `troupe replay SCENARIO --seed N`: one run, its outcome and trace hash, and its trace file.
+#include <fstream>
+#include <memory>
+
+#include "fmt/format.h"
+#include "scenarios/runner.h"
+#include "tools/troupe/cli.h"
+
+namespace troupe::cli {
+namespace {
+
+std::string_view format_name(TraceFormat format) {
+  switch (format) {
+    case TraceFormat::kText: return "text";
+    case TraceFormat::kJsonl: return "jsonl";
+    case TraceFormat::kChrome: return "chrome";
+  }
+  return "?";
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string joined;
+  for (const std::string& name : names) joined += fmt::format("{}'{}'", joined.empty() ? "" : ", ", name);
+  return joined.empty() ? "(none)" : joined;
+}
+
+}  // namespace
+
+int replay_command(const ReplayCommand& command, const scenarios::Registry& registry, std::FILE* out, std::FILE* err) {
+  const scenarios::Scenario* scenario = registry.find(command.scenario);
+  if (scenario == nullptr) {
+    fmt::print(err, "troupe: unknown scenario '{}' (troupe list shows them)\n", command.scenario);
+    return kExitUsage;
+  }
+  Trace trace;
+  std::ofstream file;
+  if (!command.trace_path.empty()) {
+    file.open(command.trace_path, std::ios::binary);
+    if (!file.is_open()) {
+      fmt::print(err, "troupe: cannot write the trace '{}'\n", command.trace_path);
+      return kExitUsage;
+    }
+    trace.add_sink(make_trace_sink(command.trace_format, file));
+  }
+  const scenarios::RunOptions options{
+      .seed = command.seed, .platform = command.platform, .strategy = command.strategy, .trace = &trace};
+  fmt::print(out, "{}\n", scenarios::replay_command(scenario->name, options));
+  const scenarios::RunOutcome outcome = scenarios::run_scenario(*scenario, options);
+  trace.finish();
+
+  if (outcome.passed) {
+    fmt::print(out, "outcome: passed\n");
+  } else {
+    fmt::print(out, "outcome: FAILED: {}\n", outcome.failure);
+  }
+  if (scenario->expect_fail) fmt::print(out, "note: {} is a planted bug, expected to fail on some seeds\n", scenario->name);
+  fmt::print(out, "trace hash: {:#018x}\nevents: {}\n", outcome.trace_hash, outcome.events);
+  fmt::print(out, "{} time: {}.{:09d} s\nwall time: {:.3f} s\n",
+             command.platform == scenarios::PlatformKind::kSim ? "sim" : "real", outcome.sim_time / kSecond,
+             outcome.sim_time % kSecond, outcome.wall_seconds);
+  fmt::print(out, "sometimes hit: {}\n", join(outcome.sometimes_hit));
+  std::vector<std::string> missed;
+  for (const std::string& name : outcome.sometimes_declared) {
+    if (!std::binary_search(outcome.sometimes_hit.begin(), outcome.sometimes_hit.end(), name)) missed.push_back(name);
+  }
+  if (!missed.empty()) fmt::print(out, "sometimes not hit: {}\n", join(missed));
+  if (file.is_open()) {
+    file.close();
+    if (!file) {
+      fmt::print(err, "troupe: writing the trace '{}' failed\n", command.trace_path);
+      return kExitFailed;
+    }
+    fmt::print(out, "trace: {} ({})\n", command.trace_path, format_name(command.trace_format));
+  }
+  return outcome.passed ? kExitPassed : kExitFailed;
+}
+
+}  // namespace troupe::cli

@@ -1,0 +1,89 @@
+// The --json report of `troupe run` (format in sweep.h).
+#include <string>
+
+#include "fmt/format.h"
+#include "runtime/trace/json.h"
+#include "scenarios/runner.h"
+#include "tools/troupe/sweep.h"
+
+namespace troupe::cli {
+namespace {
+
+void append_key(std::string& out, std::string_view key) {
+  append_json_string(out, key);
+  out.push_back(':');
+}
+
+std::string hex(uint64_t hash) { return fmt::format("\"{:#018x}\"", hash); }
+
+void append_failures(std::string& out, const ScenarioResult& result, const RunCommand& command) {
+  out += "\"failures\":[";
+  for (size_t i = 0; i < result.failures.size(); ++i) {
+    const SeedFailure& failure = result.failures[i];
+    if (i > 0) out.push_back(',');
+    out += fmt::format("{{\"seed\":{},\"message\":", failure.seed);
+    append_json_string(out, failure.message);
+    out += fmt::format(",\"trace_hash\":{},\"replay\":", hex(failure.trace_hash));
+    append_json_string(out, scenarios::replay_command(
+                                result.scenario->name,
+                                {.seed = failure.seed, .platform = command.platform, .strategy = command.strategy}));
+    out.push_back('}');
+  }
+  out += "]";
+}
+
+void append_divergences(std::string& out, const ScenarioResult& result) {
+  out += "\"divergences\":[";
+  for (size_t i = 0; i < result.divergences.size(); ++i) {
+    const Divergence& d = result.divergences[i];
+    if (i > 0) out.push_back(',');
+    out += fmt::format("{{\"seed\":{},\"event_index\":{},\"first_hash\":{},\"second_hash\":{},\"first_event\":", d.seed,
+                       d.event_index, hex(d.first_hash), hex(d.second_hash));
+    append_json_string(out, d.first_event);
+    out += ",\"second_event\":";
+    append_json_string(out, d.second_event);
+    out.push_back('}');
+  }
+  out += "]";
+}
+
+void append_scenario(std::string& out, const ScenarioResult& result, const RunCommand& command) {
+  out += "{";
+  append_key(out, "name");
+  append_json_string(out, result.scenario->name);
+  out += fmt::format(",\"expect_fail\":{},\"judged_as_bug\":{},\"passed\":{},\"seeds\":{},",
+                     result.scenario->expect_fail, result.judged_as_bug, result.passed(), result.seeds_run);
+  append_failures(out, result, command);
+  out += fmt::format(",\"distinct_failures\":{},\"sometimes_never_hit\":[", result.distinct.size());
+  bool first = true;
+  for (const std::string& name : result.sometimes_declared) {
+    if (result.sometimes_hit.contains(name)) continue;
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, name);
+  }
+  out += "],";
+  append_divergences(out, result);
+  out += fmt::format(",\"wall_seconds\":{:.3f}}}", result.wall_seconds);
+}
+
+}  // namespace
+
+std::string sweep_json(const SweepResult& sweep) {
+  const RunCommand& command = sweep.command;
+  std::string out = fmt::format(
+      "{{\"seeds\":{{\"first\":{},\"last\":{}}},\"strategy\":\"{}\",\"platform\":\"{}\",\"check_determinism\":{},"
+      "\"exit_code\":{},\"divergences\":{},\"scenarios\":[",
+      command.seeds.first, command.seeds.last, sim::strategy_name(command.strategy),
+      scenarios::platform_name(command.platform), command.check_determinism, sweep.exit_code(),
+      sweep.divergence_count());
+  for (size_t i = 0; i < sweep.scenarios.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    out += "\n";
+    append_scenario(out, sweep.scenarios[i], command);
+  }
+  out += "\n]}\n";
+  return out;
+}
+
+}  // namespace troupe::cli
