@@ -34,10 +34,12 @@ scenarios::RunOptions run_options(const RunCommand& command, uint64_t seed) {
   return {.seed = seed, .platform = command.platform, .strategy = command.strategy};
 }
 
-void report_failure(std::FILE* out, const ScenarioResult& result, const RunCommand& command, const SeedFailure& failure) {
+void report_failure(std::FILE* out, Progress& progress, const ScenarioResult& result, const RunCommand& command,
+                    const SeedFailure& failure) {
   const std::string& name = result.scenario->name;
+  if (result.judged_as_bug && result.failures.size() > kExpectedFailuresPrinted) return;
+  progress.clear();
   if (result.judged_as_bug) {
-    if (result.failures.size() > kExpectedFailuresPrinted) return;
     fmt::print(out, "found {} seed {} (planted bug, expected): ", name, failure.seed);
   } else {
     fmt::print(out, "FAIL {} seed {}: ", name, failure.seed);
@@ -48,7 +50,7 @@ void report_failure(std::FILE* out, const ScenarioResult& result, const RunComma
 }
 
 // Runs one seed of `result.scenario` and folds its outcome into `result`.
-void run_seed(ScenarioResult& result, const RunCommand& command, uint64_t seed, std::FILE* out) {
+void run_seed(ScenarioResult& result, const RunCommand& command, uint64_t seed, std::FILE* out, Progress& progress) {
   const scenarios::RunOptions options = run_options(command, seed);
   scenarios::RunOutcome outcome;
   if (command.check_determinism) {
@@ -57,6 +59,7 @@ void run_seed(ScenarioResult& result, const RunCommand& command, uint64_t seed, 
       result.divergences.push_back({.seed = seed, .event_index = report.event_index,
                                     .first_event = report.first_event, .second_event = report.second_event,
                                     .first_hash = report.first.trace_hash, .second_hash = report.second_hash});
+      progress.clear();
       fmt::print(out, "NONDETERMINISTIC {} ", result.scenario->name);
       print_indented(out, report.message, 2);
       fmt::print(out, "  replay: {}\n", scenarios::replay_command(result.scenario->name, options));
@@ -73,7 +76,7 @@ void run_seed(ScenarioResult& result, const RunCommand& command, uint64_t seed, 
   result.failures.push_back({.seed = seed, .message = outcome.failure, .trace_hash = outcome.trace_hash});
   FailureGroup& group = result.distinct[outcome.failure];
   if (group.count++ == 0) group.first_seed = seed;
-  report_failure(out, result, command, result.failures.back());
+  report_failure(out, progress, result, command, result.failures.back());
 }
 
 }  // namespace
@@ -116,9 +119,7 @@ SweepResult run_sweep(const std::vector<const scenarios::Scenario*>& selected, c
     const Clock::time_point start = Clock::now();
     for (uint64_t seed = command.seeds.first;; ++seed) {
       const size_t failures_before = result.failures.size() + result.divergences.size();
-      const bool will_print = !result.judged_as_bug || result.failures.size() < kExpectedFailuresPrinted;
-      if (will_print) progress.clear();
-      run_seed(result, command, seed, out);
+      run_seed(result, command, seed, out, progress);
       if (!result.judged_as_bug) failures += result.failures.size() + result.divergences.size() - failures_before;
       progress.update(scenario->name, ++done, failures);
       if (seed == command.seeds.last) break;  // the range may end at 2^64-1
