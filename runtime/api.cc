@@ -168,7 +168,7 @@ void sleep(std::chrono::nanoseconds duration) {
   FiberId self = context->fiber;
   ProcessId process = context->process;
   TimerId timer = platform.start_timer(process, deadline, [&platform, self] { platform.unpark(self); });
-  while (platform.now() < deadline) platform.park({.what = fmt::format("sleep {}ns", duration.count())});
+  while (platform.now() < deadline) platform.park({.what = "sleep"});
   platform.cancel_timer(timer);
 }
 

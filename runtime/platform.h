@@ -55,9 +55,13 @@ struct NodeInfo {
   bool alive = true;
 };
 
-// Why a fiber is parked, for deadlock reports and the trace ("get o2.5", "sleep 10ms").
+// Why a fiber is parked, for deadlock reports and the trace. Cheap to build (no formatting on
+// the hot path): a literal and, when it concerns one, an object.
 struct WaitReason {
-  std::string what;
+  std::string_view what;  // "get", "sleep", "wait", "directory reply", ...; must outlive the park
+  uint64_t object = 0;    // the packed ObjectId waited for, if any
+  // "get o2.5", "sleep".
+  std::string describe() const;
 };
 
 using TimerId = uint64_t;

@@ -1,6 +1,7 @@
 // ReadyItem and EventQueue: the simulator's units of work and its timeline.
 //
-// A ReadyItem is either "resume this fiber" or "run this callback in this process". Items wait
+// A ReadyItem is "resume this fiber", "run this callback in this process", or "deliver this
+// message to this process" (its own kind, so a message costs no callback allocation). Items wait
 // in the EventQueue until their virtual time, ordered by (time, sequence): the sequence number,
 // handed out by the World in creation order, breaks ties, so two events at the same nanosecond
 // always come out in the same order.
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -17,11 +19,13 @@
 namespace troupe::sim {
 
 struct ReadyItem {
-  enum class Kind : uint8_t { kResume, kCallback };
+  enum class Kind : uint8_t { kResume, kCallback, kDeliver };
   Kind kind = Kind::kCallback;
   ProcessId process;
   FiberId fiber;                            // kResume
   absl::AnyInvocable<void()> callback;      // kCallback
+  ProcessId from;                           // kDeliver: the sender
+  std::string payload;                      // kDeliver: the message
   TimerId timer = 0;                        // nonzero for timer callbacks (may be cancelled)
   uint64_t sequence = 0;
   Nanos time = 0;

@@ -17,7 +17,7 @@ struct World::SimFiber {
   ExecutionContext context;
   State state = State::kReady;
   bool killed = false;  // its process died while it was running; destroy when it switches out
-  std::string waiting_for;
+  WaitReason waiting;  // valid while parked
 };
 
 struct World::SimProcess {
@@ -44,7 +44,7 @@ World::World(WorldOptions options)
 
 World::~World() {
   // Unwind every fiber still parked (in process and fiber id order), then drop the hosts.
-  for (auto& [id, process] : processes_) destroy_process_fibers(*process);
+  for (auto& process : processes_) destroy_process_fibers(*process);
   processes_.clear();
 }
 
@@ -58,8 +58,8 @@ NodeId World::add_node(NodeOptions options) {
 std::vector<NodeInfo> World::nodes() const { return nodes_; }
 
 World::SimProcess* World::find_process(ProcessId id) {
-  auto it = processes_.find(id);
-  return it == processes_.end() ? nullptr : it->second.get();
+  if (id.value == 0 || id.value > processes_.size()) return nullptr;
+  return processes_[id.value - 1].get();
 }
 
 World::SimFiber* World::current_fiber() {
@@ -84,7 +84,8 @@ absl::StatusOr<ProcessId> World::start_process(NodeId node, std::string name, st
   process->rng = root_rng_.fork(kStreamProcessBase + id.value);
   trace({.kind = TraceKind::kProcessStart, .node = node, .process = id, .detail = process->name});
   SimProcess& started = *process;
-  processes_.emplace(id, std::move(process));
+  assert(processes_.size() + 1 == id.value);
+  processes_.push_back(std::move(process));
   // on_start runs before any other work of the process (the platform contract), so inline.
   ExecutionContext context{.platform = this, .node = node, .process = id, .host = started.host.get(), .fiber = {}};
   ScopedExecutionContext scope(&context);
@@ -145,8 +146,8 @@ void World::park(const WaitReason& reason) {
   SimFiber* fiber = current_fiber();
   assert(fiber != nullptr && "park() called outside a fiber");
   fiber->state = SimFiber::State::kParked;
-  fiber->waiting_for = reason.what;
-  trace({.kind = TraceKind::kFiberPark, .call = fiber->id.value, .detail = reason.what});
+  fiber->waiting = reason;
+  trace({.kind = TraceKind::kFiberPark, .call = reason.object, .detail = std::string(reason.what)});
   switch_out_of_fiber();
 }
 
@@ -156,7 +157,7 @@ void World::unpark(FiberId id) {
   SimFiber* fiber = it->second;
   if (fiber->state != SimFiber::State::kParked) return;
   fiber->state = SimFiber::State::kReady;
-  fiber->waiting_for.clear();
+  fiber->waiting = {};
   make_ready({.kind = ReadyItem::Kind::kResume, .process = fiber->process, .fiber = id});
 }
 
@@ -187,20 +188,15 @@ void World::send(ProcessId from, ProcessId to, std::string payload) {
   SimProcess* source = find_process(from);
   SimProcess* target = find_process(to);
   assert(source != nullptr);
-  size_t bytes = payload.size();
-  trace({.kind = TraceKind::kSend, .node = source->node, .process = from, .peer = to,
-         .detail = fmt::format("{}B", bytes)});
-  if (target == nullptr || !target->alive) {
-    trace({.kind = TraceKind::kDrop, .node = source->node, .process = from, .peer = to, .detail = "dead process"});
+  uint64_t bytes = payload.size();
+  trace({.kind = TraceKind::kSend, .node = source->node, .process = from, .peer = to, .bytes = bytes});
+  if (!source->alive || target == nullptr || !target->alive) {
+    trace({.kind = TraceKind::kDrop, .node = source->node, .process = from, .peer = to, .bytes = bytes,
+           .detail = source->alive ? "dead receiver" : "dead sender"});
   } else {
     Nanos delay = network_.latency(source->node, target->node, network_rng_);
-    schedule(now_ + delay, {.kind = ReadyItem::Kind::kCallback, .process = to,
-                            .callback = [this, from, to, payload = std::move(payload)]() mutable {
-                              SimProcess* p = find_process(to);
-                              trace({.kind = TraceKind::kDeliver, .peer = from,
-                                     .detail = fmt::format("{}B", payload.size())});
-                              p->host->on_message(from, std::move(payload));
-                            }});
+    schedule(now_ + delay, {.kind = ReadyItem::Kind::kDeliver, .process = to, .from = from,
+                            .payload = std::move(payload)});
   }
   if (current_fiber() != nullptr) yield();
 }
@@ -277,10 +273,29 @@ absl::Status World::run() {
   return status;
 }
 
+void World::deliver(ReadyItem& item) {
+  SimProcess* process = find_process(item.process);
+  if (process == nullptr || !process->alive) {
+    trace({.kind = TraceKind::kDrop, .node = process ? process->node : NodeId{}, .process = item.process,
+           .peer = item.from, .bytes = item.payload.size(), .detail = "receiver died in flight"});
+    return;
+  }
+  trace({.kind = TraceKind::kDeliver, .node = process->node, .process = process->id, .peer = item.from,
+         .bytes = item.payload.size()});
+  callback_context_ = {.platform = this, .node = process->node, .process = process->id,
+                       .host = process->host.get(), .fiber = {}};
+  ScopedExecutionContext scope(&callback_context_);
+  process->host->on_message(item.from, std::move(item.payload));
+}
+
 void World::run_item(ReadyItem& item) {
   if (item.kind == ReadyItem::Kind::kResume) {
     auto it = fibers_.find(item.fiber.value);
     if (it != fibers_.end()) resume_fiber(*it->second);
+    return;
+  }
+  if (item.kind == ReadyItem::Kind::kDeliver) {
+    deliver(item);
     return;
   }
   if (item.timer != 0) {
@@ -321,11 +336,12 @@ void World::resume_fiber(SimFiber& fiber) {
 
 std::string World::deadlock_report() const {
   std::string report;
-  for (const auto& [id, process] : processes_) {
+  for (const auto& process : processes_) {
+    ProcessId id = process->id;
     if (!process->alive) continue;
     for (const auto& [fid, fiber] : process->fibers) {
       report += fmt::format("  {} {} ({}) fiber {} '{}' waits for {}\n", process->node, id, process->name, fid,
-                            fiber->fiber->name(), fiber->waiting_for.empty() ? "(runnable)" : fiber->waiting_for);
+                            fiber->fiber->name(), fiber->state == SimFiber::State::kParked ? fiber->waiting.describe() : "(runnable)");
     }
   }
   if (report.empty()) report = "  (no fiber is parked)\n";

@@ -99,6 +99,7 @@ class World final : public Platform {
   void make_ready(ReadyItem item);
   void schedule(Nanos at, ReadyItem item);
   void run_item(ReadyItem& item);
+  void deliver(ReadyItem& item);
   void resume_fiber(SimFiber& fiber);
   void switch_out_of_fiber();  // from a fiber: back to the scheduler loop
   void destroy_process_fibers(SimProcess& process);
@@ -121,7 +122,7 @@ class World final : public Platform {
   std::vector<ReadyItem> ready_;
 
   std::vector<NodeInfo> nodes_;
-  std::map<ProcessId, std::unique_ptr<SimProcess>> processes_;  // ordered: iterated in reports
+  std::vector<std::unique_ptr<SimProcess>> processes_;  // index = ProcessId - 1 (dense counters)
   absl::flat_hash_map<uint64_t, SimFiber*> fibers_;              // lookup only, never iterated
   absl::flat_hash_set<TimerId> pending_timers_;                  // lookup only
   uint32_t next_process_ = 1;

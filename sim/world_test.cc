@@ -91,7 +91,7 @@ TEST(World, MessagesTakeTheModelledLatency) {
 TEST(World, DeadlockIsReportedWithEveryParkedFiberAndWhatItWaitsFor) {
   Fixture f;
   ProcessId p = f.start(NodeId{0});
-  f.world.spawn(p, "stuck", [&] { f.world.park({.what = "get o1.1"}); });
+  f.world.spawn(p, "stuck", [&] { f.world.park({.what = "get", .object = ObjectId{1, 1}.packed()}); });
   absl::Status status = f.world.run();
   ASSERT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(std::string(status.message()),

@@ -25,13 +25,17 @@ void Directory::send(ProcessId to, MessageKind kind, const Body& body) {
 }
 
 void Directory::on_message(ProcessId from, std::string payload) {
-  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(payload);
+  struct ClearZone {
+    msgpack::zone& zone;
+    ~ClearZone() { zone.clear(); }
+  } clear_zone{zone_};
+  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(payload, zone_);
   if (!envelope.ok()) {
     platform_.trace({.kind = TraceKind::kDrop, .peer = from, .detail = std::string(envelope.status().message())});
     return;
   }
   auto decode = [&](auto& body) {
-    bool ok = wire::convert(envelope->body(), body, wire::message_kind_name(envelope->kind)).ok();
+    bool ok = wire::convert(envelope->body, body, wire::message_kind_name(envelope->kind)).ok();
     if (!ok) platform_.trace({.kind = TraceKind::kDrop, .peer = from, .detail = "malformed directory request"});
     return ok;
   };

@@ -25,21 +25,23 @@ void ProcessRuntime::construct_actor() {
   ActorId id = ActorId::unpack(actor.spec.actor);
   wire::ActorStarted started{.actor = actor.spec.actor};
   const detail::Constructor* ctor = detail::find_constructor(actor.spec.ctor_key);
-  std::string args;
   std::optional<ObjectPayload> failed;
   if (ctor == nullptr) {
     failed = ObjectPayload{.error_type = "troupe::Error",
                            .error_message = fmt::format("no constructor registered for {}", actor.spec.ctor_key)};
   } else {
     actor.info = ctor->info;
-    failed = resolve_args(actor.spec.ctor_args, args);
-  }
-  if (!failed) {
-    absl::StatusOr<msgpack::object_handle> unpacked = wire::unpack(args);
-    try {
-      actor.object = ctor->construct(unpacked->get());
-    } catch (...) {
-      failed = detail::exception_payload(std::current_exception());
+    msgpack::zone zone(wire::kZoneChunkBytes);
+    std::string storage;
+    std::variant<msgpack::object, ObjectPayload> args = unpack_args(zone, actor.spec.ctor_args, storage);
+    if (auto* error = std::get_if<ObjectPayload>(&args)) {
+      failed = std::move(*error);
+    } else {
+      try {
+        actor.object = ctor->construct(std::get<msgpack::object>(args));
+      } catch (...) {
+        failed = detail::exception_payload(std::current_exception());
+      }
     }
   }
   if (failed) {
@@ -88,7 +90,7 @@ void ProcessRuntime::start_executor() {
   HostedActor& actor = *hosted_;
   if (!actor.constructed || actor.executor_running || actor.mailbox.empty()) return;
   actor.executor_running = true;
-  platform_.spawn(self_, fmt::format("execute {}", hosted_actor()), [this] { run_executor(); });
+  platform_.spawn(self_, "execute", [this] { run_executor(); });
 }
 
 void ProcessRuntime::run_executor() {
@@ -119,18 +121,13 @@ ObjectPayload ProcessRuntime::execute(const wire::Call& call) {
               .error_message = fmt::format("{} has no method #{} '{}'", actor.info->name, call.method,
                                            call.method_name)};
   } else {
-    std::string args;
-    std::optional<ObjectPayload> failed = resolve_args(call.args, args);
-    if (failed) {
-      result = std::move(*failed);
+    call_zone_.clear();
+    std::string storage;
+    std::variant<msgpack::object, ObjectPayload> args = unpack_args(call_zone_, call.args, storage);
+    if (auto* error = std::get_if<ObjectPayload>(&args)) {
+      result = std::move(*error);
     } else {
-      absl::StatusOr<msgpack::object_handle> unpacked = wire::unpack(args);
-      if (!unpacked.ok()) {
-        result = {.status = static_cast<uint8_t>(ObjectStatus::kTaskError), .error_type = "troupe::ArgumentError",
-                  .error_message = std::string(unpacked.status().message())};
-      } else {
-        result = actor.info->methods[call.method].invoke(actor.object, unpacked->get());
-      }
+      result = actor.info->methods[call.method].invoke(actor.object, std::get<msgpack::object>(args));
     }
   }
   platform_.trace({.kind = TraceKind::kCallEnd, .peer = ProcessId{call.caller}, .actor = hosted_actor(),
@@ -139,21 +136,24 @@ ObjectPayload ProcessRuntime::execute(const wire::Call& call) {
   return result;
 }
 
-std::optional<ObjectPayload> ProcessRuntime::resolve_args(const std::string& args, std::string& resolved) {
-  absl::StatusOr<msgpack::object_handle> unpacked = wire::unpack(args);
-  if (!unpacked.ok() || unpacked->get().type != msgpack::type::ARRAY) {
-    return ObjectPayload{.status = static_cast<uint8_t>(ObjectStatus::kTaskError),
-                         .error_type = "troupe::ArgumentError", .error_message = "malformed argument array"};
-  }
-  const msgpack::object_array& array = unpacked->get().via.array;
+namespace {
+ObjectPayload argument_error(std::string message) {
+  return {.status = static_cast<uint8_t>(ObjectStatus::kTaskError), .error_type = "troupe::ArgumentError",
+          .error_message = std::move(message)};
+}
+}  // namespace
+
+std::variant<msgpack::object, ObjectPayload> ProcessRuntime::unpack_args(msgpack::zone& zone, const std::string& args,
+                                                                         std::string& storage) {
+  absl::StatusOr<msgpack::object> unpacked = wire::unpack_into(zone, args);
+  if (!unpacked.ok() || unpacked->type != msgpack::type::ARRAY) return argument_error("malformed argument array");
+  const msgpack::object_array& array = unpacked->via.array;
   bool has_refs = false;
   for (uint32_t i = 0; i < array.size; ++i) {
     has_refs |= array.ptr[i].type == msgpack::type::EXT && array.ptr[i].via.ext.type() == wire::kRefArgExt;
   }
-  if (!has_refs) {
-    resolved = args;
-    return std::nullopt;
-  }
+  if (!has_refs) return *unpacked;
+  // Rebuild the array with each Ref replaced by its value's bytes (already msgpack).
   wire::StringWriter writer;
   msgpack::packer<wire::StringWriter> packer(writer);
   packer.pack_array(array.size);
@@ -163,18 +163,17 @@ std::optional<ObjectPayload> ProcessRuntime::resolve_args(const std::string& arg
       packer.pack(element);
       continue;
     }
-    if (element.via.ext.size != 8) {
-      return ObjectPayload{.status = static_cast<uint8_t>(ObjectStatus::kTaskError),
-                           .error_type = "troupe::ArgumentError", .error_message = "malformed Ref argument"};
-    }
+    if (element.via.ext.size != 8) return argument_error("malformed Ref argument");
     uint64_t packed = 0;
     for (int b = 0; b < 8; ++b) packed = (packed << 8) | static_cast<uint8_t>(element.via.ext.data()[b]);
     std::optional<ObjectPayload> value = get_object(ObjectId::unpack(packed), std::nullopt);
-    if (value->status != 0) return value;  // the argument's error becomes the call's
+    if (value->status != 0) return std::move(*value);  // the argument's error becomes the call's
     writer.str().append(value->bytes);
   }
-  resolved = writer.take();
-  return std::nullopt;
+  storage = writer.take();
+  absl::StatusOr<msgpack::object> resolved = wire::unpack_into(zone, storage);
+  if (!resolved.ok()) return argument_error(std::string(resolved.status().message()));
+  return *resolved;
 }
 
 void ProcessRuntime::exit_actor() {

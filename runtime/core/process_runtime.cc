@@ -31,8 +31,7 @@ ProcessRuntime::~ProcessRuntime() {
 void ProcessRuntime::on_start() {
   self_ = ExecutionContext::current()->process;
   if (hosted_) {
-    platform_.spawn(self_, fmt::format("construct {}", ActorId::unpack(hosted_->spec.actor)),
-                    [this] { construct_actor(); });
+    platform_.spawn(self_, "construct", [this] { construct_actor(); });
   }
 }
 
@@ -40,13 +39,17 @@ namespace {
 template <typename T>
 std::optional<T> body_as(const wire::Envelope& envelope) {
   T body;
-  if (!wire::convert(envelope.body(), body, wire::message_kind_name(envelope.kind)).ok()) return std::nullopt;
+  if (!wire::convert(envelope.body, body, wire::message_kind_name(envelope.kind)).ok()) return std::nullopt;
   return body;
 }
 }  // namespace
 
 void ProcessRuntime::on_message(ProcessId from, std::string payload) {
-  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(payload);
+  struct ClearZone {
+    msgpack::zone& zone;
+    ~ClearZone() { zone.clear(); }
+  } clear_zone{message_zone_};
+  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(payload, message_zone_);
   if (!envelope.ok()) {
     platform_.trace({.kind = TraceKind::kDrop, .peer = from, .detail = std::string(envelope.status().message())});
     return;
@@ -119,7 +122,7 @@ bool ProcessRuntime::wait_ready(ObjectId id, std::optional<Nanos> deadline) {
   while (!entry.ready) {
     if (deadline && platform_.now() >= *deadline) break;
     entry.waiters.push_back(self);
-    platform_.park({.what = fmt::format("get {}", id)});
+    platform_.park({.what = "get", .object = id.packed()});
   }
   if (timer != 0) platform_.cancel_timer(timer);
   return entry.ready;
@@ -147,7 +150,7 @@ std::vector<bool> ProcessRuntime::wait_objects(const std::vector<ObjectId>& ids,
       ObjectEntry& entry = objects_.get_or_create(id);
       if (!entry.ready) entry.waiters.push_back(self);
     }
-    platform_.park({.what = fmt::format("wait for {} of {} objects", num_returns, ids.size())});
+    platform_.park({.what = "wait"});
   }
   if (timer != 0) platform_.cancel_timer(timer);
   std::vector<bool> ready;
@@ -209,7 +212,8 @@ ActorId ProcessRuntime::create_actor(wire::ActorSpec spec) {
   std::string name = spec.name;
   std::string reply_bytes = directory_rpc(MessageKind::kCreateActor, wire::CreateActor{.spec = std::move(spec)},
                                           "create_actor");
-  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(reply_bytes);
+  msgpack::zone zone(wire::kZoneChunkBytes);
+  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(reply_bytes, zone);
   wire::CreateActorReply reply = *body_as<wire::CreateActorReply>(*envelope);
   switch (reply.outcome) {
     case wire::CreateActorReply::kCreated:
@@ -309,7 +313,7 @@ std::string ProcessRuntime::directory_rpc(MessageKind kind, Request request, std
   request.rpc = rpc;
   rpcs_[rpc] = PendingRpc{.waiter = context->fiber};
   send(config_.directory, kind, request);
-  while (!rpcs_[rpc].reply) platform_.park({.what = fmt::format("directory {} #{}", what, rpc)});
+  while (!rpcs_[rpc].reply) platform_.park({.what = what});
   std::string reply = std::move(*rpcs_[rpc].reply);
   rpcs_.erase(rpc);
   return reply;
@@ -326,7 +330,8 @@ std::optional<detail::NamedActor> ProcessRuntime::lookup_actor(const std::string
   std::string reply_bytes = directory_rpc(
       MessageKind::kLookupName, wire::LookupName{.name = name, .ns = ns.empty() ? kDefaultNamespace : ns},
       "lookup_name");
-  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(reply_bytes);
+  msgpack::zone zone(wire::kZoneChunkBytes);
+  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(reply_bytes, zone);
   wire::LookupNameReply reply = *body_as<wire::LookupNameReply>(*envelope);
   if (!reply.found) return std::nullopt;
   return detail::NamedActor{ActorId::unpack(reply.actor), reply.class_name};

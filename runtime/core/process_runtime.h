@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -132,8 +133,11 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   void start_executor();
   void run_executor();
   wire::ObjectPayload execute(const wire::Call& call);
-  // Resolves Ref arguments; returns an error payload when one of them failed.
-  std::optional<wire::ObjectPayload> resolve_args(const std::string& args, std::string& resolved);
+  // Unpacks an argument array into `zone`, resolving Ref arguments first (which may block);
+  // `storage` keeps the bytes of the resolved array. Returns the array, or the error payload
+  // (a malformed array, or the failure of a Ref argument's call).
+  std::variant<msgpack::object, wire::ObjectPayload> unpack_args(msgpack::zone& zone, const std::string& args,
+                                                                 std::string& storage);
   std::string actor_label() const;
 
   Platform& platform_;
@@ -147,6 +151,8 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   std::map<ActorId, RemoteActor> remotes_;  // ordered: failed in id order
   std::map<uint64_t, PendingRpc> rpcs_;
   std::unique_ptr<HostedActor> hosted_;
+  msgpack::zone message_zone_{wire::kZoneChunkBytes};  // on_message's, cleared after each message
+  msgpack::zone call_zone_{wire::kZoneChunkBytes};     // the executor's, cleared before each call
 };
 
 }  // namespace troupe::core

@@ -103,9 +103,9 @@ void ThreadsPlatform::park(const WaitReason& reason) {
   FiberSlot* slot = state_->current_slot(&process);
   if (slot == nullptr) return;  // its process is unwinding it: a spurious wake-up
   slot->state = FiberSlot::State::kParked;
-  slot->waiting_for = reason.what;
+  slot->waiting_for = reason.describe();
   state_->record({.kind = TraceKind::kFiberPark, .node = process->node, .process = process->id,
-                  .call = slot->id.value, .detail = reason.what});
+                  .call = slot->id.value, .detail = std::string(reason.what)});
   Fiber::suspend();
   // Resumed by a resume item, which unpark queued.
   assert(slot->state == FiberSlot::State::kRunning);

@@ -1,5 +1,6 @@
 #include "runtime/trace/trace.h"
 
+#include <algorithm>
 #include <cassert>
 #include <utility>
 
@@ -36,16 +37,11 @@ std::string_view trace_kind_name(TraceKind kind) {
 
 namespace {
 
-constexpr uint64_t kFnvPrime = 0x100000001b3;
-
-// FNV-1a over the low `bytes` bytes of `value`, least significant first (little-endian on
-// every host, since the bytes are taken by shifting, not by reading memory).
-uint64_t fold_le(uint64_t hash, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) {
-    hash ^= (value >> (8 * i)) & 0xff;
-    hash *= kFnvPrime;
-  }
-  return hash;
+// One word into the hash: xor, multiply by an odd constant (the golden ratio), fold the high
+// bits down so the next multiply spreads them.
+uint64_t fold_word(uint64_t hash, uint64_t word) {
+  hash = (hash ^ word) * 0x9e3779b97f4a7c15;
+  return hash ^ (hash >> 29);
 }
 
 // MurmurHash3's 64-bit finaliser (fmix64).
@@ -61,18 +57,21 @@ uint64_t fmix64(uint64_t hash) {
 }  // namespace
 
 uint64_t hash_trace_event(uint64_t hash, const TraceEvent& event) {
-  hash = fold_le(hash, static_cast<uint64_t>(event.time), 8);
-  hash = fold_le(hash, static_cast<uint64_t>(event.kind), 1);
-  hash = fold_le(hash, event.node.value, 4);
-  hash = fold_le(hash, event.process.value, 4);
-  hash = fold_le(hash, event.peer.value, 4);
-  hash = fold_le(hash, event.actor.creator, 4);
-  hash = fold_le(hash, event.actor.index, 4);
-  hash = fold_le(hash, event.call, 8);
-  hash = fold_le(hash, event.detail.size(), 8);
-  for (const char c : event.detail) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= kFnvPrime;
+  hash = fold_word(hash, static_cast<uint64_t>(event.time));
+  hash = fold_word(hash, static_cast<uint64_t>(event.kind) | (uint64_t{event.node.value} << 8));
+  hash = fold_word(hash, event.process.value | (uint64_t{event.peer.value} << 32));
+  hash = fold_word(hash, event.actor.creator | (uint64_t{event.actor.index} << 32));
+  hash = fold_word(hash, event.call);
+  hash = fold_word(hash, event.bytes);
+  hash = fold_word(hash, event.detail.size());
+  // The detail, 8 bytes a word, little-endian by shifting (so the host's byte order is irrelevant),
+  // the last word padded with zeros.
+  const std::string& detail = event.detail;
+  for (size_t at = 0; at < detail.size(); at += 8) {
+    uint64_t word = 0;
+    size_t n = std::min<size_t>(8, detail.size() - at);
+    for (size_t i = 0; i < n; ++i) word |= uint64_t{static_cast<unsigned char>(detail[at + i])} << (8 * i);
+    hash = fold_word(hash, word);
   }
   return fmix64(hash);
 }
@@ -88,6 +87,7 @@ std::string format_trace_event(const TraceEvent& event) {
   }
   if (event.actor.valid()) fmt::format_to(std::back_inserter(line), " {}", event.actor);
   if (event.call != 0) fmt::format_to(std::back_inserter(line), " {}", ObjectId::unpack(event.call));
+  if (event.bytes != 0) fmt::format_to(std::back_inserter(line), " {}B", event.bytes);
   if (!event.detail.empty()) {
     line.push_back(' ');
     line.append(event.detail);

@@ -32,7 +32,7 @@
 
 namespace troupe {
 
-// The hash of the empty trace: the 64-bit FNV-1a offset basis. See hash_trace_event.
+// The hash of the empty trace (the 64-bit FNV-1a offset basis, a conventional start). See hash_trace_event.
 inline constexpr uint64_t kEmptyTraceHash = 0xcbf29ce484222325;
 
 // Where recorded events go (text, JSON lines, Chrome JSON, or a test's collector).
@@ -77,12 +77,13 @@ class Trace {
 // Folds one event's fields (not its number, which its position implies) into `hash` and returns
 // the new hash. Fixed here so it is identical under every compiler, library and run (never
 // std::hash or absl::Hash, which are seeded or library-specific):
-//   1. 64-bit FNV-1a (prime 0x100000001b3) over these bytes, each integer little-endian:
-//      time (8), kind (1), node (4), process (4), peer (4), actor.creator (4), actor.index (4),
-//      call (8), detail.size() (8), then the detail bytes;
+//   1. fold, one 64-bit word at a time (h = (h ^ w) * 0x9e3779b97f4a7c15; h ^= h >> 29), the words
+//      time; kind | node << 8; process | peer << 32; actor.creator | actor.index << 32; call;
+//      bytes; detail.size(); then the detail, 8 bytes a word, little-endian, zero-padded;
 //   2. the MurmurHash3 fmix64 finaliser, so every input bit reaches every output bit before the
 //      next event is folded in.
-// A trace's hash starts at kEmptyTraceHash and folds its events in order.
+// Word-wise folding keeps the cost per event to a few multiplies (it runs for every simulated
+// event). A trace's hash starts at kEmptyTraceHash and folds its events in order.
 uint64_t hash_trace_event(uint64_t hash, const TraceEvent& event);
 
 // One readable line, e.g. "    1.250000ms #17 n1 p3 send -> p5 a3.1 o2.4 call Counter.increment":

@@ -49,6 +49,7 @@ struct TraceEvent {
   ProcessId peer = {};     // the other end of a message, if any
   ActorId actor = {};      // the actor involved, if any
   uint64_t call = 0;       // the call or object involved, if any (packed ObjectId)
+  uint64_t bytes = 0;      // the size of the message, for send, deliver and drop
   std::string detail = {};
 };
 

@@ -40,6 +40,7 @@ void JsonlTraceSink::write(const TraceEvent& event) {
   if (event.peer.valid()) fmt::format_to(out, ",\"peer\":{}", event.peer.value);
   if (event.actor.valid()) fmt::format_to(out, ",\"actor\":\"{}\"", event.actor);
   if (event.call != 0) fmt::format_to(out, ",\"call\":\"{}\"", ObjectId::unpack(event.call));
+  if (event.bytes != 0) fmt::format_to(out, ",\"bytes\":{}", event.bytes);
   line_.append(",\"detail\":");
   append_json_string(line_, event.detail);
   line_.append("}\n");
@@ -138,6 +139,7 @@ void ChromeTraceSink::write_instant(const TraceEvent& event, uint32_t pid, uint3
   if (event.peer.valid()) fmt::format_to(out, ",\"peer\":\"{}\"", event.peer);
   if (event.actor.valid()) fmt::format_to(out, ",\"actor\":\"{}\"", event.actor);
   if (event.call != 0) fmt::format_to(out, ",\"call\":\"{}\"", ObjectId::unpack(event.call));
+  if (event.bytes != 0) fmt::format_to(out, ",\"bytes\":{}", event.bytes);
   args.push_back('}');
   emit('i', trace_kind_name(event.kind), pid, tid, event.time, args);
 }

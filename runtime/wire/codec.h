@@ -52,6 +52,27 @@ absl::Status convert(const msgpack::object& object, T& out, std::string_view wha
   }
 }
 
+// Unpacks `bytes` into objects allocated in `zone`. Strings and binaries are not copied: they
+// point into `bytes`, which must outlive the objects (and the zone must too).
+inline absl::StatusOr<msgpack::object> unpack_into(msgpack::zone& zone, std::string_view bytes) {
+  try {
+    size_t offset = 0;
+    msgpack::object object = msgpack::unpack(
+        zone, bytes.data(), bytes.size(), offset, [](msgpack::type::object_type, size_t, void*) { return true; });
+    if (offset != bytes.size()) {
+      return absl::InvalidArgumentError(
+          fmt::format("malformed msgpack: {} bytes after the value", bytes.size() - offset));
+    }
+    return object;
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(fmt::format("malformed msgpack ({} bytes): {}", bytes.size(), e.what()));
+  }
+}
+
+// The size of the first chunk of the zones the runtime reuses (msgpack's default is 8 KiB, which
+// a fresh zone per message would allocate every time).
+inline constexpr size_t kZoneChunkBytes = 2048;
+
 template <typename T>
 absl::StatusOr<T> decode(std::string_view bytes, std::string_view what = "value") {
   absl::StatusOr<msgpack::object_handle> handle = unpack(bytes);

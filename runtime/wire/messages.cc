@@ -23,10 +23,10 @@ std::string_view message_kind_name(MessageKind kind) {
   return "unknown";
 }
 
-absl::StatusOr<Envelope> open_envelope(std::string_view bytes) {
-  absl::StatusOr<msgpack::object_handle> handle = unpack(bytes);
-  if (!handle.ok()) return handle.status();
-  const msgpack::object& root = handle->get();
+absl::StatusOr<Envelope> open_envelope(std::string_view bytes, msgpack::zone& zone) {
+  absl::StatusOr<msgpack::object> unpacked = unpack_into(zone, bytes);
+  if (!unpacked.ok()) return unpacked.status();
+  const msgpack::object& root = *unpacked;
   if (root.type != msgpack::type::ARRAY || root.via.array.size != 2 ||
       root.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER) {
     return absl::InvalidArgumentError("malformed message: expected [kind, body]");
@@ -35,7 +35,7 @@ absl::StatusOr<Envelope> open_envelope(std::string_view bytes) {
   if (kind < 1 || kind > static_cast<uint64_t>(MessageKind::kActorExited)) {
     return absl::InvalidArgumentError(fmt::format("malformed message: unknown kind {}", kind));
   }
-  return Envelope{static_cast<MessageKind>(kind), std::move(*handle)};
+  return Envelope{static_cast<MessageKind>(kind), root.via.array.ptr[1]};
 }
 
 }  // namespace troupe::wire

@@ -188,14 +188,15 @@ std::string encode_message(MessageKind kind, const Body& body) {
   return writer.take();
 }
 
-// A received message: its kind and the unpacked body, still to be converted.
+// A received message: its kind and the unpacked body, still to be converted. The body lives in
+// the zone given to open_envelope and points into the message bytes.
 struct Envelope {
   MessageKind kind;
-  msgpack::object_handle handle;
-  const msgpack::object& body() const { return handle.get().via.array.ptr[1]; }
+  msgpack::object body;
 };
 
 // Checks the envelope's shape; InvalidArgument for anything else (a corrupt or foreign frame).
-absl::StatusOr<Envelope> open_envelope(std::string_view bytes);
+// REQUIRES: `bytes` and `zone` outlive the envelope.
+absl::StatusOr<Envelope> open_envelope(std::string_view bytes, msgpack::zone& zone);
 
 }  // namespace troupe::wire
