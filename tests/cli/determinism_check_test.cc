@@ -26,16 +26,16 @@ std::vector<std::unique_ptr<char[]>>& kept_allocations() {
   return kept;
 }
 
-uintptr_t fresh_address() {
+const char* fresh_pointer() {
   kept_allocations().push_back(std::make_unique<char[]>(64));
-  return reinterpret_cast<uintptr_t>(kept_allocations().back().get());
+  return kept_allocations().back().get();
 }
 
 class AddressNapper {
  public:
   // BUG (planted): sleeps for a time derived from a heap address.
   int64_t nap() {
-    const int64_t micros = static_cast<int64_t>((fresh_address() >> 4) % 1000) + 1;
+    const int64_t micros = static_cast<int64_t>((reinterpret_cast<uintptr_t>(fresh_pointer()) >> 4) % 1000) + 1;
     troupe::sleep(std::chrono::microseconds(micros));
     return micros;
   }
@@ -47,17 +47,17 @@ class OrderNapper {
   // BUG (planted): sleeps once per element, for a time that follows the iteration order of a
   // hash set of pointers (absl::Hash is seeded per process, and the pointers differ per run).
   int64_t nap() {
-    absl::flat_hash_set<uintptr_t> set;
-    std::vector<uintptr_t> inserted;
-    for (int i = 0; i < 16; ++i) inserted.push_back(fresh_address());
+    absl::flat_hash_set<const char*> set;
+    std::vector<const char*> inserted;
+    for (int i = 0; i < 16; ++i) inserted.push_back(fresh_pointer());
     set.insert(inserted.begin(), inserted.end());
-    int64_t position = 0;
-    for (uintptr_t address : set) {
-      const auto index = std::find(inserted.begin(), inserted.end(), address) - inserted.begin();
+    uint64_t order = 0;  // the iteration order, folded
+    for (const char* pointer : set) {
+      const auto index = std::find(inserted.begin(), inserted.end(), pointer) - inserted.begin();
       troupe::sleep(std::chrono::microseconds(index + 1));
-      position = position * 31 + index;
+      order = order * 31 + static_cast<uint64_t>(index);
     }
-    return position;
+    return static_cast<int64_t>(order % 1'000'000'007);
   }
 };
 TROUPE_ACTOR(OrderNapper, &OrderNapper::nap);
