@@ -41,9 +41,9 @@ class CallBuilder {
     const detail::ClassInfo& info = detail::class_info<T>();
     uint32_t index = detail::method_index<T>(method);
     std::string packed = detail::pack_args<typename Traits::Params>(std::forward<A>(args)...);
-    ObjectId id = detail::current_runtime().submit_call(actor_, index, info.methods[index].name, std::move(packed),
-                                                        max_pending_calls_);
-    return Ref<R>(id);
+    detail::Runtime& runtime = detail::current_runtime();
+    ObjectId id = runtime.submit_call(actor_, index, info.methods[index].name, std::move(packed), max_pending_calls_);
+    return Ref<R>(id, runtime.ref_token(id));
   }
 
  private:

@@ -132,7 +132,8 @@ class System {
   Ref<std::remove_cvref_t<T>> put(T&& value) {
     using V = std::remove_cvref_t<T>;
     require_serializable<V>();
-    return Ref<V>(runtime_.put_object(wire::encode(value)));
+    ObjectId id = runtime_.put_object(wire::encode(value));
+    return Ref<V>(id, runtime_.ref_token(id));
   }
 
   // The live actor named `name` in namespace `ns` (default namespace when empty), if any.
@@ -154,6 +155,10 @@ class System {
   }
 
   Platform& platform() { return runtime_.platform(); }
+
+  // How many objects this process holds: results and puts it owns whose Refs are still alive
+  // (or were sent to other processes), and values it fetched from other owners.
+  size_t objects_held() const { return runtime_.object_count(); }
 
  private:
   static void fill_spec(wire::ActorSpec& spec, const ActorOptions& options);

@@ -91,8 +91,15 @@ void ProcessRuntime::on_message(ProcessId from, std::string payload) {
 ObjectId ProcessRuntime::new_object_id() { return ObjectId{self_.value, next_object_++}; }
 
 void ProcessRuntime::fill_object(ObjectId id, ObjectPayload payload) {
-  ObjectEntry& entry = objects_.get_or_create(id);
+  ObjectEntry* found = id.owner == self_.value ? objects_->find(id) : &objects_->get_or_create(id);
+  if (found == nullptr) return;  // owned and already released: nobody can ask for it
+  ObjectEntry& entry = *found;
   if (entry.ready) return;  // immutable: the first value wins
+  if (entry.released) {
+    assert(entry.waiters.empty() && entry.borrowers.empty());
+    objects_->erase(id);
+    return;
+  }
   entry.ready = true;
   entry.payload = std::move(payload);
   for (ProcessId borrower : entry.borrowers) {
@@ -114,7 +121,7 @@ bool ProcessRuntime::wait_ready(ObjectId id, std::optional<Nanos> deadline) {
   ExecutionContext* context = ExecutionContext::current();
   assert(context != nullptr && context->fiber.valid() && "get/wait must be called on a fiber");
   FiberId self = context->fiber;
-  ObjectEntry& entry = objects_.get_or_create(id);
+  ObjectEntry& entry = objects_->get_or_create(id);
   if (entry.ready) return true;
   request_if_borrowed(id, entry);
   TimerId timer = 0;
@@ -130,7 +137,7 @@ bool ProcessRuntime::wait_ready(ObjectId id, std::optional<Nanos> deadline) {
 
 std::optional<ObjectPayload> ProcessRuntime::get_object(ObjectId id, std::optional<Nanos> deadline) {
   if (!wait_ready(id, deadline)) return std::nullopt;
-  return objects_.find(id)->payload;
+  return objects_->find(id)->payload;
 }
 
 std::vector<bool> ProcessRuntime::wait_objects(const std::vector<ObjectId>& ids, size_t num_returns,
@@ -138,16 +145,16 @@ std::vector<bool> ProcessRuntime::wait_objects(const std::vector<ObjectId>& ids,
   FiberId self = ExecutionContext::current()->fiber;
   auto count_ready = [&] {
     size_t ready = 0;
-    for (ObjectId id : ids) ready += objects_.get_or_create(id).ready ? 1 : 0;
+    for (ObjectId id : ids) ready += objects_->get_or_create(id).ready ? 1 : 0;
     return ready;
   };
-  for (ObjectId id : ids) request_if_borrowed(id, objects_.get_or_create(id));
+  for (ObjectId id : ids) request_if_borrowed(id, objects_->get_or_create(id));
   TimerId timer = 0;
   if (deadline) timer = platform_.start_timer(self_, *deadline, [this, self] { platform_.unpark(self); });
   while (count_ready() < num_returns) {
     if (deadline && platform_.now() >= *deadline) break;
     for (ObjectId id : ids) {
-      ObjectEntry& entry = objects_.get_or_create(id);
+      ObjectEntry& entry = objects_->get_or_create(id);
       if (!entry.ready) entry.waiters.push_back(self);
     }
     platform_.park({.what = "wait"});
@@ -155,19 +162,41 @@ std::vector<bool> ProcessRuntime::wait_objects(const std::vector<ObjectId>& ids,
   if (timer != 0) platform_.cancel_timer(timer);
   std::vector<bool> ready;
   ready.reserve(ids.size());
-  for (ObjectId id : ids) ready.push_back(objects_.get_or_create(id).ready);
+  for (ObjectId id : ids) ready.push_back(objects_->get_or_create(id).ready);
   return ready;
+}
+
+namespace {
+// Frees an owned object when the last copy of its Ref in the owner goes, unless it escaped.
+class OwnedRefToken final : public detail::RefToken {
+ public:
+  OwnedRefToken(std::weak_ptr<ObjectTable> table, ObjectId id) : table_(std::move(table)), id_(id) {}
+  ~OwnedRefToken() override {
+    if (escaped()) return;
+    if (std::shared_ptr<ObjectTable> table = table_.lock()) table->release(id_);
+  }
+
+ private:
+  std::weak_ptr<ObjectTable> table_;
+  ObjectId id_;
+};
+}  // namespace
+
+std::shared_ptr<detail::RefToken> ProcessRuntime::ref_token(ObjectId id) {
+  if (id.owner != self_.value) return nullptr;
+  return std::make_shared<OwnedRefToken>(objects_, id);
 }
 
 ObjectId ProcessRuntime::put_object(std::string bytes) {
   ObjectId id = new_object_id();
+  objects_->get_or_create(id);
   fill_object(id, ObjectPayload{.bytes = std::move(bytes)});
   return id;
 }
 
 void ProcessRuntime::on_get_object(ProcessId from, wire::GetObject request) {
   ObjectId id = ObjectId::unpack(request.object);
-  ObjectEntry* entry = objects_.find(id);
+  ObjectEntry* entry = objects_->find(id);
   if (entry == nullptr) {
     send(from, MessageKind::kObjectReply,
          wire::ObjectReply{.object = request.object,
@@ -240,7 +269,7 @@ ObjectId ProcessRuntime::submit_call(ActorId actor, uint32_t method, std::string
                                                 r.queued.size() + r.in_flight.size(), self_, limit));
   }
   ObjectId result = new_object_id();
-  objects_.get_or_create(result);
+  objects_->get_or_create(result);
   if (r.state == wire::ActorState::kDead) {
     fill_object(result, r.death);
     return result;

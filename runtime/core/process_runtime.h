@@ -59,6 +59,8 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   std::vector<bool> wait_objects(const std::vector<ObjectId>& ids, size_t num_returns,
                                  std::optional<Nanos> deadline) override;
   ObjectId put_object(std::string bytes) override;
+  std::shared_ptr<detail::RefToken> ref_token(ObjectId id) override;
+  size_t object_count() const override { return objects_->size(); }
   std::optional<detail::NamedActor> lookup_actor(const std::string& name, const std::string& ns) override;
   void kill_actor(ActorId actor, bool no_restart) override;
   ActorId hosted_actor() const override { return hosted_ ? ActorId::unpack(hosted_->spec.actor) : ActorId{}; }
@@ -144,7 +146,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   ClusterConfig config_;
   ProcessId self_;
   System system_;
-  ObjectTable objects_;
+  std::shared_ptr<ObjectTable> objects_ = std::make_shared<ObjectTable>();  // Ref tokens hold weak refs
   uint32_t next_object_ = 1;
   uint32_t next_actor_ = 1;
   uint64_t next_rpc_ = 1;

@@ -41,6 +41,7 @@ void pack_arg(msgpack::packer<wire::StringWriter>& packer, A&& a) {
   if constexpr (is_ref_v<D> && !is_ref_v<P>) {
     static_assert(std::is_convertible_v<typename RefValue<D>::type, P>,
                   "troupe: a Ref<U> passed for a parameter of type P needs U convertible to P");
+    a.mark_escaped();
     uint64_t packed = a.id().packed();
     char data[8];
     for (int i = 0; i < 8; ++i) data[i] = static_cast<char>(packed >> (56 - 8 * i));

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "runtime/ids.h"
+#include "runtime/ref.h"
 #include "runtime/wire/messages.h"
 
 namespace troupe {
@@ -52,6 +54,13 @@ class Runtime {
 
   // Stores a value owned by this process.
   virtual ObjectId put_object(std::string bytes) = 0;
+
+  // The token for the Refs to an object this process owns: when the last copy goes, the value
+  // is freed (unless the Ref escaped). Null for objects owned elsewhere.
+  virtual std::shared_ptr<RefToken> ref_token(ObjectId id) = 0;
+
+  // How many objects this process holds (owned or fetched), for System::objects_held().
+  virtual size_t object_count() const = 0;
 
   virtual std::optional<NamedActor> lookup_actor(const std::string& name, const std::string& ns) = 0;
 

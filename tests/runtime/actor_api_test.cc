@@ -325,6 +325,34 @@ TEST_P(ActorApi, AnInfeasibleActorStaysPending) {
   });
 }
 
+TEST_P(ActorApi, ObjectsAreFreedWhenTheirLastRefGoesUnlessTheyWereSent) {
+  run(3, [](System& sys) {
+    auto counter = sys.spawn<Counter>({}, 0);
+    size_t baseline = sys.objects_held();
+    for (int i = 0; i < 1000; ++i) (void)sys.get(counter.call(&Counter::increment));
+    EXPECT_EQ(sys.objects_held(), baseline);
+    {
+      std::vector<Ref<int>> kept;
+      for (int i = 0; i < 10; ++i) kept.push_back(counter.call(&Counter::increment));
+      std::vector<Ref<int>> copies = kept;
+      (void)sys.get(kept);
+      EXPECT_EQ(sys.objects_held(), baseline + 10);
+    }
+    EXPECT_EQ(sys.objects_held(), baseline);
+    {
+      Ref<int> sent = sys.put(5);
+      EXPECT_EQ(sys.get(counter.call(&Counter::add, sent)), 1015);
+    }
+    EXPECT_EQ(sys.objects_held(), baseline + 1) << "a Ref sent to an actor keeps its value";
+    {
+      Ref<int> dropped_early = counter.call(&Counter::slow_increment, int64_t{50});
+    }  // the call goes on; its result is dropped when it arrives
+    EXPECT_EQ(sys.get(counter.call(&Counter::get_value)), 1016);
+    troupe::sleep(10ms);  // replies may overtake each other: let the dropped one land
+    EXPECT_EQ(sys.objects_held(), baseline + 1);
+  });
+}
+
 TEST(ActorApiSim, SleepingAnHourTakesNoWallTime) {
   run(1, [](System& sys) {
     auto counter = sys.spawn<Counter>({}, 0);
