@@ -162,9 +162,12 @@ bool register_constructor(std::string key, Constructor ctor);
 // The constructor registered under `key`, or nullptr.
 const Constructor* find_constructor(std::string_view key);
 
+// The class's mangled name (unique in the program, so two classes named Counter in different
+// namespaces get different keys, and identical under g++ and clang++, which share the Itanium
+// ABI) and the argument types.
 template <typename T, typename... P>
 std::string constructor_key() {
-  return std::string(Definition<T>::name) + "(" + typeid(std::tuple<P...>).name() + ")";
+  return std::string(typeid(T).name()) + "(" + typeid(std::tuple<P...>).name() + ")";
 }
 
 template <typename T, typename... P>

@@ -13,7 +13,7 @@ using wire::ObjectPayload;
 using wire::ObjectStatus;
 
 std::string ProcessRuntime::actor_label() const {
-  std::string label = fmt::format("{} {}", ActorId::unpack(hosted_->spec.actor), hosted_->spec.class_name);
+  std::string label = hosted_->spec.class_name;
   if (hosted_->constructed && hosted_->info->repr != nullptr) {
     label += " " + hosted_->info->repr(hosted_->object);
   }

@@ -140,6 +140,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   // (a malformed array, or the failure of a Ref argument's call).
   std::variant<msgpack::object, wire::ObjectPayload> unpack_args(msgpack::zone& zone, const std::string& args,
                                                                  std::string& storage);
+  // The class and, if it has one, its repr(): "Counter Counter(3)".
   std::string actor_label() const;
 
   Platform& platform_;

@@ -385,3 +385,34 @@ INSTANTIATE_TEST_SUITE_P(Platforms, ActorApi, ::testing::Values(Backend::kSim, B
 
 }  // namespace
 }  // namespace troupe
+
+// Two actor classes with the same name in different namespaces stay distinct.
+namespace troupe::same_name_a {
+class Counter {
+ public:
+  int which() { return 1; }
+};
+TROUPE_ACTOR(Counter, &Counter::which);
+}  // namespace troupe::same_name_a
+namespace troupe::same_name_b {
+class Counter {
+ public:
+  int which() { return 2; }
+  std::string name() { return "b"; }
+};
+TROUPE_ACTOR(Counter, &Counter::which, &Counter::name);
+}  // namespace troupe::same_name_b
+
+namespace troupe {
+namespace {
+TEST(ActorApiSim, ClassesWithTheSameNameInDifferentNamespacesAreDistinct) {
+  run(1, [](System& sys) {
+    auto a = sys.spawn<same_name_a::Counter>();
+    auto b = sys.spawn<same_name_b::Counter>();
+    EXPECT_EQ(sys.get(a.call(&same_name_a::Counter::which)), 1);
+    EXPECT_EQ(sys.get(b.call(&same_name_b::Counter::which)), 2);
+    EXPECT_EQ(sys.get(b.call(&same_name_b::Counter::name)), "b");
+  });
+}
+}  // namespace
+}  // namespace troupe
