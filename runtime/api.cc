@@ -20,7 +20,7 @@ namespace detail {
 
 Runtime& current_runtime() {
   ExecutionContext* context = ExecutionContext::current();
-  Runtime* runtime = context == nullptr ? nullptr : dynamic_cast<Runtime*>(context->host);
+  Runtime* runtime = context == nullptr || context->host == nullptr ? nullptr : context->host->user_runtime();
   if (runtime == nullptr) {
     std::fputs("troupe: an actor handle, Ref or System call was used outside a Troupe driver or actor\n", stderr);
     std::abort();

@@ -34,6 +34,10 @@
 
 namespace troupe {
 
+namespace detail {
+class Runtime;
+}  // namespace detail
+
 // What a process does with its input; implemented by the runtime (core/process_runtime.h).
 // Owned by the platform from start_process until the process ends.
 class ProcessHost {
@@ -41,6 +45,10 @@ class ProcessHost {
   virtual ~ProcessHost() = default;
   // Runs in the process's context, not on a fiber: must not block (spawn a fiber for that).
   virtual void on_message(ProcessId from, std::string payload) = 0;
+  // The runtime that runs user code in this process (the driver's or a worker's), or nullptr
+  // (the directory). Saves a dynamic_cast on every call from user code.
+  virtual detail::Runtime* user_runtime() { return nullptr; }
+
   // Called once, in the process's context, when the process starts: before any of its other
   // work (messages, timers, fibers spawned into it) runs.
   virtual void on_start() {}

@@ -260,8 +260,16 @@ absl::Status World::run() {
       index = strategy_->pick(ready_.size());
       trace({.kind = TraceKind::kDecision, .call = (uint64_t{ready_.size()} << 32) | index});
     }
+    // Take the item out. The oldest (index 0, fifo's choice) keeps the order of the rest; any
+    // other index swaps in the last item, O(1) (the order of the ready list is itself a function
+    // of the seed, so this stays deterministic).
     ReadyItem item = std::move(ready_[index]);
-    ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(index));
+    if (index == 0) {
+      ready_.erase(ready_.begin());
+    } else {
+      if (index + 1 != ready_.size()) ready_[index] = std::move(ready_.back());
+      ready_.pop_back();
+    }
     if (++steps_ > options_.max_steps) {
       status = absl::ResourceExhaustedError(
           fmt::format("the run passed WorldOptions::max_steps ({} steps)", options_.max_steps));

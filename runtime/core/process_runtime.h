@@ -45,6 +45,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   ~ProcessRuntime() override;
 
   // ProcessHost.
+  detail::Runtime* user_runtime() override { return this; }
   void on_start() override;
   void on_message(ProcessId from, std::string payload) override;
 
