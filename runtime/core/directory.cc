@@ -25,11 +25,7 @@ void Directory::send(ProcessId to, MessageKind kind, const Body& body) {
 }
 
 void Directory::on_message(ProcessId from, std::string payload) {
-  struct ClearZone {
-    msgpack::zone& zone;
-    ~ClearZone() { zone.clear(); }
-  } clear_zone{zone_};
-  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(payload, zone_);
+  absl::StatusOr<wire::Envelope> envelope = reader_.open(payload);
   if (!envelope.ok()) {
     platform_.trace({.kind = TraceKind::kDrop, .peer = from, .detail = std::string(envelope.status().message())});
     return;

@@ -77,7 +77,7 @@ class Directory final : public ProcessHost {
   std::map<ActorId, ActorRecord> actors_;
   std::map<std::pair<std::string, std::string>, ActorId> names_;  // (namespace, name)
   std::deque<ActorId> waiting_;  // placement order
-  msgpack::zone zone_{wire::kZoneChunkBytes};  // for decoding one message at a time
+  wire::MessageReader reader_;
 };
 
 }  // namespace troupe::core

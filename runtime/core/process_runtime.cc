@@ -45,11 +45,7 @@ std::optional<T> body_as(const wire::Envelope& envelope) {
 }  // namespace
 
 void ProcessRuntime::on_message(ProcessId from, std::string payload) {
-  struct ClearZone {
-    msgpack::zone& zone;
-    ~ClearZone() { zone.clear(); }
-  } clear_zone{message_zone_};
-  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(payload, message_zone_);
+  absl::StatusOr<wire::Envelope> envelope = reader_.open(payload);
   if (!envelope.ok()) {
     platform_.trace({.kind = TraceKind::kDrop, .peer = from, .detail = std::string(envelope.status().message())});
     return;

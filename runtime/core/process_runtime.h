@@ -155,7 +155,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   std::map<ActorId, RemoteActor> remotes_;  // ordered: failed in id order
   std::map<uint64_t, PendingRpc> rpcs_;
   std::unique_ptr<HostedActor> hosted_;
-  msgpack::zone message_zone_{wire::kZoneChunkBytes};  // on_message's, cleared after each message
+  wire::MessageReader reader_;                         // on_message's
   msgpack::zone call_zone_{wire::kZoneChunkBytes};     // the executor's, cleared before each call
 };
 

@@ -199,4 +199,18 @@ struct Envelope {
 // REQUIRES: `bytes` and `zone` outlive the envelope.
 absl::StatusOr<Envelope> open_envelope(std::string_view bytes, msgpack::zone& zone);
 
+// Opens one message at a time, reusing one zone (a fresh msgpack zone per message would cost an
+// allocation of its first chunk every time).
+class MessageReader {
+ public:
+  // The envelope stays valid until the next open() and while `bytes` lives.
+  absl::StatusOr<Envelope> open(std::string_view bytes) {
+    zone_.clear();
+    return open_envelope(bytes, zone_);
+  }
+
+ private:
+  msgpack::zone zone_{kZoneChunkBytes};
+};
+
 }  // namespace troupe::wire
