@@ -26,8 +26,8 @@ ActorHandle<T> handle() {
 // The System of this actor's process (to spawn, get, wait, ...).
 System& system();
 
-// Ends the actor after the calls already queued have run; it will not restart. Calls arriving
-// later fail with ActorDiedError. Returns to the caller (the current method finishes normally).
+// Ends the actor after the calls that have reached its queue have run; it will not restart.
+// Calls arriving later (also those still in transit now) fail with ActorDiedError. Returns to the caller (the current method finishes normally).
 void exit();
 
 // How many times this actor has restarted (0 for the first incarnation).

@@ -58,7 +58,12 @@ class Placed {
   uint32_t node() { return this_actor::node().value; }
   int restarts() { return this_actor::restart_count(); }
   int work(int x) { return x * 2; }
-  void quit() { this_actor::exit(); }
+  // Exits after a pause, so calls sent right after it have reached the actor's queue (delivery
+  // takes microseconds on threads and at most 150 us simulated).
+  void quit() {
+    troupe::sleep(std::chrono::milliseconds(100));
+    this_actor::exit();
+  }
 };
 TROUPE_ACTOR(Placed, &Placed::node, &Placed::restarts, &Placed::work, &Placed::quit);
 
@@ -280,7 +285,7 @@ TEST_P(ActorApi, ExitFinishesQueuedCallsThenFailsLaterOnes) {
     Ref<int> queued = actor.call(&Placed::work, 2);
     EXPECT_EQ(sys.get(before), 2);
     sys.get(quit);
-    EXPECT_EQ(sys.get(queued), 4);  // already queued when exit() was called
+    EXPECT_EQ(sys.get(queued), 4);  // it had reached the actor's queue when exit() was called
     troupe::sleep(10ms);
     try {
       sys.get(actor.call(&Placed::work, 3));
