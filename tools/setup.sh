@@ -22,6 +22,7 @@ PACKAGES=(
   libabsl-dev
   libfmt-dev
   libmsgpack-cxx-dev
+  nlohmann-json3-dev  # JSON fault plan files (faults/, DESIGN §5)
   librapidcheck-dev
   libgtest-dev
   libgmock-dev

@@ -1,0 +1,166 @@
+// Fault plans: a list of scheduled faults plus the settings of the generator that made them.
+//
+// A plan is data only. It names its targets by index into the cluster's nodes and processes
+// (node 0 is the head node; process i is the i-th process of the scenario's cluster), and a later
+// piece resolves those indices and applies the faults to the simulator. A plan comes from a JSON
+// file written by a person or by `troupe shrink`, or from swarm (faults/swarm.h); its format is
+// documented in docs/fault-plans.md.
+//
+// Parsing validates everything and reports the first problem as InvalidArgument naming the file,
+// the JSON path of the field and the reason:
+//
+//   plan.json: faults[2].duration_ms: must not be negative (got -5)
+//
+// plan_to_json writes a plan back in a stable key order; parse_plan(plan_to_json(p)) == p.
+// Everything here is deterministic and thread-compatible (no shared state).
+//
+//   absl::StatusOr<FaultPlan> plan = load_plan("plans/partition_heal.json");
+//   if (!plan.ok()) return plan.status();
+//   for (const ScheduledFault& fault : plan->faults) schedule(fault.at_ns, fault);
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "faults/fault_kind.h"
+#include "runtime/ids.h"
+
+namespace troupe::faults {
+
+// Limits of the plan format; values beyond them are rejected with an error naming the limit.
+inline constexpr int kPlanVersion = 1;
+// Every time in a plan lies in [0, kPlanTimeMaxNs] (about 11.6 days of simulated time). Below 2^53
+// nanoseconds, so a time written as fractional milliseconds converts back exactly.
+inline constexpr Nanos kPlanTimeMaxNs = 1'000'000'000 * kMillisecond;
+inline constexpr size_t kPlanFaultsMax = 100'000;
+inline constexpr uint32_t kPlanTargetIndexMax = 65'535;  // node and process indices
+inline constexpr size_t kBuggifySitesMax = 256;
+inline constexpr size_t kBuggifySiteNameBytesMax = 128;
+inline constexpr double kIntensityPerSecondMax = 1'000'000;
+inline constexpr size_t kPlanFileBytesMax = 64 << 20;
+
+// Two distinct nodes, by index. Links are undirected: {0, 2} and {2, 0} are the same link.
+struct NodePair {
+  uint32_t a = 0;
+  uint32_t b = 0;
+  bool operator==(const NodePair&) const = default;
+};
+
+// kCrash: process `process` crashes (as if killed); restarting it is the runtime's business.
+struct CrashFault {
+  uint32_t process = 0;
+  bool operator==(const CrashFault&) const = default;
+};
+
+// kNodeCrash: node `node` and all its processes crash; it boots again (empty) `reboot_after_ns`
+// later, or never if unset.
+struct NodeCrashFault {
+  uint32_t node = 0;
+  std::optional<Nanos> reboot_after_ns;  // > 0 when set
+  bool operator==(const NodeCrashFault&) const = default;
+};
+
+// kPartition: messages between `sides[0]` and `sides[1]` are dropped for `duration_ns`, in both
+// directions, or only from sides[0] to sides[1] when `one_way`. Nodes in neither side are not
+// affected. Each side is non-empty, sorted, and the two are disjoint.
+struct PartitionFault {
+  std::vector<uint32_t> sides[2];
+  bool one_way = false;
+  Nanos duration_ns = 0;  // > 0
+  bool operator==(const PartitionFault&) const = default;
+};
+
+// kClog: the messages to and from one node, or over one link, are held for `duration_ns` and then
+// delivered. Exactly one of `node` and `link` is set.
+struct ClogFault {
+  std::optional<uint32_t> node;
+  std::optional<NodePair> link;
+  Nanos duration_ns = 0;  // > 0
+  bool operator==(const ClogFault&) const = default;
+};
+
+// kReset: the connection between the two nodes of `link` resets; messages in flight on it are lost.
+struct ResetFault {
+  NodePair link;
+  bool operator==(const ResetFault&) const = default;
+};
+
+// kLatency: every message sent during `duration_ns` takes `extra_latency_ns` longer (a tail spike).
+struct LatencyFault {
+  Nanos extra_latency_ns = 0;  // > 0
+  Nanos duration_ns = 0;       // > 0
+  bool operator==(const LatencyFault&) const = default;
+};
+
+// kStorage: for `duration_ns`, each storage operation fails with probability `error_rate` and each
+// write not yet acknowledged is lost with probability `loss_rate`. Rates in [0, 1], not both 0.
+struct StorageFault {
+  double error_rate = 0;
+  double loss_rate = 0;
+  Nanos duration_ns = 0;  // > 0
+  bool operator==(const StorageFault&) const = default;
+};
+
+// kBuggify: the buggify() sites named in `sites` are enabled from this time to the end of the run.
+// Sorted, unique, non-empty names.
+struct BuggifyFault {
+  std::vector<std::string> sites;
+  bool operator==(const BuggifyFault&) const = default;
+};
+
+// The parameters of one fault. The alternatives are in FaultKind order: index() is the kind.
+using FaultParams = std::variant<CrashFault, NodeCrashFault, PartitionFault, ClogFault, ResetFault,
+                                 LatencyFault, StorageFault, BuggifyFault>;
+
+// One fault at one simulated time.
+struct ScheduledFault {
+  Nanos at_ns = 0;
+  FaultParams params;
+
+  FaultKind kind() const { return static_cast<FaultKind>(params.index()); }
+  bool operator==(const ScheduledFault&) const = default;
+};
+
+// How a generator (swarm) chose the faults, kept with them so a run can be explained and redone.
+struct GeneratorSettings {
+  std::set<FaultKind> kinds;                      // the enabled kinds
+  std::map<FaultKind, double> intensity_per_s;    // mean faults per simulated second; keys == kinds
+  Nanos fault_window_ns = 0;  // faults start and end inside [0, fault_window_ns)
+  Nanos quiet_ns = 0;         // then no faults for this long: the system must recover
+  Nanos deadline_ns = 0;      // the run ends here; fault_window_ns + quiet_ns <= deadline_ns
+  bool operator==(const GeneratorSettings&) const = default;
+};
+
+// A whole plan file.
+struct FaultPlan {
+  int version = kPlanVersion;
+  std::vector<ScheduledFault> faults;  // in the file's order (swarm and shrink sort by time)
+  std::optional<GeneratorSettings> generator;
+  bool operator==(const FaultPlan&) const = default;
+};
+
+// Parses and validates the JSON text of a plan. `source_name` (usually the file's path) starts
+// every error message. Errors are InvalidArgument.
+absl::StatusOr<FaultPlan> parse_plan(std::string_view json, std::string_view source_name);
+
+// Reads the file at `path` and parses it; an unreadable file is NotFound or InvalidArgument naming
+// the path.
+absl::StatusOr<FaultPlan> load_plan(const std::string& path);
+
+// The plan as JSON text (ends with a newline): keys in a fixed order, one fault per line, times in
+// milliseconds. Writes whatever `plan` holds; validate_plan says whether it is a valid plan.
+std::string plan_to_json(const FaultPlan& plan);
+
+// OK if `plan` is a valid plan that survives writing and reading back unchanged; otherwise the
+// error parse_plan gives for its JSON text (named `source_name`), or Internal if it round-trips
+// differently (an unsorted partition side, say).
+absl::Status validate_plan(const FaultPlan& plan, std::string_view source_name);
+
+}  // namespace troupe::faults
