@@ -1,0 +1,259 @@
+#include "faults/swarm.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
+#include "runtime/core/random.h"
+
+namespace troupe::faults {
+namespace {
+
+// A three-node cluster with four processes and a 2 s fault window: a handful of faults per seed.
+SwarmOptions small_options() {
+  return SwarmOptions{.node_count = 3, .process_count = 4, .fault_window_ns = 2 * kSecond, .quiet_ns = kSecond,
+                      .deadline_ns = 5 * kSecond, .buggify_sites = {"store.slow_ack", "directory.drop_lease"}};
+}
+
+// The duration-like parameter of a fault and its bounds in `options`, or nullopt.
+struct Span {
+  Nanos value;
+  Nanos min;
+  Nanos max;
+};
+std::optional<Span> span_of(const ScheduledFault& fault, const SwarmOptions& options) {
+  return std::visit(
+      [&](const auto& params) -> std::optional<Span> {
+        using T = std::decay_t<decltype(params)>;
+        if constexpr (std::is_same_v<T, NodeCrashFault>) {
+          return Span{*params.reboot_after_ns, options.reboot_after_ns_min, options.reboot_after_ns_max};
+        } else if constexpr (requires { params.duration_ns; }) {
+          return Span{params.duration_ns, options.duration_ns_min, options.duration_ns_max};
+        } else {
+          return std::nullopt;
+        }
+      },
+      fault.params);
+}
+
+// Swarm's pinned output: a change here changes which faults every existing seed replays.
+TEST(SwarmPlan, SeedOneIsPinned) {
+  EXPECT_EQ(plan_to_json(swarm_plan(1, small_options())), R"({
+  "version": 1,
+  "generator": {"kinds":["partition","reset","storage","buggify"],"intensity_per_s":{"partition":0.1793614989333833,"reset":0.4976652347713083,"storage":0.6929882339180786,"buggify":0.3554737047921941},"fault_window_ms":2000,"quiet_ms":1000,"deadline_ms":5000},
+  "faults": [
+    {"at_ms":211.704257,"kind":"reset","link":[1,2]},
+    {"at_ms":220.56095,"kind":"storage","error_rate":0.30968160808274153,"loss_rate":0.20024405338220014,"duration_ms":753.847151},
+    {"at_ms":313.291081,"kind":"storage","error_rate":0.0,"loss_rate":0.3839264590175969,"duration_ms":1686.708919},
+    {"at_ms":1048.612177,"kind":"buggify","sites":["store.slow_ack"]},
+    {"at_ms":1164.282445,"kind":"storage","error_rate":0.46036875188933646,"loss_rate":0.176983327323058,"duration_ms":39.579061},
+    {"at_ms":1734.572276,"kind":"partition","sides":[[1,2],[0]],"one_way":false,"duration_ms":265.427724},
+    {"at_ms":1752.956423,"kind":"reset","link":[1,0]}
+  ]
+}
+)");
+}
+
+TEST(SwarmPlan, SeedTwoIsPinned) {
+  const FaultPlan plan = swarm_plan(2, small_options());
+  ASSERT_TRUE(plan.generator.has_value());
+  EXPECT_EQ(plan.generator->kinds, (std::set<FaultKind>{FaultKind::kCrash, FaultKind::kNodeCrash, FaultKind::kClog,
+                                                        FaultKind::kReset, FaultKind::kStorage}));
+  EXPECT_EQ(plan.generator->intensity_per_s.at(FaultKind::kCrash), 0.9001617543434739);
+  const std::vector<ScheduledFault> expected = {
+      {.at_ns = 592'095'370, .params = NodeCrashFault{.node = 2, .reboot_after_ns = 1'407'904'630}},
+      {.at_ns = 603'349'183, .params = CrashFault{.process = 0}},
+      {.at_ns = 1'096'402'230, .params = CrashFault{.process = 1}},
+      {.at_ns = 1'471'682'717, .params = CrashFault{.process = 3}},
+      {.at_ns = 1'517'653'436, .params = NodeCrashFault{.node = 1, .reboot_after_ns = 340'841'623}},
+  };
+  EXPECT_EQ(plan.faults, expected);
+}
+
+TEST(SwarmPlan, IsAPureFunctionOfSeedAndOptions) {
+  const SwarmOptions options = small_options();
+  EXPECT_EQ(swarm_plan(7, options), swarm_plan(7, options));
+  EXPECT_NE(swarm_plan(7, options), swarm_plan(8, options));
+  SwarmOptions longer = options;
+  longer.deadline_ns = 6 * kSecond;
+  EXPECT_EQ(swarm_plan(7, longer).faults, swarm_plan(7, options).faults);  // the deadline draws nothing
+}
+
+TEST(SwarmPlan, EveryKindIsOnInSomeSeedsAndOffInOthers) {
+  const SwarmOptions options = small_options();
+  std::map<FaultKind, int> enabled;
+  std::map<FaultKind, int> realized;
+  for (uint64_t seed = 1; seed <= 1000; ++seed) {
+    const FaultPlan plan = swarm_plan(seed, options);
+    ASSERT_FALSE(plan.generator->kinds.empty()) << "seed " << seed;
+    for (FaultKind kind : plan.generator->kinds) ++enabled[kind];
+    for (const ScheduledFault& fault : plan.faults) {
+      ++realized[fault.kind()];
+      ASSERT_TRUE(plan.generator->kinds.contains(fault.kind())) << "seed " << seed;
+    }
+  }
+  for (FaultKind kind : kAllFaultKinds) {
+    // Each kind is on with probability 1/2 (a bit more: an all-off draw turns one on).
+    EXPECT_GT(enabled[kind], 400) << fault_kind_name(kind);
+    EXPECT_LT(enabled[kind], 620) << fault_kind_name(kind);
+    EXPECT_GT(realized[kind], 0) << fault_kind_name(kind);
+  }
+}
+
+TEST(SwarmPlan, PlansAreValidSortedAndInsideTheirBounds) {
+  const SwarmOptions options = small_options();
+  for (uint64_t seed = 1; seed <= 1000; ++seed) {
+    const FaultPlan plan = swarm_plan(seed, options);
+    ASSERT_TRUE(validate_plan(plan, "swarm").ok()) << "seed " << seed << ": " << validate_plan(plan, "swarm");
+    ASSERT_TRUE(std::is_sorted(plan.faults.begin(), plan.faults.end(),
+                               [](const auto& a, const auto& b) { return a.at_ns < b.at_ns; }));
+    for (const auto& [kind, intensity] : plan.generator->intensity_per_s) {
+      ASSERT_GE(intensity, options.intensity_per_s_min);
+      ASSERT_LE(intensity, options.intensity_per_s_max);
+    }
+    for (const ScheduledFault& fault : plan.faults) {
+      ASSERT_LT(fault.at_ns, options.fault_window_ns);
+      if (const auto* crash = std::get_if<CrashFault>(&fault.params)) {
+        ASSERT_LT(crash->process, options.process_count);
+      }
+      if (const auto* crash = std::get_if<NodeCrashFault>(&fault.params)) {
+        ASSERT_GE(crash->node, 1u);  // spare_head_node
+        ASSERT_LT(crash->node, options.node_count);
+      }
+      if (const std::optional<Span> span = span_of(fault, options)) {
+        const bool shortened = fault.at_ns + span->value == options.fault_window_ns;
+        ASSERT_LE(span->value, span->max) << "seed " << seed;
+        ASSERT_TRUE(span->value >= span->min || shortened) << "seed " << seed;
+      }
+    }
+  }
+}
+
+TEST(SwarmPlan, IntensityIsLogUniform) {
+  SwarmOptions options = small_options();
+  options.intensity_per_s_min = 0.01;
+  options.intensity_per_s_max = 100;
+  int below_geometric_mean = 0;
+  int total = 0;
+  for (uint64_t seed = 1; seed <= 1000; ++seed) {
+    const FaultPlan plan = swarm_plan(seed, options);
+    for (const auto& [kind, intensity] : plan.generator->intensity_per_s) {
+      below_geometric_mean += intensity < 1.0 ? 1 : 0;
+      ++total;
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(below_geometric_mean) / total, 0.5, 0.05);
+}
+
+TEST(SwarmPlan, FaultsArriveAtTheChosenIntensity) {
+  SwarmOptions options = small_options();
+  options.kinds = {FaultKind::kCrash};
+  options.intensity_per_s_min = 3;
+  options.intensity_per_s_max = 3;
+  size_t faults = 0;
+  for (uint64_t seed = 1; seed <= 1000; ++seed) faults += swarm_plan(seed, options).faults.size();
+  EXPECT_NEAR(static_cast<double>(faults) / 1000, 6.0, 0.3);  // 3/s over a 2 s window
+}
+
+TEST(SwarmPlan, FaultsFlagRestrictsTheKinds) {
+  SwarmOptions options = small_options();
+  options.kinds = parse_fault_kinds("crash,partition")->kinds;
+  std::map<FaultKind, int> enabled;
+  for (uint64_t seed = 1; seed <= 1000; ++seed) {
+    const FaultPlan plan = swarm_plan(seed, options);
+    ASSERT_FALSE(plan.generator->kinds.empty());
+    for (FaultKind kind : plan.generator->kinds) ++enabled[kind];
+    for (const ScheduledFault& fault : plan.faults) {
+      ASSERT_TRUE(fault.kind() == FaultKind::kCrash || fault.kind() == FaultKind::kPartition) << "seed " << seed;
+    }
+  }
+  EXPECT_EQ(enabled.size(), 2u);
+  EXPECT_GT(enabled[FaultKind::kCrash], 400);
+  EXPECT_LT(enabled[FaultKind::kCrash], 1000);  // off in some seeds too
+  EXPECT_GT(enabled[FaultKind::kPartition], 400);
+  EXPECT_LT(enabled[FaultKind::kPartition], 1000);
+}
+
+TEST(SwarmPlan, RestrictingKindsKeepsTheFaultsOfTheKindsStillOn) {
+  const SwarmOptions all = small_options();
+  SwarmOptions some = all;
+  some.kinds = {FaultKind::kCrash, FaultKind::kPartition};
+  int compared = 0;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    const FaultPlan wide = swarm_plan(seed, all);
+    const FaultPlan narrow = swarm_plan(seed, some);
+    for (FaultKind kind : narrow.generator->kinds) {
+      if (!wide.generator->kinds.contains(kind)) continue;
+      EXPECT_EQ(wide.generator->intensity_per_s.at(kind), narrow.generator->intensity_per_s.at(kind));
+      std::vector<ScheduledFault> wide_faults;
+      std::vector<ScheduledFault> narrow_faults;
+      for (const auto& f : wide.faults) if (f.kind() == kind) wide_faults.push_back(f);
+      for (const auto& f : narrow.faults) if (f.kind() == kind) narrow_faults.push_back(f);
+      EXPECT_EQ(wide_faults, narrow_faults) << "seed " << seed;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 100);
+}
+
+TEST(SwarmPlan, LeavesOutKindsTheClusterCannotHave) {
+  SwarmOptions options = small_options();
+  options.node_count = 1;
+  options.process_count = 0;
+  options.buggify_sites.clear();
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    const FaultPlan plan = swarm_plan(seed, options);
+    for (FaultKind kind : {FaultKind::kCrash, FaultKind::kNodeCrash, FaultKind::kPartition, FaultKind::kReset}) {
+      ASSERT_FALSE(plan.generator->kinds.contains(kind)) << fault_kind_name(kind) << " seed " << seed;
+    }
+    for (const ScheduledFault& fault : plan.faults) {
+      ASSERT_NE(fault.kind(), FaultKind::kBuggify);  // no sites to name
+      if (const auto* clog = std::get_if<ClogFault>(&fault.params)) {
+        ASSERT_EQ(clog->node, 0u);
+      }
+    }
+  }
+  options.kinds = {FaultKind::kPartition};
+  const FaultPlan nothing = swarm_plan(1, options);
+  EXPECT_TRUE(nothing.generator->kinds.empty());
+  EXPECT_TRUE(nothing.faults.empty());
+}
+
+TEST(SwarmPlan, KeepsTheEarliestFaultsUpToTheLimit) {
+  SwarmOptions options = small_options();
+  options.intensity_per_s_min = 50;
+  options.intensity_per_s_max = 50;
+  options.faults_max = 10;
+  const FaultPlan plan = swarm_plan(5, options);
+  ASSERT_EQ(plan.faults.size(), 10u);
+  SwarmOptions unlimited = options;
+  unlimited.faults_max = 1000;
+  const FaultPlan full = swarm_plan(5, unlimited);
+  ASSERT_GT(full.faults.size(), 10u);
+  EXPECT_EQ(plan.faults, std::vector<ScheduledFault>(full.faults.begin(), full.faults.begin() + 10));
+}
+
+TEST(ValidateSwarmOptions, NamesTheBadOption) {
+  EXPECT_TRUE(validate_swarm_options(SwarmOptions{}).ok());
+  SwarmOptions options;
+  options.duration_ns_min = 0;
+  EXPECT_EQ(std::string(validate_swarm_options(options).message()),
+            "swarm options: duration_ns_min must be positive and at most duration_ns_max, which must be at most "
+            "1000000000000000 (got 0..2000000000)");
+  options = SwarmOptions{};
+  options.intensity_per_s_min = 3;
+  EXPECT_EQ(validate_swarm_options(options).code(), absl::StatusCode::kInvalidArgument);
+  options = SwarmOptions{};
+  options.deadline_ns = options.fault_window_ns;
+  EXPECT_EQ(validate_swarm_options(options).code(), absl::StatusCode::kInvalidArgument);
+  options = SwarmOptions{};
+  options.buggify_sites = {"a", "a"};
+  EXPECT_EQ(std::string(validate_swarm_options(options).message()), "swarm options: buggify_sites must not repeat a name");
+}
+
+}  // namespace
+}  // namespace troupe::faults
