@@ -42,14 +42,13 @@ class CallBuilder {
     uint32_t index = detail::method_index<T>(method);
     std::string packed = detail::pack_args<typename Traits::Params>(std::forward<A>(args)...);
     detail::Runtime& runtime = detail::current_runtime();
-    ObjectId id = runtime.submit_call(actor_, index, info.methods[index].name, std::move(packed), max_pending_calls_);
+    ObjectId id = runtime.submit_call(actor_, index, info.methods[index].name, std::move(packed), options_);
     return Ref<R>(id, runtime.ref_token(id));
   }
 
  private:
   ActorId actor_;
   CallOptions options_;
-  int max_pending_calls_ = -1;
 };
 
 template <typename T>

@@ -25,9 +25,9 @@ struct ActorOptions {
   std::map<std::string, double> resources;   // custom resources (need matching nodes)
   Concurrency concurrency = Concurrency::kSequential;
   int max_concurrency = 1;                   // (later: concurrency issue)
-  int max_restarts = 0;                      // (later) 0 = never, -1 = forever
-  int max_task_retries = 0;                  // (later) 0 = at-most-once, -1 = forever
-  bool retry_exceptions = false;             // (later)
+  int max_restarts = 0;                      // 0 = never, -1 = forever
+  int max_task_retries = 0;                  // 0 = at-most-once, -1 = forever
+  bool retry_exceptions = false;             // also retry calls whose method threw
   int max_pending_calls = -1;                // calls outstanding from one caller; -1 = unlimited
   std::string name;                          // unique within `ns`; empty = anonymous
   std::string ns;                            // namespace; empty = "default"
@@ -36,12 +36,12 @@ struct ActorOptions {
 };
 
 struct CallOptions {
-  std::optional<int> max_task_retries;       // (later) overrides the actor's
-  std::optional<bool> retry_exceptions;      // (later)
+  std::optional<int> max_task_retries;       // overrides the actor's
+  std::optional<bool> retry_exceptions;      // overrides the actor's
 };
 
 struct KillOptions {
-  bool no_restart = true;                    // false lets the actor restart (later)
+  bool no_restart = true;                    // false: a crash, restarted if max_restarts allows
 };
 
 // The namespace used when ActorOptions::ns is empty.

@@ -134,6 +134,12 @@ void System::fill_spec(wire::ActorSpec& spec, const ActorOptions& options) {
   spec.memory_bytes = options.memory_bytes;
   spec.resources = options.resources;
   spec.max_pending_calls = options.max_pending_calls;
+  spec.max_restarts = options.max_restarts;
+  spec.max_task_retries = options.max_task_retries;
+  spec.retry_exceptions = options.retry_exceptions;
+  if (options.max_restarts < -1 || options.max_task_retries < -1) {
+    throw std::invalid_argument("spawn: max_restarts and max_task_retries must be -1 (forever) or at least 0");
+  }
   if (options.get_if_exists && options.name.empty()) {
     throw std::invalid_argument("spawn: get_if_exists needs a name");
   }
@@ -152,6 +158,7 @@ detail::Runtime& hosting_runtime() {
 ActorId id() { return hosting_runtime().hosted_actor(); }
 System& system() { return hosting_runtime().system(); }
 void exit() { hosting_runtime().exit_actor(); }
+void crash() { hosting_runtime().crash_actor(); }
 int restart_count() { return hosting_runtime().restart_count(); }
 NodeId node() {
   hosting_runtime();

@@ -49,6 +49,10 @@ class ProcessHost {
   // (the directory). Saves a dynamic_cast on every call from user code.
   virtual detail::Runtime* user_runtime() { return nullptr; }
 
+  // A process this one watches (Platform::watch_process) has ended; called in this process's
+  // context, after the platform's failure-detection delay. Must not block.
+  virtual void on_process_exit(ProcessId process, std::string_view why) {}
+
   // Called once, in the process's context, when the process starts: before any of its other
   // work (messages, timers, fibers spawned into it) runs.
   virtual void on_start() {}
@@ -96,6 +100,11 @@ class Platform {
   // messages to it dropped from now on. A process may kill itself (the call then does not
   // return to its caller: the current fiber is unwound). `why` goes to the trace.
   virtual void kill_process(ProcessId process, std::string_view why) = 0;
+
+  // Tells `watcher` (through ProcessHost::on_process_exit) when `target` ends, after the
+  // failure-detection delay (at once if it has already ended). The directory watches workers
+  // and owners this way, as Ray's GCS hears from its raylets.
+  virtual void watch_process(ProcessId watcher, ProcessId target) = 0;
 
   // Starts a fiber in `process` running `body`. Scheduling point.
   virtual void spawn(ProcessId process, std::string name, absl::AnyInvocable<void()> body) = 0;

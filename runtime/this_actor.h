@@ -30,6 +30,10 @@ System& system();
 // Calls arriving later (also those still in transit now) fail with ActorDiedError. Returns to the caller (the current method finishes normally).
 void exit();
 
+// Ends this actor's worker process at once, as a crash does (Ray's examples call os._exit(1)):
+// the running method never returns, and the actor restarts if max_restarts allows.
+void crash();
+
 // How many times this actor has restarted (0 for the first incarnation).
 int restart_count();
 

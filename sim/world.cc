@@ -27,6 +27,8 @@ struct World::SimProcess {
   std::unique_ptr<ProcessHost> host;
   bool alive = true;
   std::map<FiberId, std::unique_ptr<SimFiber>> fibers;  // ordered: destroyed and reported in id order
+  std::vector<ProcessId> watchers;                      // told when this process ends, in order
+  std::string exit_reason;
   Rng rng;
 };
 
@@ -97,7 +99,9 @@ void World::kill_process(ProcessId id, std::string_view why) {
   SimProcess* process = find_process(id);
   if (process == nullptr || !process->alive) return;
   process->alive = false;
+  process->exit_reason = std::string(why);
   trace({.kind = TraceKind::kProcessExit, .node = process->node, .process = id, .detail = std::string(why)});
+  notify_watchers(*process, why);
   SimFiber* self = current_fiber();
   bool killing_self = self != nullptr && self->process == id;
   if (killing_self) {
@@ -111,6 +115,32 @@ void World::kill_process(ProcessId id, std::string_view why) {
     assert(false && "a killed fiber was resumed");
   }
   destroy_process_fibers(*process);
+}
+
+void World::watch_process(ProcessId watcher, ProcessId target) {
+  SimProcess* watched = find_process(target);
+  assert(watched != nullptr && find_process(watcher) != nullptr);
+  if (!watched->alive) {
+    std::string why = watched->exit_reason;
+    schedule(now_ + options_.failure_detection_ns,
+             {.kind = ReadyItem::Kind::kCallback, .process = watcher, .callback = [this, target, why] {
+                find_process(ExecutionContext::current()->process)->host->on_process_exit(target, why);
+              }});
+    return;
+  }
+  watched->watchers.push_back(watcher);
+}
+
+void World::notify_watchers(SimProcess& process, std::string_view why) {
+  ProcessId target = process.id;
+  for (ProcessId watcher : process.watchers) {
+    schedule(now_ + options_.failure_detection_ns,
+             {.kind = ReadyItem::Kind::kCallback, .process = watcher,
+              .callback = [this, target, why = std::string(why)] {
+                find_process(ExecutionContext::current()->process)->host->on_process_exit(target, why);
+              }});
+  }
+  process.watchers.clear();
 }
 
 void World::destroy_process_fibers(SimProcess& process) {

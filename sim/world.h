@@ -51,6 +51,8 @@ struct WorldOptions {
   // Limits: a run that exceeds one stops with ResourceExhausted naming the limit.
   uint64_t max_steps = 50'000'000;             // items run (fiber steps and callbacks)
   Nanos max_time = int64_t{24} * 3600 * kSecond;  // virtual time
+  // How long after a process ends its watchers hear of it (Platform::watch_process).
+  Nanos failure_detection_ns = kMillisecond;
   // Where trace events go; nullptr means the World's own Trace (hash only).
   Trace* trace = nullptr;
 };
@@ -78,6 +80,7 @@ class World final : public Platform {
   absl::StatusOr<ProcessId> start_process(NodeId node, std::string name,
                                           std::unique_ptr<ProcessHost> host) override;
   void kill_process(ProcessId process, std::string_view why) override;
+  void watch_process(ProcessId watcher, ProcessId target) override;
   void spawn(ProcessId process, std::string name, absl::AnyInvocable<void()> body) override;
   void park(const WaitReason& reason) override;
   void unpark(FiberId fiber) override;
@@ -103,6 +106,7 @@ class World final : public Platform {
   void resume_fiber(SimFiber& fiber);
   void switch_out_of_fiber();  // from a fiber: back to the scheduler loop
   void destroy_process_fibers(SimProcess& process);
+  void notify_watchers(SimProcess& process, std::string_view why);
   std::string deadlock_report() const;
 
   WorldOptions options_;

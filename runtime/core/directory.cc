@@ -105,7 +105,9 @@ void Directory::on_create(ProcessId from, wire::CreateActor request) {
   }
   ActorRecord& actor = actors_[id];
   actor.spec = std::move(spec);
-  actor.subscribers.insert(ProcessId{actor.spec.owner});
+  ProcessId owner{actor.spec.owner};
+  actor.subscribers.insert(owner);
+  if (!actor.spec.detached && watched_owners_.insert(owner).second) platform_.watch_process(self_, owner);
   platform_.trace({.kind = TraceKind::kActorCreate, .actor = id,
                    .detail = fmt::format("{} cpus={} name='{}' ns='{}'", actor.spec.class_name, actor.spec.num_cpus,
                                          actor.spec.name, actor.spec.ns)});
@@ -163,14 +165,17 @@ bool Directory::try_place(ActorRecord& actor) {
   actor.node = best->info.id;
   actor.placed = true;
   actor.pending_reason.clear();
+  actor.spec.incarnation = actor.incarnation;
   absl::StatusOr<ProcessId> worker =
       platform_.start_process(best->info.id, fmt::format("{} {}", id, spec.class_name),
-                              std::make_unique<ProcessRuntime>(platform_, config_, wire::encode(spec)));
+                              std::make_unique<ProcessRuntime>(platform_, config_, wire::encode(actor.spec)));
   if (!worker.ok()) {
     mark_dead(actor, ObjectStatus::kActorDied, fmt::format("its worker could not start: {}", std::string(worker.status().message())));
     return true;
   }
   actor.worker = *worker;
+  workers_[*worker] = id;
+  platform_.watch_process(self_, *worker);
   return true;
 }
 
@@ -188,6 +193,7 @@ void Directory::on_started(wire::ActorStarted started) {
   auto it = actors_.find(ActorId::unpack(started.actor));
   if (it == actors_.end() || it->second.state == wire::ActorState::kDead) return;
   ActorRecord& actor = it->second;
+  if (started.incarnation != actor.incarnation) return;  // a worker the directory gave up on
   if (!started.ok) {
     mark_dead(actor, ObjectStatus::kActorDied,
               fmt::format("the constructor threw {}: {}", started.error_type, started.error_message));
@@ -200,12 +206,19 @@ void Directory::on_started(wire::ActorStarted started) {
 void Directory::on_kill(wire::KillActor kill) {
   auto it = actors_.find(ActorId::unpack(kill.actor));
   if (it == actors_.end() || it->second.state == wire::ActorState::kDead) return;
-  mark_dead(it->second, ObjectStatus::kActorDied, fmt::format("{} was killed by kill()", it->first));
+  ActorRecord& actor = it->second;
+  if (!kill.no_restart && actor.worker.valid()) {
+    // A kill that allows a restart is a crash: the watch on the worker handles what follows.
+    platform_.kill_process(actor.worker, "killed by kill(no_restart = false)");
+    return;
+  }
+  mark_dead(actor, ObjectStatus::kActorDied, fmt::format("{} was killed by kill()", it->first));
 }
 
 void Directory::on_exited(wire::ActorExited exited) {
   auto it = actors_.find(ActorId::unpack(exited.actor));
   if (it == actors_.end() || it->second.state == wire::ActorState::kDead) return;
+  if (exited.incarnation != it->second.incarnation) return;
   mark_dead(it->second, ObjectStatus::kActorDied, fmt::format("{} exited (this_actor::exit())", it->first));
 }
 
@@ -215,21 +228,68 @@ void Directory::mark_dead(ActorRecord& actor, ObjectStatus status, std::string c
   actor.death_status = static_cast<uint8_t>(status);
   actor.death_cause = std::move(cause);
   platform_.trace({.kind = TraceKind::kActorDead, .actor = id, .detail = actor.death_cause});
-  if (actor.worker.valid()) platform_.kill_process(actor.worker, actor.death_cause);
-  if (actor.placed) {
-    NodeCapacity& node = nodes_[actor.node.value];
-    node.free_cpus += actor.spec.num_cpus;
-    node.free_memory += actor.spec.memory_bytes;
-    actor.placed = false;
+  if (actor.worker.valid()) {
+    workers_.erase(actor.worker);
+    platform_.kill_process(actor.worker, actor.death_cause);
   }
+  release_resources(actor);
   if (!actor.spec.name.empty()) names_.erase({actor.spec.ns, actor.spec.name});
   publish(actor);
   place_waiting();
 }
 
+void Directory::release_resources(ActorRecord& actor) {
+  if (!actor.placed) return;
+  NodeCapacity& node = nodes_[actor.node.value];
+  node.free_cpus += actor.spec.num_cpus;
+  node.free_memory += actor.spec.memory_bytes;
+  actor.placed = false;
+}
+
+void Directory::on_process_exit(ProcessId process, std::string_view why) {
+  auto worker = workers_.find(process);
+  if (worker != workers_.end()) {
+    ActorRecord& actor = actors_.at(worker->second);
+    workers_.erase(worker);
+    if (actor.state != wire::ActorState::kDead && actor.worker == process) on_worker_lost(actor, why);
+    return;
+  }
+  if (watched_owners_.erase(process) == 0) return;
+  // Fate-sharing: the owner's non-detached actors die with it (in id order).
+  for (auto& [id, actor] : actors_) {
+    if (actor.spec.owner != process.value || actor.spec.detached || actor.state == wire::ActorState::kDead) continue;
+    mark_dead(actor, ObjectStatus::kActorDied, fmt::format("its owner {} died ({})", process, why));
+  }
+}
+
+void Directory::on_worker_lost(ActorRecord& actor, std::string_view why) {
+  ActorId id = ActorId::unpack(actor.spec.actor);
+  actor.worker = ProcessId{};
+  release_resources(actor);
+  int allowed = actor.spec.max_restarts;
+  if (allowed >= 0 && actor.restarts_used >= allowed) {
+    mark_dead(actor, ObjectStatus::kActorDied,
+              allowed == 0 ? fmt::format("{} crashed: {} (max_restarts = 0)", id, why)
+                           : fmt::format("{} crashed: {}; its {} restarts are used up (max_restarts = {})", id, why,
+                                         allowed, allowed));
+    return;
+  }
+  ++actor.restarts_used;
+  ++actor.incarnation;
+  actor.state = wire::ActorState::kRestarting;
+  actor.death_cause = fmt::format("{} crashed: {}", id, why);
+  platform_.trace({.kind = TraceKind::kActorDead, .actor = id,
+                   .detail = fmt::format("restarting as incarnation {}: {}", actor.incarnation, why)});
+  publish(actor);
+  if (!try_place(actor)) waiting_.push_back(id);
+}
+
 void Directory::publish(const ActorRecord& actor) {
   wire::ActorState state{.actor = actor.spec.actor, .state = actor.state, .address = actor.worker.value,
-                         .death_status = actor.death_status, .death_cause = actor.death_cause};
+                         .incarnation = actor.incarnation, .death_status = actor.death_status,
+                         .death_cause = actor.death_cause, .max_task_retries = actor.spec.max_task_retries,
+                         .retry_exceptions = actor.spec.retry_exceptions,
+                         .max_pending_calls = actor.spec.max_pending_calls};
   for (ProcessId subscriber : actor.subscribers) send(subscriber, MessageKind::kActorState, state);
 }
 
@@ -248,7 +308,10 @@ void Directory::on_subscribe(ProcessId from, wire::SubscribeActor request) {
   if (actor.state != wire::ActorState::kPending) {
     send(from, MessageKind::kActorState,
          wire::ActorState{.actor = actor.spec.actor, .state = actor.state, .address = actor.worker.value,
-                          .death_status = actor.death_status, .death_cause = actor.death_cause});
+                          .incarnation = actor.incarnation, .death_status = actor.death_status,
+                          .death_cause = actor.death_cause, .max_task_retries = actor.spec.max_task_retries,
+                          .retry_exceptions = actor.spec.retry_exceptions,
+                          .max_pending_calls = actor.spec.max_pending_calls});
   }
 }
 

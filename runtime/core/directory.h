@@ -6,6 +6,11 @@
 // each state change. An actor no node can ever hold stays pending with a reason; one that could
 // fit later waits in a queue and is placed when resources are freed.
 //
+// Restarts: the directory watches every worker; when one ends without the directory having ended
+// it (a crash, a kill with no_restart = false), the actor restarts as a new incarnation if
+// max_restarts allows (state kRestarting is published first), else it is dead with the cause.
+// Owners of non-detached actors are watched too: when one dies, its actors are killed.
+//
 // Placement (deterministic): among nodes that fit, the one with the most free CPUs; ties go to
 // the lowest node id.
 //
@@ -32,6 +37,8 @@ class Directory final : public ProcessHost {
 
   void on_start() override;
   void on_message(ProcessId from, std::string payload) override;
+  // A worker ended (a crash, unless the directory ended it) or an owner died.
+  void on_process_exit(ProcessId process, std::string_view why) override;
 
   // The cluster facts workers need; set by the cluster bootstrap before any actor is created.
   void set_config(ClusterConfig config) { config_ = config; }
@@ -40,6 +47,8 @@ class Directory final : public ProcessHost {
   struct ActorRecord {
     wire::ActorSpec spec;
     uint8_t state = wire::ActorState::kPending;
+    uint32_t incarnation = 0;  // of the current (or starting) worker
+    int restarts_used = 0;
     NodeId node;
     ProcessId worker;
     bool placed = false;
@@ -60,6 +69,10 @@ class Directory final : public ProcessHost {
   void on_exited(wire::ActorExited exited);
   void on_subscribe(ProcessId from, wire::SubscribeActor request);
   void on_lookup(ProcessId from, wire::LookupName request);
+  // The actor's worker ended without the directory ending it: restart it if its policy allows,
+  // else it is dead.
+  void on_worker_lost(ActorRecord& actor, std::string_view why);
+  void release_resources(ActorRecord& actor);
 
   // Places `actor` if a node fits now; otherwise records why it waits.
   bool try_place(ActorRecord& actor);
@@ -77,6 +90,8 @@ class Directory final : public ProcessHost {
   std::map<ActorId, ActorRecord> actors_;
   std::map<std::pair<std::string, std::string>, ActorId> names_;  // (namespace, name)
   std::deque<ActorId> waiting_;  // placement order
+  std::map<ProcessId, ActorId> workers_;  // live worker process -> its actor
+  std::set<ProcessId> watched_owners_;
   wire::MessageReader reader_;
 };
 

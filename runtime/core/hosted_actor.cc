@@ -23,7 +23,7 @@ std::string ProcessRuntime::actor_label() const {
 void ProcessRuntime::construct_actor() {
   HostedActor& actor = *hosted_;
   ActorId id = ActorId::unpack(actor.spec.actor);
-  wire::ActorStarted started{.actor = actor.spec.actor};
+  wire::ActorStarted started{.actor = actor.spec.actor, .incarnation = actor.spec.incarnation};
   const detail::Constructor* ctor = detail::find_constructor(actor.spec.ctor_key);
   std::optional<ObjectPayload> failed;
   if (ctor == nullptr) {
@@ -61,15 +61,26 @@ void ProcessRuntime::on_call(wire::Call call) {
   ActorId target = ActorId::unpack(call.actor);
   if (!hosted_ || target != hosted_actor()) {
     send(ProcessId{call.caller}, MessageKind::kCallReply,
-         wire::CallReply{.actor = call.actor, .sequence = call.sequence, .object = call.object,
+         wire::CallReply{.actor = call.actor, .sequence = call.sequence, .incarnation = reply_incarnation(), .object = call.object,
                          .result = {.status = static_cast<uint8_t>(ObjectStatus::kActorDied),
                                     .error_message = fmt::format("{} does not live in {}", target, self_)}});
     return;
   }
   HostedActor& actor = *hosted_;
+  if (call.incarnation != actor.spec.incarnation) {
+    // Meant for another incarnation of this actor (the caller's view is older or newer): refuse.
+    // The reply carries this worker's incarnation, so the caller ignores it unless it matches.
+    send(ProcessId{call.caller}, MessageKind::kCallReply,
+         wire::CallReply{.actor = call.actor, .sequence = call.sequence, .incarnation = actor.spec.incarnation,
+                         .object = call.object,
+                         .result = {.status = static_cast<uint8_t>(ObjectStatus::kActorUnavailable),
+                                    .error_message = fmt::format("{} incarnation {} got a call for incarnation {}",
+                                                                 target, actor.spec.incarnation, call.incarnation)}});
+    return;
+  }
   if (actor.exit_requested) {
     send(ProcessId{call.caller}, MessageKind::kCallReply,
-         wire::CallReply{.actor = call.actor, .sequence = call.sequence, .object = call.object,
+         wire::CallReply{.actor = call.actor, .sequence = call.sequence, .incarnation = reply_incarnation(), .object = call.object,
                          .result = {.status = static_cast<uint8_t>(ObjectStatus::kActorDied),
                                     .error_message = fmt::format("{} exited (this_actor::exit())", target)}});
     return;
@@ -100,13 +111,13 @@ void ProcessRuntime::run_executor() {
     actor.mailbox.pop_front();
     ObjectPayload result = execute(call);
     send(ProcessId{call.caller}, MessageKind::kCallReply,
-         wire::CallReply{.actor = call.actor, .sequence = call.sequence, .object = call.object,
+         wire::CallReply{.actor = call.actor, .sequence = call.sequence, .incarnation = reply_incarnation(), .object = call.object,
                          .result = std::move(result)});
   }
   actor.executor_running = false;
   if (actor.exit_requested) {
     platform_.trace({.kind = TraceKind::kActorDead, .actor = hosted_actor(), .detail = "exited"});
-    send(config_.directory, MessageKind::kActorExited, wire::ActorExited{.actor = actor.spec.actor});
+    send(config_.directory, MessageKind::kActorExited, wire::ActorExited{.actor = actor.spec.actor, .incarnation = actor.spec.incarnation});
   }
 }
 
@@ -176,11 +187,16 @@ std::variant<msgpack::object, ObjectPayload> ProcessRuntime::unpack_args(msgpack
   return *resolved;
 }
 
+void ProcessRuntime::crash_actor() {
+  assert(hosted_ && "this_actor::crash() outside an actor");
+  platform_.kill_process(self_, "crashed (this_actor::crash())");
+}
+
 void ProcessRuntime::exit_actor() {
   assert(hosted_ && "this_actor::exit() outside an actor");
   hosted_->exit_requested = true;
   if (!hosted_->executor_running) {
-    send(config_.directory, MessageKind::kActorExited, wire::ActorExited{.actor = hosted_->spec.actor});
+    send(config_.directory, MessageKind::kActorExited, wire::ActorExited{.actor = hosted_->spec.actor, .incarnation = hosted_->spec.incarnation});
   }
 }
 

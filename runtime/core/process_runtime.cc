@@ -230,6 +230,8 @@ ActorId ProcessRuntime::create_actor(wire::ActorSpec spec) {
   if (spec.ns.empty()) spec.ns = kDefaultNamespace;
   RemoteActor& r = remote(id);
   r.max_pending_calls = spec.max_pending_calls;
+  r.max_task_retries = spec.max_task_retries;
+  r.retry_exceptions = spec.retry_exceptions;
   if (spec.name.empty()) {
     send(config_.directory, MessageKind::kCreateActor, wire::CreateActor{.rpc = 0, .spec = std::move(spec)});
     return id;
@@ -256,9 +258,9 @@ ActorId ProcessRuntime::create_actor(wire::ActorSpec spec) {
 }
 
 ObjectId ProcessRuntime::submit_call(ActorId actor, uint32_t method, std::string_view method_name, std::string args,
-                                     int max_pending_calls) {
+                                     const CallOptions& options) {
   RemoteActor& r = remote(actor);
-  int limit = max_pending_calls >= 0 ? max_pending_calls : r.max_pending_calls;
+  int limit = r.max_pending_calls;
   if (limit >= 0 && r.state != wire::ActorState::kDead &&
       r.queued.size() + r.in_flight.size() >= static_cast<size_t>(limit)) {
     throw PendingCallsLimitExceeded(fmt::format("{} has {} calls pending from {} (max_pending_calls = {})", actor,
@@ -270,56 +272,130 @@ ObjectId ProcessRuntime::submit_call(ActorId actor, uint32_t method, std::string
     fill_object(result, r.death);
     return result;
   }
-  wire::Call call{.actor = actor.packed(), .caller = self_.value, .sequence = r.next_sequence++,
-                  .object = result.packed(), .method = method, .method_name = std::string(method_name),
-                  .args = std::move(args)};
+  PendingCall pending{.call = {.actor = actor.packed(), .caller = self_.value, .object = result.packed(),
+                               .method = method, .method_name = std::string(method_name), .args = std::move(args)},
+                      .max_task_retries = options.max_task_retries,
+                      .retry_exceptions = options.retry_exceptions};
   if (r.state == wire::ActorState::kAlive) {
-    send_call(r, std::move(call));
+    send_call(r, std::move(pending));
+  } else if (r.state == wire::ActorState::kRestarting && !take_retry(r, pending)) {
+    // Ray: a call submitted while the actor restarts consumes a retry; with none, it fails now.
+    fill_object(result, {.status = static_cast<uint8_t>(ObjectStatus::kActorUnavailable),
+                         .error_message = fmt::format("{} is restarting and the call has no retries left "
+                                                      "(max_task_retries = {})",
+                                                      actor, pending.max_task_retries.value_or(r.max_task_retries))});
   } else {
-    r.queued.push_back(std::move(call));
+    r.queued.push_back(std::move(pending));
   }
   return result;
 }
 
-void ProcessRuntime::send_call(RemoteActor& r, wire::Call call) {
-  r.in_flight.emplace(call.sequence, ObjectId::unpack(call.object));
-  send(r.address, MessageKind::kCall, call);
+bool ProcessRuntime::take_retry(const RemoteActor& r, PendingCall& call) const {
+  int allowed = call.max_task_retries.value_or(r.max_task_retries);
+  if (allowed >= 0 && call.retries_used >= allowed) return false;
+  ++call.retries_used;
+  return true;
+}
+
+void ProcessRuntime::send_call(RemoteActor& r, PendingCall pending) {
+  pending.call.sequence = r.next_sequence++;
+  pending.call.incarnation = r.incarnation;
+  uint64_t sequence = pending.call.sequence;
+  auto [it, inserted] = r.in_flight.emplace(sequence, std::move(pending));
+  assert(inserted);
+  send(r.address, MessageKind::kCall, it->second.call);
 }
 
 void ProcessRuntime::fail_calls(RemoteActor& r) {
-  std::deque<wire::Call> queued = std::move(r.queued);
+  std::deque<PendingCall> queued = std::move(r.queued);
   r.queued.clear();
-  std::map<uint64_t, ObjectId> in_flight = std::move(r.in_flight);
+  std::map<uint64_t, PendingCall> in_flight = std::move(r.in_flight);
   r.in_flight.clear();
-  for (const auto& [sequence, object] : in_flight) fill_object(object, r.death);
-  for (const wire::Call& call : queued) fill_object(ObjectId::unpack(call.object), r.death);
+  for (const auto& [sequence, pending] : in_flight) fill_object(ObjectId::unpack(pending.call.object), r.death);
+  for (const PendingCall& pending : queued) fill_object(ObjectId::unpack(pending.call.object), r.death);
+}
+
+void ProcessRuntime::on_incarnation_lost(ActorId id, RemoteActor& r, const std::string& why) {
+  // In submission order: the calls that were sent come before the ones still queued.
+  std::deque<PendingCall> retry;
+  std::map<uint64_t, PendingCall> in_flight = std::move(r.in_flight);
+  r.in_flight.clear();
+  for (auto& [sequence, pending] : in_flight) {
+    if (take_retry(r, pending)) {
+      retry.push_back(std::move(pending));
+    } else {
+      fill_object(ObjectId::unpack(pending.call.object),
+                  {.status = static_cast<uint8_t>(ObjectStatus::kActorUnavailable),
+                   .error_message = fmt::format("{} failed while the call was in flight ({}); it may or may not "
+                                                "have run, and has no retries left",
+                                                id, why)});
+    }
+  }
+  for (PendingCall& pending : r.queued) retry.push_back(std::move(pending));
+  r.queued = std::move(retry);
 }
 
 void ProcessRuntime::on_actor_state(wire::ActorState state) {
   ActorId id = ActorId::unpack(state.actor);
   RemoteActor& r = remote(id);
-  if (r.state == wire::ActorState::kDead) return;  // death is final for this incarnation
-  r.state = state.state;
-  if (state.state == wire::ActorState::kAlive) {
-    r.address = ProcessId{state.address};
-    std::deque<wire::Call> queued = std::move(r.queued);
-    r.queued.clear();
-    for (wire::Call& call : queued) send_call(r, std::move(call));
-  } else if (state.state == wire::ActorState::kDead) {
-    r.death = {.status = state.death_status, .error_message = state.death_cause};
-    fail_calls(r);
+  if (r.state == wire::ActorState::kDead) return;  // death is final
+  r.max_task_retries = state.max_task_retries;
+  r.retry_exceptions = state.retry_exceptions;
+  r.max_pending_calls = state.max_pending_calls;
+  switch (state.state) {
+    case wire::ActorState::kPending:
+      break;
+    case wire::ActorState::kRestarting:
+      if (r.state == wire::ActorState::kAlive) on_incarnation_lost(id, r, state.death_cause);
+      r.state = state.state;
+      break;
+    case wire::ActorState::kAlive: {
+      if (state.incarnation < r.incarnation) break;  // news of an older incarnation, arriving late
+      if (r.state == wire::ActorState::kAlive && state.incarnation > r.incarnation) {
+        on_incarnation_lost(id, r, "it restarted");  // the restarting notice was missed
+      }
+      bool fresh = state.incarnation != r.incarnation || r.state != wire::ActorState::kAlive;
+      r.state = state.state;
+      r.address = ProcessId{state.address};
+      if (fresh && state.incarnation != r.incarnation) r.next_sequence = 0;  // numbering is per incarnation
+      r.incarnation = state.incarnation;
+      std::deque<PendingCall> queued = std::move(r.queued);
+      r.queued.clear();
+      for (PendingCall& pending : queued) send_call(r, std::move(pending));
+      break;
+    }
+    case wire::ActorState::kDead:
+      r.state = state.state;
+      r.death = {.status = state.death_status, .error_message = state.death_cause};
+      fail_calls(r);
+      break;
   }
 }
 
 void ProcessRuntime::on_call_reply(wire::CallReply reply) {
   auto it = remotes_.find(ActorId::unpack(reply.actor));
-  if (it != remotes_.end()) it->second.in_flight.erase(reply.sequence);
+  if (it == remotes_.end()) return;
+  RemoteActor& r = it->second;
+  // Fenced by incarnation: an answer from a worker this caller no longer talks to (a crashed or
+  // falsely suspected one) is ignored; its call was retried or failed already.
+  if (reply.incarnation != r.incarnation || r.state != wire::ActorState::kAlive) return;
+  auto call = r.in_flight.find(reply.sequence);
+  if (call == r.in_flight.end()) return;
+  PendingCall pending = std::move(call->second);
+  r.in_flight.erase(call);
+  bool threw = reply.result.status == static_cast<uint8_t>(ObjectStatus::kTaskError);
+  if (threw && pending.retry_exceptions.value_or(r.retry_exceptions) && take_retry(r, pending)) {
+    send_call(r, std::move(pending));  // a new sequence number: it runs after what is queued now
+    return;
+  }
   fill_object(ObjectId::unpack(reply.object), std::move(reply.result));
 }
 
 void ProcessRuntime::kill_actor(ActorId actor, bool no_restart) {
   RemoteActor& r = remote(actor);
-  if (r.state != wire::ActorState::kDead) {
+  // With no_restart the caller knows at once that the actor is gone; otherwise the directory
+  // treats the kill as a crash and says whether the actor restarts.
+  if (no_restart && r.state != wire::ActorState::kDead) {
     r.state = wire::ActorState::kDead;
     r.death = {.status = static_cast<uint8_t>(ObjectStatus::kActorDied),
                .error_message = fmt::format("{} was killed by kill()", actor)};

@@ -55,7 +55,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   ProcessId process() const override { return self_; }
   ActorId create_actor(wire::ActorSpec spec) override;
   ObjectId submit_call(ActorId actor, uint32_t method, std::string_view method_name, std::string args,
-                       int max_pending_calls) override;
+                       const CallOptions& options) override;
   std::optional<wire::ObjectPayload> get_object(ObjectId id, std::optional<Nanos> deadline) override;
   std::vector<bool> wait_objects(const std::vector<ObjectId>& ids, size_t num_returns,
                                  std::optional<Nanos> deadline) override;
@@ -66,19 +66,32 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   void kill_actor(ActorId actor, bool no_restart) override;
   ActorId hosted_actor() const override { return hosted_ ? ActorId::unpack(hosted_->spec.actor) : ActorId{}; }
   void exit_actor() override;
-  int restart_count() const override { return 0; }
+  void crash_actor() override;
+  int restart_count() const override { return hosted_ ? static_cast<int>(hosted_->spec.incarnation) : 0; }
 
  private:
+  // A call this process made and has no final answer for yet.
+  struct PendingCall {
+    wire::Call call;
+    std::optional<int> max_task_retries;    // the call's own options (CallOptions), else the actor's
+    std::optional<bool> retry_exceptions;
+    int retries_used = 0;
+  };
+
   // The caller's view of one actor.
   struct RemoteActor {
     uint8_t state = wire::ActorState::kPending;
     ProcessId address;
+    uint32_t incarnation = 0;                      // of the worker at `address`
     bool subscribed = false;
-    uint64_t next_sequence = 0;
-    std::deque<wire::Call> queued;                 // waiting for the actor to be placed
-    std::map<uint64_t, ObjectId> in_flight;        // sequence -> result object
+    uint64_t next_sequence = 0;                    // per incarnation
+    std::deque<PendingCall> queued;                // waiting for the actor to be (re)started
+    std::map<uint64_t, PendingCall> in_flight;     // sequence -> call, sent to `incarnation`
     wire::ObjectPayload death;                     // when dead
+    // The actor's policy (from its spec when this process created it, else from ActorState).
     int max_pending_calls = -1;
+    int max_task_retries = 0;
+    bool retry_exceptions = false;
   };
 
   // The actor this worker hosts.
@@ -120,8 +133,12 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
 
   // Submitter.
   RemoteActor& remote(ActorId actor);
-  void send_call(RemoteActor& remote, wire::Call call);
+  void send_call(RemoteActor& remote, PendingCall call);
   void fail_calls(RemoteActor& remote);
+  // Takes one retry for `call`; false when it has none left under its policy.
+  bool take_retry(const RemoteActor& remote, PendingCall& call) const;
+  // The worker of `remote` ended: retry what may be retried, fail the rest as unavailable.
+  void on_incarnation_lost(ActorId id, RemoteActor& remote, const std::string& why);
 
   // Directory requests.
   template <typename Request>
@@ -143,6 +160,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
                                                                  std::string& storage);
   // The class and, if it has one, its repr(): "Counter Counter(3)".
   std::string actor_label() const;
+  uint32_t reply_incarnation() const { return hosted_ ? hosted_->spec.incarnation : 0; }
 
   Platform& platform_;
   ClusterConfig config_;

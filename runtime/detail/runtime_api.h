@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/actor_options.h"
 #include "runtime/ids.h"
 #include "runtime/ref.h"
 #include "runtime/wire/messages.h"
@@ -43,7 +44,7 @@ class Runtime {
   // Sends a call and returns the id of the object that will hold its result.
   // Throws PendingCallsLimitExceeded when the limit is reached.
   virtual ObjectId submit_call(ActorId actor, uint32_t method, std::string_view method_name, std::string args,
-                               int max_pending_calls) = 0;
+                               const CallOptions& options) = 0;
 
   // Waits for the object; nullopt when `deadline` (absolute platform time) passed first.
   virtual std::optional<wire::ObjectPayload> get_object(ObjectId id, std::optional<Nanos> deadline) = 0;
@@ -70,6 +71,8 @@ class Runtime {
   virtual ActorId hosted_actor() const = 0;
   // Ends the hosted actor after its queued calls (this_actor::exit()).
   virtual void exit_actor() = 0;
+  // Ends the hosted actor's worker process at once, as a crash does (this_actor::crash()).
+  virtual void crash_actor() = 0;
   virtual int restart_count() const = 0;
 };
 

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "runtime/core/random.h"
@@ -71,6 +72,8 @@ struct ProcessStrand {
   std::mutex mutex;
   std::deque<WorkItem> queue;
   bool scheduled = false;
+  std::vector<ProcessId> watchers;  // told when this process dies (Platform::watch_process)
+  std::string exit_reason;          // set when it dies
   std::atomic<bool> alive{true};
 
   // Strand-owned.

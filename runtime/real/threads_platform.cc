@@ -87,6 +87,21 @@ void ThreadsPlatform::kill_process(ProcessId id, std::string_view why) {
   std::abort();
 }
 
+void ThreadsPlatform::watch_process(ProcessId watcher, ProcessId target) {
+  ProcessStrand* watched = state_->find(target);
+  assert(watched != nullptr);
+  std::string why;
+  {
+    std::lock_guard lock(watched->mutex);
+    if (watched->alive.load(std::memory_order_relaxed)) {
+      watched->watchers.push_back(watcher);
+      return;
+    }
+    why = watched->exit_reason;
+  }
+  state_->notify_exit(watcher, target, std::move(why));  // already dead: tell at once
+}
+
 void ThreadsPlatform::spawn(ProcessId id, std::string name, absl::AnyInvocable<void()> body) {
   ProcessStrand* process = state_->find(id);
   assert(process != nullptr && "spawn in an unknown process");
@@ -154,7 +169,7 @@ void ThreadsPlatform::send(ProcessId from, ProcessId to, std::string payload) {
   NodeId source_node = source != nullptr ? source->node : NodeId{};
   if (state_->tracing()) {
     state_->record({.kind = TraceKind::kSend, .node = source_node, .process = from, .peer = to,
-                    .detail = fmt::format("{}B", payload.size())});
+                    .bytes = payload.size()});
   }
   const char* dropped = nullptr;
   if (source != nullptr && !source->alive.load(std::memory_order_acquire)) {

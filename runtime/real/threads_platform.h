@@ -89,6 +89,7 @@ class ThreadsPlatform final : public Platform {
                                           std::unique_ptr<ProcessHost> host) override;
   // From one of the process's own fibers, does not return (see the death rules above).
   void kill_process(ProcessId process, std::string_view why) override;
+  void watch_process(ProcessId watcher, ProcessId target) override;
   void spawn(ProcessId process, std::string name, absl::AnyInvocable<void()> body) override;
   void park(const WaitReason& reason) override;
   void unpark(FiberId fiber) override;

@@ -81,15 +81,27 @@ bool ThreadsPlatform::State::post(ProcessStrand& process, WorkItem item) {
 // Marks `process` dead and makes sure a strand will reap it. Returns false if it already was.
 bool ThreadsPlatform::State::mark_dead(ProcessStrand& process, std::string_view why) {
   bool schedule = false;
+  std::vector<ProcessId> watchers;
   {
     std::lock_guard lock(process.mutex);
     if (!process.alive.load(std::memory_order_relaxed)) return false;
     process.alive.store(false, std::memory_order_release);
+    process.exit_reason = std::string(why);
+    watchers.swap(process.watchers);
     if (!process.scheduled) process.scheduled = schedule = true;
   }
   record({.kind = TraceKind::kProcessExit, .node = process.node, .process = process.id, .detail = std::string(why)});
   if (schedule) ready.push_back(&process);
+  for (ProcessId watcher : watchers) notify_exit(watcher, process.id, std::string(why));
   return true;
+}
+
+void ThreadsPlatform::State::notify_exit(ProcessId watcher, ProcessId target, std::string why) {
+  ProcessStrand* strand = find(watcher);
+  if (strand == nullptr) return;
+  post(*strand, {.kind = WorkItem::Kind::kCallback, .body = [strand, target, why = std::move(why)] {
+                   strand->host->on_process_exit(target, why);
+                 }});
 }
 
 // A callback or fiber body of `process` threw: the process crashes, as a real one would.

@@ -41,6 +41,8 @@ struct ThreadsPlatform::State {
   bool post(ProcessStrand& process, WorkItem item);
   // Marks the process dead and makes sure a strand reaps it. False if it already was dead.
   bool mark_dead(ProcessStrand& process, std::string_view why);
+  // Posts on_process_exit(target, why) to `watcher`.
+  void notify_exit(ProcessId watcher, ProcessId target, std::string why);
   // An exception escaped a callback or fiber of the process: report it and kill the process.
   void crash(ProcessStrand& process, const std::exception_ptr& error);
   // The running fiber and its process; nullptr while the process is being reaped.

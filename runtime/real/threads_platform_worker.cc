@@ -91,7 +91,7 @@ void ThreadsPlatform::State::run_callback(ProcessStrand& process, absl::AnyInvoc
 void ThreadsPlatform::State::deliver(ProcessStrand& process, ProcessId from, std::string payload) {
   if (tracing()) {
     record({.kind = TraceKind::kDeliver, .node = process.node, .process = process.id, .peer = from,
-            .detail = fmt::format("{}B", payload.size())});
+            .bytes = payload.size()});
   }
   process.host->on_message(from, std::move(payload));
 }

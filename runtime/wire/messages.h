@@ -75,8 +75,13 @@ struct ActorSpec {
   int64_t memory_bytes = 0;
   std::map<std::string, double> resources;
   int32_t max_pending_calls = -1;
+  int32_t max_restarts = 0;      // -1: forever
+  int32_t max_task_retries = 0;  // -1: forever
+  bool retry_exceptions = false;
+  uint32_t incarnation = 0;      // set by the directory when it starts a worker: 0, then 1 per restart
   MSGPACK_DEFINE(actor, owner, class_name, ctor_key, ctor_args, name, ns, detached, get_if_exists, num_cpus,
-                 memory_bytes, resources, max_pending_calls);
+                 memory_bytes, resources, max_pending_calls, max_restarts, max_task_retries, retry_exceptions,
+                 incarnation);
 };
 
 struct CreateActor {
@@ -97,25 +102,33 @@ struct CreateActorReply {
 
 struct ActorStarted {
   uint64_t actor = 0;
+  uint32_t incarnation = 0;
   bool ok = true;
   std::string error_type;  // the constructor's exception, when !ok
   std::string error_message;
-  MSGPACK_DEFINE(actor, ok, error_type, error_message);
+  MSGPACK_DEFINE(actor, incarnation, ok, error_type, error_message);
 };
 
 struct ActorExited {
   uint64_t actor = 0;
-  MSGPACK_DEFINE(actor);
+  uint32_t incarnation = 0;
+  MSGPACK_DEFINE(actor, incarnation);
 };
 
+// The directory's word on an actor. Callers also learn its retry policy from it.
 struct ActorState {
-  enum State : uint8_t { kPending = 0, kAlive = 1, kDead = 2 };
+  enum State : uint8_t { kPending = 0, kAlive = 1, kDead = 2, kRestarting = 3 };
   uint64_t actor = 0;
   uint8_t state = kPending;
-  uint32_t address = 0;  // the worker process when alive
+  uint32_t address = 0;      // the worker process when alive
+  uint32_t incarnation = 0;  // of the worker at `address` (alive), or the one starting (restarting)
   uint8_t death_status = 0;  // ObjectStatus the callers report (kActorDied or kUnschedulable)
-  std::string death_cause;
-  MSGPACK_DEFINE(actor, state, address, death_status, death_cause);
+  std::string death_cause;   // dead: why; restarting: why the last incarnation ended
+  int32_t max_task_retries = 0;
+  bool retry_exceptions = false;
+  int32_t max_pending_calls = -1;
+  MSGPACK_DEFINE(actor, state, address, incarnation, death_status, death_cause, max_task_retries, retry_exceptions,
+                 max_pending_calls);
 };
 
 struct SubscribeActor {
@@ -126,20 +139,22 @@ struct SubscribeActor {
 struct Call {
   uint64_t actor = 0;
   uint32_t caller = 0;
-  uint64_t sequence = 0;  // per (caller, actor), from 0: the executor runs them in this order
+  uint64_t sequence = 0;  // per (caller, actor incarnation), from 0: the executor runs them in this order
+  uint32_t incarnation = 0;  // the worker it is meant for; another incarnation refuses it
   uint64_t object = 0;    // the result's ObjectId, owned by the caller
   uint32_t method = 0;    // index in TROUPE_ACTOR's list
   std::string method_name;
   std::string args;  // msgpack array; Ref arguments to resolve are ext type kRefArgExt
-  MSGPACK_DEFINE(actor, caller, sequence, object, method, method_name, args);
+  MSGPACK_DEFINE(actor, caller, sequence, incarnation, object, method, method_name, args);
 };
 
 struct CallReply {
   uint64_t actor = 0;
   uint64_t sequence = 0;
+  uint32_t incarnation = 0;  // of the worker that answered; callers ignore other incarnations
   uint64_t object = 0;
   ObjectPayload result;
-  MSGPACK_DEFINE(actor, sequence, object, result);
+  MSGPACK_DEFINE(actor, sequence, incarnation, object, result);
 };
 
 struct GetObject {

@@ -1,0 +1,241 @@
+// Restarts, retries, incarnations and fate-sharing (DESIGN §3), with exact expected values.
+// Crashes come from this_actor::crash() (Ray's examples call os._exit(1) in a method).
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "runtime/core/cluster.h"
+#include "runtime/real/threads_platform.h"
+#include "runtime/troupe.h"
+#include "sim/sim_run.h"
+
+namespace troupe {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Outlives the crashes of the actors that report to it: counts attempts per key.
+class Tracker {
+ public:
+  int record(std::string key) { return ++counts_[key]; }
+  int count(std::string key) { return counts_[key]; }
+
+ private:
+  std::map<std::string, int> counts_;
+};
+TROUPE_ACTOR(Tracker, &Tracker::record, &Tracker::count);
+
+class Fragile {
+ public:
+  explicit Fragile(ActorHandle<Tracker> tracker) : tracker_(tracker) {
+    system().get(tracker_.call(&Tracker::record, std::string("constructed")));
+  }
+  int value() { return value_; }
+  int add(int delta) { return value_ += delta; }
+  int restarts() { return this_actor::restart_count(); }
+  int crash() {
+    this_actor::crash();
+    return -1;  // never reached
+  }
+  // Crashes on the first `crashes` attempts (counted by the tracker), then returns the attempt.
+  int crash_first(int crashes) {
+    int attempt = system().get(tracker_.call(&Tracker::record, std::string("crash_first")));
+    if (attempt <= crashes) this_actor::crash();
+    return attempt;
+  }
+  // Crashes on attempts 1..crashes, throws on every later one.
+  int crash_then_throw(int crashes) {
+    int attempt = system().get(tracker_.call(&Tracker::record, std::string("crash_then_throw")));
+    if (attempt <= crashes) this_actor::crash();
+    throw std::runtime_error("attempt " + std::to_string(attempt));
+  }
+  // Throws on the first `failures` attempts.
+  int throw_first(int failures) {
+    int attempt = system().get(tracker_.call(&Tracker::record, std::string("throw_first")));
+    if (attempt <= failures) throw std::runtime_error("attempt " + std::to_string(attempt));
+    return attempt;
+  }
+  ActorHandle<Fragile> spawn_child(bool detached, std::string name) {
+    return system().spawn<Fragile>(
+        {.name = name, .lifetime = detached ? Lifetime::kDetached : Lifetime::kOwned}, tracker_);
+  }
+
+ private:
+  static System& system() { return this_actor::system(); }
+  ActorHandle<Tracker> tracker_;
+  int value_ = 0;
+};
+TROUPE_ACTOR(Fragile, &Fragile::value, &Fragile::add, &Fragile::restarts, &Fragile::crash, &Fragile::crash_first,
+             &Fragile::crash_then_throw, &Fragile::throw_first, &Fragile::spawn_child);
+
+enum class Backend { kSim, kThreads };
+
+class FaultTolerance : public ::testing::TestWithParam<Backend> {
+ protected:
+  // Sim: seeds 1..5; threads: once.
+  void run(absl::AnyInvocable<void(System&)> driver) {
+    if (GetParam() == Backend::kThreads) {
+      ThreadsPlatform platform({.threads = 4, .nodes = {{.name = "head", .cpus = 8}, {.name = "node1", .cpus = 8}}});
+      absl::Status status = core::run_driver(platform, [&](System& sys) { driver(sys); });
+      ASSERT_TRUE(status.ok()) << "threads: " << status;
+      return;
+    }
+    for (uint64_t seed = 1; seed <= 5; ++seed) {
+      sim::SimRunResult result = sim::run_simulation({.seed = seed}, [&](System& sys) { driver(sys); });
+      ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
+    }
+  }
+};
+
+template <typename E, typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST_P(FaultTolerance, ARestartRerunsTheConstructorAsANewIncarnation) {
+  run([](System& sys) {
+    auto tracker = sys.spawn<Tracker>();
+    auto actor = sys.spawn<Fragile>({.max_restarts = 2}, tracker);
+    EXPECT_EQ(sys.get(actor.call(&Fragile::add, 5)), 5);
+    EXPECT_EQ(sys.get(actor.call(&Fragile::restarts)), 0);
+    // The crashing call was in flight with no retries: it may or may not have run.
+    EXPECT_THROW(sys.get(actor.call(&Fragile::crash)), ActorUnavailableError);
+    troupe::sleep(50ms);
+    EXPECT_EQ(sys.get(actor.call(&Fragile::value)), 0) << "state is not restored by a restart";
+    EXPECT_EQ(sys.get(actor.call(&Fragile::restarts)), 1);
+    EXPECT_EQ(sys.get(tracker.call(&Tracker::count, std::string("constructed"))), 2);
+  });
+}
+
+TEST_P(FaultTolerance, WhenRestartsAreUsedUpTheActorIsDeadWithTheCause) {
+  run([](System& sys) {
+    auto tracker = sys.spawn<Tracker>();
+    auto once = sys.spawn<Fragile>({.max_restarts = 1}, tracker);
+    EXPECT_THROW(sys.get(once.call(&Fragile::crash)), ActorUnavailableError);
+    troupe::sleep(50ms);
+    EXPECT_THROW(sys.get(once.call(&Fragile::crash)), ActorDiedError);
+    EXPECT_EQ(error_of<ActorDiedError>([&] { sys.get(once.call(&Fragile::value)); }),
+              fmt::format("actor died: {} crashed: crashed (this_actor::crash()); its 1 restarts are used up "
+                          "(max_restarts = 1)",
+                          once.id()));
+    auto never = sys.spawn<Fragile>({}, tracker);
+    EXPECT_THROW(sys.get(never.call(&Fragile::crash)), ActorDiedError);
+    EXPECT_EQ(error_of<ActorDiedError>([&] { sys.get(never.call(&Fragile::value)); }),
+              fmt::format("actor died: {} crashed: crashed (this_actor::crash()) (max_restarts = 0)", never.id()));
+  });
+}
+
+TEST_P(FaultTolerance, InFlightCallsAreRetriedAfterTheRestartInSubmissionOrder) {
+  run([](System& sys) {
+    auto tracker = sys.spawn<Tracker>();
+    auto actor = sys.spawn<Fragile>({.max_restarts = -1, .max_task_retries = -1}, tracker);
+    Ref<int> crashing = actor.call(&Fragile::crash_first, 1);
+    std::vector<Ref<int>> after;
+    for (int i = 1; i <= 5; ++i) after.push_back(actor.call(&Fragile::add, i));
+    EXPECT_EQ(sys.get(crashing), 2);  // the second attempt, on the second incarnation
+    // add(1..5) ran once each, in order, on the fresh state of the new incarnation.
+    EXPECT_EQ(sys.get(after), (std::vector<int>{1, 3, 6, 10, 15}));
+    EXPECT_EQ(sys.get(actor.call(&Fragile::restarts)), 1);
+  });
+}
+
+TEST_P(FaultTolerance, RetriesAreBoundedByMaxTaskRetriesAndGetRaisesTheLastError) {
+  // The example: max_task_retries = 5 with retry_exceptions on an actor with
+  // max_restarts = 2 runs the method at most 6 times, at most 2 of them ending in crashes.
+  run([](System& sys) {
+    auto tracker = sys.spawn<Tracker>();
+    auto actor = sys.spawn<Fragile>({.max_restarts = 2, .max_task_retries = 5, .retry_exceptions = true}, tracker);
+    Ref<int> result = actor.call(&Fragile::crash_then_throw, 2);
+    try {
+      sys.get(result);
+      ADD_FAILURE() << "get did not throw";
+    } catch (const TaskError& e) {
+      EXPECT_EQ(e.type_name(), "std::runtime_error");
+      EXPECT_EQ(e.message(), "attempt 6");
+    }
+    EXPECT_EQ(sys.get(tracker.call(&Tracker::count, std::string("crash_then_throw"))), 6);
+    EXPECT_EQ(sys.get(actor.call(&Fragile::restarts)), 2);
+  });
+}
+
+TEST_P(FaultTolerance, ExceptionsAreRetriedOnlyWithRetryExceptionsAndPerCallOptionsOverride) {
+  run([](System& sys) {
+    auto tracker = sys.spawn<Tracker>();
+    auto actor = sys.spawn<Fragile>({.max_task_retries = 3}, tracker);
+    // Without retry_exceptions a method's exception is final at once.
+    std::string first = error_of<TaskError>([&] { sys.get(actor.call(&Fragile::throw_first, 2)); });
+    EXPECT_NE(first.find(" threw std::runtime_error: attempt 1"), std::string::npos) << first;
+    EXPECT_EQ(sys.get(tracker.call(&Tracker::count, std::string("throw_first"))), 1);
+    // The per-call option turns it on: attempts 2 and 3 throw, 4 returns.
+    EXPECT_EQ(sys.get(actor.with({.retry_exceptions = true}).call(&Fragile::throw_first, 3)), 4);
+    // And a per-call max_task_retries bounds it below the actor's.
+    EXPECT_THROW(sys.get(actor.with({.max_task_retries = 1, .retry_exceptions = true}).call(&Fragile::throw_first, 10)),
+                 TaskError);
+    EXPECT_EQ(sys.get(tracker.call(&Tracker::count, std::string("throw_first"))), 6);
+  });
+}
+
+TEST_P(FaultTolerance, KillWithRestartAllowedIsACrash) {
+  run([](System& sys) {
+    auto tracker = sys.spawn<Tracker>();
+    auto actor = sys.spawn<Fragile>({.max_restarts = 1}, tracker);
+    EXPECT_EQ(sys.get(actor.call(&Fragile::add, 3)), 3);
+    sys.kill(actor, {.no_restart = false});
+    troupe::sleep(50ms);
+    EXPECT_EQ(sys.get(actor.call(&Fragile::restarts)), 1);
+    EXPECT_EQ(sys.get(actor.call(&Fragile::value)), 0);
+    sys.kill(actor, {.no_restart = true});
+    EXPECT_THROW(sys.get(actor.call(&Fragile::value)), ActorDiedError);
+  });
+}
+
+TEST_P(FaultTolerance, OwnedActorsDieWithTheirOwnerDetachedOnesSurvive) {
+  run([](System& sys) {
+    auto tracker = sys.spawn<Tracker>();
+    auto parent = sys.spawn<Fragile>({}, tracker);
+    ActorHandle<Fragile> owned = sys.get(parent.call(&Fragile::spawn_child, false, std::string("")));
+    ActorHandle<Fragile> detached = sys.get(parent.call(&Fragile::spawn_child, true, std::string("keeper")));
+    EXPECT_EQ(sys.get(owned.call(&Fragile::add, 1)), 1);
+    EXPECT_EQ(sys.get(detached.call(&Fragile::add, 2)), 2);
+    EXPECT_THROW(sys.get(parent.call(&Fragile::crash)), ActorDiedError);
+    troupe::sleep(50ms);
+    std::string cause = error_of<ActorDiedError>([&] { sys.get(owned.call(&Fragile::value)); });
+    EXPECT_EQ(cause.rfind("actor died: its owner p", 0), 0u) << cause;
+    EXPECT_NE(cause.find("died (crashed (this_actor::crash()))"), std::string::npos) << cause;
+    EXPECT_EQ(sys.get(detached.call(&Fragile::value)), 2);
+    EXPECT_TRUE(sys.get_actor<Fragile>("keeper").has_value());
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(Platforms, FaultTolerance, ::testing::Values(Backend::kSim, Backend::kThreads),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kSim ? "Sim" : "Threads";
+                         });
+
+// Sim only: the order of the restart notice and the next call is fixed by virtual time.
+TEST(FaultToleranceSim, ACallSubmittedWhileRestartingConsumesARetryOrFailsAtOnce) {
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    sim::SimRunResult result = sim::run_simulation({.seed = seed}, [](System& sys) {
+      auto tracker = sys.spawn<Tracker>();
+      auto actor = sys.spawn<Fragile>({.max_restarts = 1}, tracker);
+      EXPECT_THROW(sys.get(actor.call(&Fragile::crash)), ActorUnavailableError);
+      // The caller has heard that the actor restarts (that is how the crash call failed).
+      std::string error = error_of<ActorUnavailableError>([&] { sys.get(actor.call(&Fragile::value)); });
+      EXPECT_EQ(error, fmt::format("{} is restarting and the call has no retries left (max_task_retries = 0)",
+                                   actor.id()));
+      EXPECT_EQ(sys.get(actor.with({.max_task_retries = 1}).call(&Fragile::restarts)), 1);
+    });
+    ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
+  }
+}
+
+}  // namespace
+}  // namespace troupe
