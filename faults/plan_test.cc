@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "faults/fault_kind.h"
@@ -298,6 +302,47 @@ TEST(LoadPlan, ReadsAFileAndNamesItInErrors) {
   std::remove(path.c_str());
   EXPECT_EQ(load_plan(path).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(message_of(load_plan(path).status()), path + ": cannot open: No such file or directory");
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream file(path);
+  EXPECT_TRUE(file.good()) << path;
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+TEST(DocsExamples, EveryJsonBlockOfTheFormatDocIsAValidPlan) {
+  const std::string doc = read_file(TROUPE_FAULT_PLANS_DOC);
+  size_t blocks = 0;
+  for (size_t at = doc.find("```json\n"); at != std::string::npos; at = doc.find("```json\n", at)) {
+    const size_t begin = at + 8;
+    const size_t end = doc.find("```", begin);
+    ASSERT_NE(end, std::string::npos);
+    const std::string block = doc.substr(begin, end - begin);
+    const absl::StatusOr<FaultPlan> plan = parse_plan(block, fmt::format("docs block {}", blocks));
+    EXPECT_TRUE(plan.ok()) << plan.status() << "\n" << block;
+    if (plan.ok()) {
+      EXPECT_FALSE(plan->faults.empty()) << block;
+    }
+    ++blocks;
+    at = end + 3;
+  }
+  EXPECT_EQ(blocks, 10u);  // the first example, one per kind, the generator's
+}
+
+TEST(DocsExamples, EveryExamplePlanLoadsAndRoundTrips) {
+  std::vector<std::string> paths;
+  for (const auto& entry : std::filesystem::directory_iterator(TROUPE_FAULTS_EXAMPLES_DIR)) {
+    paths.push_back(entry.path().string());
+  }
+  std::sort(paths.begin(), paths.end());
+  ASSERT_GE(paths.size(), 3u);
+  for (const std::string& path : paths) {
+    const absl::StatusOr<FaultPlan> plan = load_plan(path);
+    ASSERT_TRUE(plan.ok()) << plan.status();
+    EXPECT_EQ(parse_plan(plan_to_json(*plan), path).value(), *plan) << path;
+  }
 }
 
 }  // namespace

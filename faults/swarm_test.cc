@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -56,6 +58,13 @@ TEST(SwarmPlan, SeedOneIsPinned) {
   ]
 }
 )");
+}
+
+TEST(SwarmPlan, TheRealizedExamplePlanIsSeedOne) {
+  std::ifstream file(std::string(TROUPE_FAULTS_EXAMPLES_DIR) + "/swarm_realized.json");
+  std::ostringstream text;
+  text << file.rdbuf();
+  EXPECT_EQ(text.str(), plan_to_json(swarm_plan(1, small_options())));
 }
 
 TEST(SwarmPlan, SeedTwoIsPinned) {
