@@ -38,6 +38,15 @@ namespace detail {
 class Runtime;
 }  // namespace detail
 
+// Why a fiber is parked, for deadlock reports and the trace. Cheap to build (no formatting on
+// the hot path): a literal and, when it concerns one, an object.
+struct WaitReason {
+  std::string_view what;  // "get", "sleep", "wait", "directory reply", ...; must outlive the park
+  uint64_t object = 0;    // the packed ObjectId waited for, if any
+  // "get o2.5", "sleep".
+  std::string describe() const;
+};
+
 // What a process does with its input; implemented by the runtime (core/process_runtime.h).
 // Owned by the platform from start_process until the process ends.
 class ProcessHost {
@@ -48,6 +57,10 @@ class ProcessHost {
   // The runtime that runs user code in this process (the driver's or a worker's), or nullptr
   // (the directory). Saves a dynamic_cast on every call from user code.
   virtual detail::Runtime* user_runtime() { return nullptr; }
+
+  // What a parked fiber of this process waits for, in words, for deadlock reports ("the result
+  // of a2.2 Counter.increment (o4.7)"). Called only when a report is made.
+  virtual std::string describe_wait(const WaitReason& reason) { return reason.describe(); }
 
   // A process this one watches (Platform::watch_process) has ended; called in this process's
   // context, after the platform's failure-detection delay. Must not block.
@@ -67,14 +80,6 @@ struct NodeInfo {
   bool alive = true;
 };
 
-// Why a fiber is parked, for deadlock reports and the trace. Cheap to build (no formatting on
-// the hot path): a literal and, when it concerns one, an object.
-struct WaitReason {
-  std::string_view what;  // "get", "sleep", "wait", "directory reply", ...; must outlive the park
-  uint64_t object = 0;    // the packed ObjectId waited for, if any
-  // "get o2.5", "sleep".
-  std::string describe() const;
-};
 
 using TimerId = uint64_t;
 

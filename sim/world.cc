@@ -379,7 +379,7 @@ std::string World::deadlock_report() const {
     if (!process->alive) continue;
     for (const auto& [fid, fiber] : process->fibers) {
       report += fmt::format("  {} {} ({}) fiber {} '{}' waits for {}\n", process->node, id, process->name, fid,
-                            fiber->fiber->name(), fiber->state == SimFiber::State::kParked ? fiber->waiting.describe() : "(runnable)");
+                            fiber->fiber->name(), fiber->state == SimFiber::State::kParked ? process->host->describe_wait(fiber->waiting) : "(runnable)");
     }
   }
   if (report.empty()) report = "  (no fiber is parked)\n";

@@ -82,6 +82,26 @@ void ProcessRuntime::on_message(ProcessId from, std::string payload) {
   }
 }
 
+std::string ProcessRuntime::describe_wait(const WaitReason& reason) {
+  if (reason.object == 0) return reason.describe();
+  ObjectId object = ObjectId::unpack(reason.object);
+  for (const auto& [actor, r] : remotes_) {  // ordered; only walked for a report
+    for (const auto& [sequence, pending] : r.in_flight) {
+      if (pending.call.object == reason.object) {
+        return fmt::format("the result of {}.{} ({}, sent to {})", actor, pending.call.method_name, object,
+                           r.address);
+      }
+    }
+    for (const PendingCall& pending : r.queued) {
+      if (pending.call.object == reason.object) {
+        return fmt::format("the result of {}.{} ({}, not sent yet: the actor is not running)", actor,
+                           pending.call.method_name, object);
+      }
+    }
+  }
+  return reason.describe();
+}
+
 // ---- Objects ---------------------------------------------------------------------------------
 
 ObjectId ProcessRuntime::new_object_id() { return ObjectId{self_.value, next_object_++}; }

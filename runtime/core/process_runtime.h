@@ -48,6 +48,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   detail::Runtime* user_runtime() override { return this; }
   void on_start() override;
   void on_message(ProcessId from, std::string payload) override;
+  std::string describe_wait(const WaitReason& reason) override;
 
   // detail::Runtime.
   Platform& platform() override { return platform_; }

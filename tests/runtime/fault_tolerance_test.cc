@@ -1,6 +1,8 @@
 // Restarts, retries, incarnations and fate-sharing (DESIGN §3), with exact expected values.
 // Crashes come from this_actor::crash() (Ray's examples call os._exit(1) in a method).
 #include <chrono>
+#include <iostream>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -235,6 +237,50 @@ TEST(FaultToleranceSim, ACallSubmittedWhileRestartingConsumesARetryOrFailsAtOnce
     });
     ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
   }
+}
+
+}  // namespace
+}  // namespace troupe
+
+namespace troupe {
+namespace {
+
+// Two sequential actors that call each other in a cycle: each waits for the other forever.
+class Ping;
+class Pong {
+ public:
+  int relay(ActorHandle<Ping> ping);
+  int answer() { return 1; }
+};
+class Ping {
+ public:
+  int start(ActorHandle<Pong> pong, ActorHandle<Ping> self) {
+    return this_actor::system().get(pong.call(&Pong::relay, self));
+  }
+  int answer() { return 2; }
+};
+TROUPE_ACTOR(Ping, &Ping::start, &Ping::answer);
+TROUPE_ACTOR(Pong, &Pong::relay, &Pong::answer);
+int Pong::relay(ActorHandle<Ping> ping) { return this_actor::system().get(ping.call(&Ping::answer)); }
+
+TEST(DeadlockSim, ACycleOfSequentialActorsIsReportedNamingBothActorsAndTheirCalls) {
+  sim::SimRunResult result = sim::run_simulation({.seed = 3}, [](System& sys) {
+    auto ping = sys.spawn<Ping>();
+    auto pong = sys.spawn<Pong>();
+    (void)sys.get(ping.call(&Ping::start, pong, ping));
+  });
+  ASSERT_EQ(result.status.code(), absl::StatusCode::kFailedPrecondition) << result.status;
+  std::string report(result.status.message());
+  EXPECT_EQ(report.rfind("deadlock at ", 0), 0u) << report;
+  EXPECT_LT(result.sim_time, 1 * kSecond) << "reported at once, not at a timeout";
+  // The driver waits for Ping.start; Ping waits for Pong.relay; Pong waits for Ping.answer.
+  EXPECT_NE(report.find("driver) fiber f"), std::string::npos) << report;
+  EXPECT_NE(report.find(".start ("), std::string::npos) << report;
+  EXPECT_NE(report.find("Ping) fiber"), std::string::npos) << report;
+  EXPECT_NE(report.find(".relay ("), std::string::npos) << report;
+  EXPECT_NE(report.find("Pong) fiber"), std::string::npos) << report;
+  EXPECT_NE(report.find(".answer ("), std::string::npos) << report;
+  std::cout << report;
 }
 
 }  // namespace
