@@ -62,8 +62,8 @@ std::string_view fault_kind_choices() {
 absl::StatusOr<FaultSelection> parse_fault_kinds(std::string_view list) {
   const std::string_view whole = trim(list);
   if (whole.empty()) {
-    return bad_flag(list, fmt::format("empty; expected none, swarm, or a comma-separated list of {}",
-                                      fault_kind_choices()));
+    return bad_flag(list,
+                    fmt::format("empty; expected none, swarm, or a comma-separated list of {}", fault_kind_choices()));
   }
   if (whole == "none") return FaultSelection{.mode = FaultSelection::Mode::kNone, .kinds = {}};
   if (whole == "swarm") {
@@ -81,8 +81,8 @@ absl::StatusOr<FaultSelection> parse_fault_kinds(std::string_view list) {
     }
     const std::optional<FaultKind> kind = fault_kind_from_name(item);
     if (!kind) {
-      return bad_flag(list, fmt::format("unknown fault kind '{}' (expected none, swarm, or a list of {})",
-                                        item, fault_kind_choices()));
+      return bad_flag(list, fmt::format("unknown fault kind '{}' (expected none, swarm, or a list of {})", item,
+                                        fault_kind_choices()));
     }
     if (!selection.kinds.insert(*kind).second) {
       return bad_flag(list, fmt::format("fault kind '{}' is listed twice", item));

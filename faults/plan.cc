@@ -3,6 +3,7 @@
 // first problem without threading a Status through each line.
 #include "faults/plan.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
 #include <cmath>
@@ -25,9 +26,7 @@ struct PlanError {
   std::string reason;
 };
 
-[[noreturn]] void fail(std::string path, std::string reason) {
-  throw PlanError{std::move(path), std::move(reason)};
-}
+[[noreturn]] void fail(std::string path, std::string reason) { throw PlanError{std::move(path), std::move(reason)}; }
 
 // A JSON value as it appears in an error message, shortened.
 std::string show(const Json& value) {
@@ -40,9 +39,7 @@ std::string key_path(const std::string& parent, std::string_view key) {
   return parent.empty() ? std::string(key) : fmt::format("{}.{}", parent, key);
 }
 
-std::string index_path(const std::string& parent, size_t index) {
-  return fmt::format("{}[{}]", parent, index);
-}
+std::string index_path(const std::string& parent, size_t index) { return fmt::format("{}[{}]", parent, index); }
 
 // "a, b or c"
 std::string join_choices(const std::vector<std::string_view>& items) {
@@ -101,7 +98,9 @@ Nanos read_ms(const Json& value, const std::string& path, TimeUse use) {
   Nanos ns = 0;
   if (value.is_number_unsigned()) {
     const uint64_t ms = value.get<uint64_t>();
-    if (ms > static_cast<uint64_t>(kMaxMs)) fail(path, fmt::format("must be at most {} ms (got {})", kMaxMs, show(value)));
+    if (ms > static_cast<uint64_t>(kMaxMs)) {
+      fail(path, fmt::format("must be at most {} ms (got {})", kMaxMs, show(value)));
+    }
     ns = static_cast<Nanos>(ms) * kMillisecond;
   } else if (value.is_number_integer()) {
     const int64_t ms = value.get<int64_t>();
@@ -112,7 +111,9 @@ Nanos read_ms(const Json& value, const std::string& path, TimeUse use) {
     const double ms = value.get<double>();
     if (!std::isfinite(ms)) fail(path, fmt::format("must be finite (got {})", show(value)));
     if (ms < 0) fail(path, fmt::format("must not be negative (got {})", show(value)));
-    if (ms > static_cast<double>(kMaxMs)) fail(path, fmt::format("must be at most {} ms (got {})", kMaxMs, show(value)));
+    if (ms > static_cast<double>(kMaxMs)) {
+      fail(path, fmt::format("must be at most {} ms (got {})", kMaxMs, show(value)));
+    }
     // ms * 1e6 carries the rounding error of the decimal fraction (0.3 ms -> 299999.99999999994):
     // round to the nearest nanosecond, but refuse a value that really means a fraction of one.
     const double exact = ms * 1e6;
@@ -136,8 +137,8 @@ uint32_t read_index(const Json& value, const std::string& path) {
 }
 
 double read_rate(const Json& value, const std::string& path) {
-  const bool ok = value.is_number() && std::isfinite(value.get<double>()) && value.get<double>() >= 0 &&
-                  value.get<double>() <= 1;
+  const bool ok =
+      value.is_number() && std::isfinite(value.get<double>()) && value.get<double>() >= 0 && value.get<double>() <= 1;
   if (!ok) fail(path, fmt::format("must be a probability, a number from 0 to 1 (got {})", show(value)));
   return value.get<double>();
 }
@@ -217,14 +218,21 @@ BuggifyFault read_buggify(const Fields& fields) {
   const std::string path = fields.path("sites");
   const Json& sites = read_array(fields.need("sites"), path, "site names");
   if (sites.empty()) fail(path, "must name at least one site");
-  if (sites.size() > kBuggifySitesMax) fail(path, fmt::format("too many sites ({}; the limit is {})", sites.size(), kBuggifySitesMax));
+  if (sites.size() > kBuggifySitesMax) {
+    fail(path, fmt::format("too many sites ({}; the limit is {})", sites.size(), kBuggifySitesMax));
+  }
   std::set<std::string> names;
   for (size_t i = 0; i < sites.size(); ++i) {
     const Json& site = sites[i];
     const bool ok = site.is_string() && !site.get<std::string>().empty() &&
                     site.get<std::string>().size() <= kBuggifySiteNameBytesMax;
-    if (!ok) fail(index_path(path, i), fmt::format("must be a site name, a string of 1 to {} bytes (got {})", kBuggifySiteNameBytesMax, show(site)));
-    if (!names.insert(site.get<std::string>()).second) fail(index_path(path, i), fmt::format("site {} is listed twice", show(site)));
+    if (!ok) {
+      fail(index_path(path, i), fmt::format("must be a site name, a string of 1 to {} bytes (got {})",
+                                            kBuggifySiteNameBytesMax, show(site)));
+    }
+    if (!names.insert(site.get<std::string>()).second) {
+      fail(index_path(path, i), fmt::format("site {} is listed twice", show(site)));
+    }
   }
   return BuggifyFault{.sites = {names.begin(), names.end()}};
 }
@@ -260,7 +268,8 @@ FaultParams read_params(FaultKind kind, const Fields& fields) {
     case FaultKind::kReset: return ResetFault{.link = read_link(fields.need("link"), fields.path("link"))};
     case FaultKind::kLatency:
       return LatencyFault{
-          .extra_latency_ns = read_ms(fields.need("extra_latency_ms"), fields.path("extra_latency_ms"), TimeUse::kDuration),
+          .extra_latency_ns =
+              read_ms(fields.need("extra_latency_ms"), fields.path("extra_latency_ms"), TimeUse::kDuration),
           .duration_ns = read_ms(fields.need("duration_ms"), fields.path("duration_ms"), TimeUse::kDuration)};
     case FaultKind::kStorage: return read_storage(fields);
     case FaultKind::kBuggify: return read_buggify(fields);
@@ -293,7 +302,9 @@ ScheduledFault read_fault(const Json& value, const std::string& path) {
 std::map<FaultKind, double> read_intensities(const Fields& fields, const std::set<FaultKind>& kinds) {
   const std::string path = fields.path("intensity_per_s");
   const Json& object = fields.need("intensity_per_s");
-  if (!object.is_object()) fail(path, fmt::format("must be an object from kind names to faults per second (got {})", show(object)));
+  if (!object.is_object()) {
+    fail(path, fmt::format("must be an object from kind names to faults per second (got {})", show(object)));
+  }
   std::map<FaultKind, double> intensities;
   for (const auto& [name, value] : object.items()) {
     const std::string entry = key_path(path, name);
@@ -302,11 +313,16 @@ std::map<FaultKind, double> read_intensities(const Fields& fields, const std::se
     if (!kinds.contains(*kind)) fail(entry, fmt::format("kind '{}' is not in {}", name, fields.path("kinds")));
     const bool ok = value.is_number() && std::isfinite(value.get<double>()) && value.get<double>() > 0 &&
                     value.get<double>() <= kIntensityPerSecondMax;
-    if (!ok) fail(entry, fmt::format("must be a number of faults per second above 0 and at most {} (got {})", kIntensityPerSecondMax, show(value)));
+    if (!ok) {
+      fail(entry, fmt::format("must be a number of faults per second above 0 and at most {} (got {})",
+                              kIntensityPerSecondMax, show(value)));
+    }
     intensities[*kind] = value.get<double>();
   }
   for (FaultKind kind : kinds) {
-    if (!intensities.contains(kind)) fail(key_path(path, fault_kind_name(kind)), "missing: every enabled kind needs an intensity");
+    if (!intensities.contains(kind)) {
+      fail(key_path(path, fault_kind_name(kind)), "missing: every enabled kind needs an intensity");
+    }
   }
   return intensities;
 }
@@ -319,7 +335,9 @@ GeneratorSettings read_generator(const Json& value, const std::string& path) {
   const Json& kinds = read_array(fields.need("kinds"), kinds_path, "fault kind names");
   for (size_t i = 0; i < kinds.size(); ++i) {
     const FaultKind kind = read_kind(kinds[i], index_path(kinds_path, i));
-    if (!settings.kinds.insert(kind).second) fail(index_path(kinds_path, i), fmt::format("kind '{}' is listed twice", fault_kind_name(kind)));
+    if (!settings.kinds.insert(kind).second) {
+      fail(index_path(kinds_path, i), fmt::format("kind '{}' is listed twice", fault_kind_name(kind)));
+    }
   }
   settings.intensity_per_s = read_intensities(fields, settings.kinds);
   settings.fault_window_ns = read_ms(fields.need("fault_window_ms"), fields.path("fault_window_ms"), TimeUse::kInstant);
@@ -364,8 +382,9 @@ void check_window(const FaultPlan& plan) {
                                                 ms_json(fault.at_ns).dump(), ms_json(window).dump()));
     }
     if (const auto end = fault_end(fault); end && end->first > window) {
-      fail(key_path(path, end->second), fmt::format("the fault ends at {} ms, after the generator's fault window ({} ms)",
-                                                    ms_json(end->first).dump(), ms_json(window).dump()));
+      fail(key_path(path, end->second),
+           fmt::format("the fault ends at {} ms, after the generator's fault window ({} ms)",
+                       ms_json(end->first).dump(), ms_json(window).dump()));
     }
   }
 }
@@ -373,14 +392,19 @@ void check_window(const FaultPlan& plan) {
 FaultPlan read_plan(const Json& root) {
   const Fields fields(root, "", "a plan", {"version", "generator", "faults"});
   const Json& version = fields.need("version");
-  if (!version.is_number_integer()) fail("version", fmt::format("must be the integer {} (got {})", kPlanVersion, show(version)));
+  if (!version.is_number_integer()) {
+    fail("version", fmt::format("must be the integer {} (got {})", kPlanVersion, show(version)));
+  }
   if (!version.is_number_unsigned() || version.get<uint64_t>() != kPlanVersion) {
-    fail("version", fmt::format("unsupported plan version {} (this build reads version {})", show(version), kPlanVersion));
+    fail("version",
+         fmt::format("unsupported plan version {} (this build reads version {})", show(version), kPlanVersion));
   }
   FaultPlan plan;
   if (const Json* generator = fields.find("generator")) plan.generator = read_generator(*generator, "generator");
   const Json& faults = read_array(fields.need("faults"), "faults", "faults");
-  if (faults.size() > kPlanFaultsMax) fail("faults", fmt::format("too many faults ({}; the limit is {})", faults.size(), kPlanFaultsMax));
+  if (faults.size() > kPlanFaultsMax) {
+    fail("faults", fmt::format("too many faults ({}; the limit is {})", faults.size(), kPlanFaultsMax));
+  }
   plan.faults.reserve(faults.size());
   for (size_t i = 0; i < faults.size(); ++i) plan.faults.push_back(read_fault(faults[i], index_path("faults", i)));
   check_window(plan);
@@ -406,7 +430,8 @@ absl::StatusOr<FaultPlan> load_plan(const std::string& path) {
   text << file.rdbuf();
   if (file.bad()) return absl::InvalidArgumentError(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
   if (text.view().size() > kPlanFileBytesMax) {
-    return absl::InvalidArgumentError(fmt::format("{}: file is {} bytes; the limit is {}", path, text.view().size(), kPlanFileBytesMax));
+    return absl::InvalidArgumentError(
+        fmt::format("{}: file is {} bytes; the limit is {}", path, text.view().size(), kPlanFileBytesMax));
   }
   return parse_plan(text.view(), path);
 }
@@ -415,8 +440,10 @@ absl::Status validate_plan(const FaultPlan& plan, std::string_view source_name) 
   absl::StatusOr<FaultPlan> reread = parse_plan(plan_to_json(plan), source_name);
   if (!reread.ok()) return reread.status();
   if (!(*reread == plan)) {
-    return absl::InternalError(fmt::format("{}: the plan changes when written and read back (unsorted partition "
-                                           "sides or buggify sites?)", source_name));
+    return absl::InternalError(
+        fmt::format("{}: the plan changes when written and read back (unsorted partition "
+                    "sides or buggify sites?)",
+                    source_name));
   }
   return absl::OkStatus();
 }

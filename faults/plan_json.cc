@@ -38,9 +38,7 @@ class DuplicateKeyFinder {
         if (!frame.keys.insert(frame.key).second && !duplicate_) duplicate_ = path_of(frame.key);
         break;
       }
-      case Event::value:
-        enter_child();
-        break;
+      case Event::value: enter_child(); break;
     }
     return true;  // keep every value
   }
@@ -151,7 +149,9 @@ Json generator_json(const GeneratorSettings& settings) {
   for (FaultKind kind : settings.kinds) kinds.push_back(std::string(fault_kind_name(kind)));
   object["kinds"] = kinds;
   Json intensities = Json::object();
-  for (const auto& [kind, intensity] : settings.intensity_per_s) intensities[std::string(fault_kind_name(kind))] = intensity;
+  for (const auto& [kind, intensity] : settings.intensity_per_s) {
+    intensities[std::string(fault_kind_name(kind))] = intensity;
+  }
   object["intensity_per_s"] = intensities;
   add_ms(object, "fault_window_ms", settings.fault_window_ns);
   add_ms(object, "quiet_ms", settings.quiet_ns);
@@ -177,8 +177,8 @@ absl::StatusOr<Json> parse_json_text(std::string_view text, std::string_view sou
         fmt::format("{}: JSON syntax error: {}", source_name, syntax_detail(error.what())));
   }
   if (finder.duplicate()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}: {}: duplicate key (a key may appear only once in an object)", source_name, *finder.duplicate()));
+    return absl::InvalidArgumentError(fmt::format("{}: {}: duplicate key (a key may appear only once in an object)",
+                                                  source_name, *finder.duplicate()));
   }
   return root;
 }

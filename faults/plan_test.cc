@@ -71,8 +71,9 @@ TEST(ParseFaultKinds, NoneSwarmAndLists) {
   ASSERT_TRUE(swarm.ok());
   EXPECT_EQ(swarm->mode, FaultSelection::Mode::kSwarm);
   EXPECT_EQ(swarm->kinds.size(), kFaultKindCount);
-  EXPECT_EQ(*parse_fault_kinds("partition,crash"),
-            (FaultSelection{.mode = FaultSelection::Mode::kKinds, .kinds = {FaultKind::kCrash, FaultKind::kPartition}}));
+  EXPECT_EQ(
+      *parse_fault_kinds("partition,crash"),
+      (FaultSelection{.mode = FaultSelection::Mode::kKinds, .kinds = {FaultKind::kCrash, FaultKind::kPartition}}));
   EXPECT_EQ(parse_fault_kinds(" clog , reset ")->kinds, (std::set<FaultKind>{FaultKind::kClog, FaultKind::kReset}));
 }
 
@@ -106,11 +107,15 @@ TEST(ParsePlan, ReadsEveryKindWithItsParameters) {
   EXPECT_EQ(partition.duration_ns, 1500 * kMillisecond);
   EXPECT_FALSE(std::get<PartitionFault>(plan->faults[4].params).one_way);
   EXPECT_EQ(std::get<PartitionFault>(plan->faults[4].params).duration_ns, 1);  // 0.000001 ms
-  EXPECT_EQ(plan->faults[5].params, FaultParams(ClogFault{.node = 2, .link = std::nullopt, .duration_ns = 250 * kMillisecond}));
-  EXPECT_EQ(plan->faults[6].params, FaultParams(ClogFault{.node = std::nullopt, .link = NodePair{1, 0}, .duration_ns = 250 * kMillisecond}));
+  EXPECT_EQ(plan->faults[5].params,
+            FaultParams(ClogFault{.node = 2, .link = std::nullopt, .duration_ns = 250 * kMillisecond}));
+  EXPECT_EQ(plan->faults[6].params,
+            FaultParams(ClogFault{.node = std::nullopt, .link = NodePair{1, 0}, .duration_ns = 250 * kMillisecond}));
   EXPECT_EQ(plan->faults[7].params, FaultParams(ResetFault{.link = {0, 2}}));
-  EXPECT_EQ(plan->faults[8].params, FaultParams(LatencyFault{.extra_latency_ns = 40 * kMillisecond, .duration_ns = kSecond}));
-  EXPECT_EQ(plan->faults[9].params, FaultParams(StorageFault{.error_rate = 0.1, .loss_rate = 0, .duration_ns = 3 * kSecond}));
+  EXPECT_EQ(plan->faults[8].params,
+            FaultParams(LatencyFault{.extra_latency_ns = 40 * kMillisecond, .duration_ns = kSecond}));
+  EXPECT_EQ(plan->faults[9].params,
+            FaultParams(StorageFault{.error_rate = 0.1, .loss_rate = 0, .duration_ns = 3 * kSecond}));
   EXPECT_EQ(plan->faults[10].params, FaultParams(BuggifyFault{.sites = {"directory.drop_lease", "store.slow_ack"}}));
   for (size_t i = 0; i < kFaultKindCount; ++i) {
     bool seen = false;
@@ -118,7 +123,8 @@ TEST(ParsePlan, ReadsEveryKindWithItsParameters) {
     EXPECT_TRUE(seen) << fault_kind_name(kAllFaultKinds[i]);
   }
   ASSERT_TRUE(plan->generator.has_value());
-  EXPECT_EQ(plan->generator->kinds, (std::set<FaultKind>{FaultKind::kCrash, FaultKind::kPartition, FaultKind::kStorage}));
+  EXPECT_EQ(plan->generator->kinds,
+            (std::set<FaultKind>{FaultKind::kCrash, FaultKind::kPartition, FaultKind::kStorage}));
   EXPECT_EQ(plan->generator->intensity_per_s.at(FaultKind::kPartition), 0.25);
   EXPECT_EQ(plan->generator->fault_window_ns, 10 * kSecond);
   EXPECT_EQ(plan->generator->quiet_ns, 5 * kSecond);
@@ -127,7 +133,8 @@ TEST(ParsePlan, ReadsEveryKindWithItsParameters) {
 
 TEST(ParsePlan, FractionalMillisecondsConvertExactly) {
   const auto at = [](std::string_view ms) {
-    absl::StatusOr<FaultPlan> plan = parse_plan(with_fault(fmt::format(R"({{"at_ms": {}, "kind": "crash", "process": 0}})", ms)), "p");
+    absl::StatusOr<FaultPlan> plan =
+        parse_plan(with_fault(fmt::format(R"({{"at_ms": {}, "kind": "crash", "process": 0}})", ms)), "p");
     EXPECT_TRUE(plan.ok()) << plan.status();
     return plan.ok() ? plan->faults[0].at_ns : -1;
   };
@@ -153,21 +160,24 @@ TEST(PlanToJson, RoundTripsEveryKind) {
 TEST(PlanToJson, WritesAStableLayout) {
   FaultPlan plan;
   plan.faults.push_back({.at_ns = 1'500'000, .params = CrashFault{.process = 2}});
-  plan.faults.push_back({.at_ns = 1, .params = PartitionFault{.sides = {{0}, {1, 2}}, .one_way = false, .duration_ns = 2 * kSecond}});
-  EXPECT_EQ(plan_to_json(plan),
-            "{\n"
-            "  \"version\": 1,\n"
-            "  \"faults\": [\n"
-            "    {\"at_ms\":1.5,\"kind\":\"crash\",\"process\":2},\n"
-            "    {\"at_ms\":1e-06,\"kind\":\"partition\",\"sides\":[[0],[1,2]],\"one_way\":false,\"duration_ms\":2000}\n"
-            "  ]\n"
-            "}\n");
+  plan.faults.push_back(
+      {.at_ns = 1, .params = PartitionFault{.sides = {{0}, {1, 2}}, .one_way = false, .duration_ns = 2 * kSecond}});
+  EXPECT_EQ(
+      plan_to_json(plan),
+      "{\n"
+      "  \"version\": 1,\n"
+      "  \"faults\": [\n"
+      "    {\"at_ms\":1.5,\"kind\":\"crash\",\"process\":2},\n"
+      "    {\"at_ms\":1e-06,\"kind\":\"partition\",\"sides\":[[0],[1,2]],\"one_way\":false,\"duration_ms\":2000}\n"
+      "  ]\n"
+      "}\n");
   EXPECT_EQ(plan_to_json(FaultPlan{}), "{\n  \"version\": 1,\n  \"faults\": []\n}\n");
 }
 
 TEST(ValidatePlan, RejectsPlansBuiltWrongInCode) {
   FaultPlan unsorted;
-  unsorted.faults.push_back({.at_ns = 0, .params = PartitionFault{.sides = {{2, 0}, {1}}, .one_way = false, .duration_ns = 1}});
+  unsorted.faults.push_back(
+      {.at_ns = 0, .params = PartitionFault{.sides = {{2, 0}, {1}}, .one_way = false, .duration_ns = 1}});
   EXPECT_EQ(validate_plan(unsorted, "code").code(), absl::StatusCode::kInternal);
   FaultPlan negative;
   negative.faults.push_back({.at_ns = -5 * kMillisecond, .params = CrashFault{}});
@@ -184,7 +194,8 @@ TEST(ParsePlan, ErrorsNameTheFileTheFieldAndTheReason) {
             "plan.json: faults[0].proces: unknown key in a crash fault (expected at_ms, kind or process)");
   EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "partition", "sides": [[0], [1]]})")),
             "plan.json: faults[0].duration_ms: missing required field of a partition fault");
-  EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "process": 2})")), "plan.json: faults[0].kind: missing required field of a fault");
+  EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "process": 2})")),
+            "plan.json: faults[0].kind: missing required field of a fault");
   EXPECT_EQ(plan_error(R"({"version": 2, "faults": []})"),
             "plan.json: version: unsupported plan version 2 (this build reads version 1)");
   EXPECT_EQ(plan_error(R"({"faults": []})"), "plan.json: version: missing required field of a plan");
@@ -200,8 +211,9 @@ TEST(ParsePlan, SyntaxErrorsGiveLineAndColumn) {
   EXPECT_EQ(plan_error("{\"version\": 1,}"),
             "plan.json: line 1 column 15: JSON syntax error: syntax error while parsing object key - unexpected "
             "'}'; expected string literal");
-  EXPECT_EQ(plan_error(""), "plan.json: line 1 column 1: JSON syntax error: syntax error while parsing value - "
-                            "unexpected end of input; expected '[', '{', or a literal");
+  EXPECT_EQ(plan_error(""),
+            "plan.json: line 1 column 1: JSON syntax error: syntax error while parsing value - "
+            "unexpected end of input; expected '[', '{', or a literal");
   EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1e400, "kind": "crash", "process": 0})")),
             "plan.json: JSON syntax error: number overflow parsing '1e400'");
 }
@@ -239,7 +251,8 @@ TEST(ParsePlan, RejectsBadParameters) {
             "plan.json: faults[0].sides[1]: must name at least one node");
   EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "partition", "sides": [[0, 0], [1]], "duration_ms": 5})")),
             "plan.json: faults[0].sides[0][1]: node 0 is listed twice");
-  EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "partition", "sides": [[0], [1]], "one_way": "yes", "duration_ms": 5})")),
+  EXPECT_EQ(plan_error(with_fault(
+                R"({"at_ms": 1, "kind": "partition", "sides": [[0], [1]], "one_way": "yes", "duration_ms": 5})")),
             "plan.json: faults[0].one_way: must be true or false (got \"yes\")");
   EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "clog", "node": 0, "link": [0, 1], "duration_ms": 5})")),
             "plan.json: faults[0].link: a clog fault needs exactly one of node and link");
@@ -259,17 +272,27 @@ TEST(ParsePlan, ChecksGeneratorSettings) {
   const auto generator_error = [](std::string_view generator) {
     return plan_error(fmt::format(R"({{"version": 1, "faults": [], "generator": {}}})", generator));
   };
-  EXPECT_EQ(generator_error(R"({"kinds": ["crash"], "intensity_per_s": {}, "fault_window_ms": 1, "quiet_ms": 1, "deadline_ms": 2})"),
-            "plan.json: generator.intensity_per_s.crash: missing: every enabled kind needs an intensity");
-  EXPECT_EQ(generator_error(R"({"kinds": [], "intensity_per_s": {"clog": 1}, "fault_window_ms": 1, "quiet_ms": 1, "deadline_ms": 2})"),
-            "plan.json: generator.intensity_per_s.clog: kind 'clog' is not in generator.kinds");
-  EXPECT_EQ(generator_error(R"({"kinds": ["crash"], "intensity_per_s": {"crash": 0}, "fault_window_ms": 1, "quiet_ms": 1, "deadline_ms": 2})"),
-            "plan.json: generator.intensity_per_s.crash: must be a number of faults per second above 0 and at most "
-            "1000000 (got 0)");
-  EXPECT_EQ(generator_error(R"({"kinds": ["crash", "crash"], "intensity_per_s": {}, "fault_window_ms": 1, "quiet_ms": 1, "deadline_ms": 2})"),
-            "plan.json: generator.kinds[1]: kind 'crash' is listed twice");
-  EXPECT_EQ(generator_error(R"({"kinds": [], "intensity_per_s": {}, "fault_window_ms": 10000, "quiet_ms": 5000, "deadline_ms": 12000})"),
-            "plan.json: generator.deadline_ms: must be at least fault_window_ms + quiet_ms = 15000 ms (got 12000 ms)");
+  EXPECT_EQ(
+      generator_error(
+          R"({"kinds": ["crash"], "intensity_per_s": {}, "fault_window_ms": 1, "quiet_ms": 1, "deadline_ms": 2})"),
+      "plan.json: generator.intensity_per_s.crash: missing: every enabled kind needs an intensity");
+  EXPECT_EQ(
+      generator_error(
+          R"({"kinds": [], "intensity_per_s": {"clog": 1}, "fault_window_ms": 1, "quiet_ms": 1, "deadline_ms": 2})"),
+      "plan.json: generator.intensity_per_s.clog: kind 'clog' is not in generator.kinds");
+  EXPECT_EQ(
+      generator_error(
+          R"({"kinds": ["crash"], "intensity_per_s": {"crash": 0}, "fault_window_ms": 1, "quiet_ms": 1, "deadline_ms": 2})"),
+      "plan.json: generator.intensity_per_s.crash: must be a number of faults per second above 0 and at most "
+      "1000000 (got 0)");
+  EXPECT_EQ(
+      generator_error(
+          R"({"kinds": ["crash", "crash"], "intensity_per_s": {}, "fault_window_ms": 1, "quiet_ms": 1, "deadline_ms": 2})"),
+      "plan.json: generator.kinds[1]: kind 'crash' is listed twice");
+  EXPECT_EQ(
+      generator_error(
+          R"({"kinds": [], "intensity_per_s": {}, "fault_window_ms": 10000, "quiet_ms": 5000, "deadline_ms": 12000})"),
+      "plan.json: generator.deadline_ms: must be at least fault_window_ms + quiet_ms = 15000 ms (got 12000 ms)");
   EXPECT_EQ(generator_error(R"({"kinds": [], "intensity_per_s": {}, "fault_window_ms": 1, "quiet_ms": 1})"),
             "plan.json: generator.deadline_ms: missing required field of the generator settings");
 }
@@ -277,11 +300,22 @@ TEST(ParsePlan, ChecksGeneratorSettings) {
 TEST(ParsePlan, WithGeneratorSettingsFaultsStayInsideTheWindow) {
   constexpr std::string_view kGenerator =
       R"("generator": {"kinds": [], "intensity_per_s": {}, "fault_window_ms": 1000, "quiet_ms": 0, "deadline_ms": 2000})";
-  EXPECT_EQ(plan_error(fmt::format(R"({{"version": 1, {}, "faults": [{{"at_ms": 1000, "kind": "crash", "process": 0}}]}})", kGenerator)),
+  EXPECT_EQ(plan_error(fmt::format(
+                R"({{"version": 1, {}, "faults": [{{"at_ms": 1000, "kind": "crash", "process": 0}}]}})", kGenerator)),
             "plan.json: faults[0].at_ms: 1000 ms is outside the generator's fault window [0, 1000 ms)");
-  EXPECT_EQ(plan_error(fmt::format(R"({{"version": 1, {}, "faults": [{{"at_ms": 900, "kind": "node_crash", "node": 0, "reboot_after_ms": 100.5}}]}})", kGenerator)),
-            "plan.json: faults[0].reboot_after_ms: the fault ends at 1000.5 ms, after the generator's fault window (1000 ms)");
-  EXPECT_TRUE(parse_plan(fmt::format(R"({{"version": 1, {}, "faults": [{{"at_ms": 900, "kind": "clog", "node": 0, "duration_ms": 100}}]}})", kGenerator), "p").ok());
+  EXPECT_EQ(
+      plan_error(fmt::format(
+          R"({{"version": 1, {}, "faults": [{{"at_ms": 900, "kind": "node_crash", "node": 0, "reboot_after_ms": 100.5}}]}})",
+          kGenerator)),
+      "plan.json: faults[0].reboot_after_ms: the fault ends at 1000.5 ms, after the generator's fault window (1000 "
+      "ms)");
+  EXPECT_TRUE(
+      parse_plan(
+          fmt::format(
+              R"({{"version": 1, {}, "faults": [{{"at_ms": 900, "kind": "clog", "node": 0, "duration_ms": 100}}]}})",
+              kGenerator),
+          "p")
+          .ok());
 }
 
 TEST(LoadPlan, ReadsAFileAndNamesItInErrors) {

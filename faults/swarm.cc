@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <iterator>
 
 #include "fmt/format.h"
 #include "runtime/core/random.h"
@@ -27,11 +28,19 @@ std::set<FaultKind> possible_kinds(const SwarmOptions& options) {
   std::set<FaultKind> kinds;
   for (FaultKind kind : options.kinds) {
     switch (kind) {
-      case FaultKind::kCrash: if (options.process_count >= 1) kinds.insert(kind); break;
-      case FaultKind::kNodeCrash: if (options.node_count > first_crashable_node) kinds.insert(kind); break;
+      case FaultKind::kCrash:
+        if (options.process_count >= 1) kinds.insert(kind);
+        break;
+      case FaultKind::kNodeCrash:
+        if (options.node_count > first_crashable_node) kinds.insert(kind);
+        break;
       case FaultKind::kPartition:
-      case FaultKind::kReset: if (options.node_count >= 2) kinds.insert(kind); break;
-      case FaultKind::kClog: if (options.node_count >= 1) kinds.insert(kind); break;
+      case FaultKind::kReset:
+        if (options.node_count >= 2) kinds.insert(kind);
+        break;
+      case FaultKind::kClog:
+        if (options.node_count >= 1) kinds.insert(kind);
+        break;
       case FaultKind::kLatency:
       case FaultKind::kStorage:
       case FaultKind::kBuggify: kinds.insert(kind); break;
@@ -45,8 +54,8 @@ std::set<FaultKind> possible_kinds(const SwarmOptions& options) {
 // the draws of the others.
 GeneratorSettings choose_settings(Rng& rng, const SwarmOptions& options) {
   const std::set<FaultKind> possible = possible_kinds(options);
-  GeneratorSettings settings{.fault_window_ns = options.fault_window_ns, .quiet_ns = options.quiet_ns,
-                             .deadline_ns = options.deadline_ns};
+  GeneratorSettings settings{
+      .fault_window_ns = options.fault_window_ns, .quiet_ns = options.quiet_ns, .deadline_ns = options.deadline_ns};
   for (FaultKind kind : kAllFaultKinds) {
     if (rng.one_in(2) && possible.contains(kind)) settings.kinds.insert(kind);
   }
@@ -95,7 +104,9 @@ PartitionFault draw_partition(Rng& rng, Nanos at_ns, const SwarmOptions& options
     on_second_side[moved] = !on_second_side[moved];
   }
   PartitionFault partition;
-  for (uint32_t node = 0; node < options.node_count; ++node) partition.sides[on_second_side[node] ? 1 : 0].push_back(node);
+  for (uint32_t node = 0; node < options.node_count; ++node) {
+    partition.sides[on_second_side[node] ? 1 : 0].push_back(node);
+  }
   partition.one_way = rng.one_in(2);
   partition.duration_ns = draw_duration(rng, at_ns, options.duration_ns_min, options.duration_ns_max, options);
   assert(!partition.sides[0].empty());
@@ -131,9 +142,9 @@ FaultParams draw_params(FaultKind kind, Rng& rng, Nanos at_ns, const SwarmOption
     case FaultKind::kCrash: return CrashFault{.process = static_cast<uint32_t>(rng.below(options.process_count))};
     case FaultKind::kNodeCrash: {
       const int64_t first = options.spare_head_node ? 1 : 0;
-      return NodeCrashFault{
-          .node = static_cast<uint32_t>(rng.uniform_int(first, options.node_count - 1)),
-          .reboot_after_ns = draw_duration(rng, at_ns, options.reboot_after_ns_min, options.reboot_after_ns_max, options)};
+      return NodeCrashFault{.node = static_cast<uint32_t>(rng.uniform_int(first, options.node_count - 1)),
+                            .reboot_after_ns = draw_duration(rng, at_ns, options.reboot_after_ns_min,
+                                                             options.reboot_after_ns_max, options)};
     }
     case FaultKind::kPartition: return draw_partition(rng, at_ns, options);
     case FaultKind::kClog: {
@@ -149,8 +160,9 @@ FaultParams draw_params(FaultKind kind, Rng& rng, Nanos at_ns, const SwarmOption
     case FaultKind::kReset: return ResetFault{.link = draw_link(rng, options.node_count)};
     case FaultKind::kLatency: {
       const Nanos extra = rng.uniform_int(options.extra_latency_ns_min, options.extra_latency_ns_max);
-      return LatencyFault{.extra_latency_ns = extra,
-                          .duration_ns = draw_duration(rng, at_ns, options.duration_ns_min, options.duration_ns_max, options)};
+      return LatencyFault{
+          .extra_latency_ns = extra,
+          .duration_ns = draw_duration(rng, at_ns, options.duration_ns_min, options.duration_ns_max, options)};
     }
     case FaultKind::kStorage: return draw_storage(rng, at_ns, options);
     case FaultKind::kBuggify: return draw_buggify(rng, sorted_sites);
@@ -185,20 +197,23 @@ absl::Status validate_swarm_options(const SwarmOptions& options) {
                               options.intensity_per_s_min <= options.intensity_per_s_max &&
                               options.intensity_per_s_max <= kIntensityPerSecondMax;
   if (!intensities_ok) {
-    return bad_option(fmt::format("intensity_per_s_min must be positive and at most intensity_per_s_max, which must be "
-                                  "at most {} (got {}..{})", kIntensityPerSecondMax, options.intensity_per_s_min,
-                                  options.intensity_per_s_max));
+    return bad_option(
+        fmt::format("intensity_per_s_min must be positive and at most intensity_per_s_max, which must be "
+                    "at most {} (got {}..{})",
+                    kIntensityPerSecondMax, options.intensity_per_s_min, options.intensity_per_s_max));
   }
   const bool times_ok = options.fault_window_ns > 0 && options.quiet_ns >= 0 && options.deadline_ns <= kPlanTimeMaxNs &&
                         options.fault_window_ns + options.quiet_ns <= options.deadline_ns;
   if (!times_ok) {
-    return bad_option(fmt::format("need 0 < fault_window_ns, 0 <= quiet_ns, fault_window_ns + quiet_ns <= deadline_ns "
-                                  "<= {} (got {}, {}, {})", kPlanTimeMaxNs, options.fault_window_ns, options.quiet_ns,
-                                  options.deadline_ns));
+    return bad_option(
+        fmt::format("need 0 < fault_window_ns, 0 <= quiet_ns, fault_window_ns + quiet_ns <= deadline_ns "
+                    "<= {} (got {}, {}, {})",
+                    kPlanTimeMaxNs, options.fault_window_ns, options.quiet_ns, options.deadline_ns));
   }
-  for (const absl::Status& status : {check_range("duration_ns", options.duration_ns_min, options.duration_ns_max),
-                                     check_range("reboot_after_ns", options.reboot_after_ns_min, options.reboot_after_ns_max),
-                                     check_range("extra_latency_ns", options.extra_latency_ns_min, options.extra_latency_ns_max)}) {
+  for (const absl::Status& status :
+       {check_range("duration_ns", options.duration_ns_min, options.duration_ns_max),
+        check_range("reboot_after_ns", options.reboot_after_ns_min, options.reboot_after_ns_max),
+        check_range("extra_latency_ns", options.extra_latency_ns_min, options.extra_latency_ns_max)}) {
     if (!status.ok()) return status;
   }
   if (!(options.storage_rate_max > 0 && options.storage_rate_max <= 1)) {

@@ -17,8 +17,12 @@ namespace {
 
 // A three-node cluster with four processes and a 2 s fault window: a handful of faults per seed.
 SwarmOptions small_options() {
-  return SwarmOptions{.node_count = 3, .process_count = 4, .fault_window_ns = 2 * kSecond, .quiet_ns = kSecond,
-                      .deadline_ns = 5 * kSecond, .buggify_sites = {"store.slow_ack", "directory.drop_lease"}};
+  return SwarmOptions{.node_count = 3,
+                      .process_count = 4,
+                      .fault_window_ns = 2 * kSecond,
+                      .quiet_ns = kSecond,
+                      .deadline_ns = 5 * kSecond,
+                      .buggify_sites = {"store.slow_ack", "directory.drop_lease"}};
 }
 
 // The duration-like parameter of a fault and its bounds in `options`, or nullopt.
@@ -200,8 +204,12 @@ TEST(SwarmPlan, RestrictingKindsKeepsTheFaultsOfTheKindsStillOn) {
       EXPECT_EQ(wide.generator->intensity_per_s.at(kind), narrow.generator->intensity_per_s.at(kind));
       std::vector<ScheduledFault> wide_faults;
       std::vector<ScheduledFault> narrow_faults;
-      for (const auto& f : wide.faults) if (f.kind() == kind) wide_faults.push_back(f);
-      for (const auto& f : narrow.faults) if (f.kind() == kind) narrow_faults.push_back(f);
+      for (const auto& f : wide.faults) {
+        if (f.kind() == kind) wide_faults.push_back(f);
+      }
+      for (const auto& f : narrow.faults) {
+        if (f.kind() == kind) narrow_faults.push_back(f);
+      }
       EXPECT_EQ(wide_faults, narrow_faults) << "seed " << seed;
       ++compared;
     }
@@ -261,7 +269,8 @@ TEST(ValidateSwarmOptions, NamesTheBadOption) {
   EXPECT_EQ(validate_swarm_options(options).code(), absl::StatusCode::kInvalidArgument);
   options = SwarmOptions{};
   options.buggify_sites = {"a", "a"};
-  EXPECT_EQ(std::string(validate_swarm_options(options).message()), "swarm options: buggify_sites must not repeat a name");
+  EXPECT_EQ(std::string(validate_swarm_options(options).message()),
+            "swarm options: buggify_sites must not repeat a name");
 }
 
 }  // namespace
