@@ -12,6 +12,7 @@ SimRunResult run_simulation(const SimRunOptions& options, absl::AnyInvocable<voi
     World world({.seed = options.seed, .strategy = options.strategy, .network = options.network,
                  .max_steps = options.max_steps, .max_time = options.max_time, .trace = trace});
     for (const NodeOptions& node : options.cluster.nodes) world.add_node(node);
+    if (options.prepare) options.prepare(world);
     result.status = core::run_driver(world, std::move(driver));
     result.steps = world.steps();
     result.sim_time = world.now();

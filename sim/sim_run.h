@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -34,6 +35,9 @@ struct SimRunOptions {
   Nanos max_time = int64_t{24} * 3600 * kSecond;
   // Extra trace consumer; nullptr keeps only the hash.
   Trace* trace = nullptr;
+  // Called with the World after its nodes exist and before the run starts (to schedule faults
+  // with World::at, say).
+  std::function<void(World&)> prepare;
 };
 
 struct SimRunResult {

@@ -117,6 +117,27 @@ void World::kill_process(ProcessId id, std::string_view why) {
   destroy_process_fibers(*process);
 }
 
+void World::crash_node(NodeId node, Nanos reboot_after) {
+  assert(node.value < nodes_.size());
+  if (!nodes_[node.value].alive) return;
+  nodes_[node.value].alive = false;
+  std::string why = fmt::format("node {} crashed", node);
+  trace({.kind = TraceKind::kProcessExit, .node = node, .detail = why});
+  for (auto& process : processes_) {
+    if (process->node == node && process->alive) kill_process(process->id, why);
+  }
+  if (reboot_after >= 0) {
+    at(now_ + reboot_after, [this, node] {
+      nodes_[node.value].alive = true;
+      trace({.kind = TraceKind::kProcessStart, .node = node, .detail = fmt::format("node {} rebooted", node)});
+    });
+  }
+}
+
+void World::at(Nanos time, absl::AnyInvocable<void()> action) {
+  schedule(std::max(time, now_), {.kind = ReadyItem::Kind::kCallback, .process = {}, .callback = std::move(action)});
+}
+
 void World::watch_process(ProcessId watcher, ProcessId target) {
   SimProcess* watched = find_process(target);
   assert(watched != nullptr && find_process(watcher) != nullptr);
@@ -338,6 +359,10 @@ void World::run_item(ReadyItem& item) {
   }
   if (item.timer != 0) {
     if (pending_timers_.erase(item.timer) == 0) return;  // cancelled
+  }
+  if (!item.process.valid()) {  // a World-level action (World::at): no process context
+    item.callback();
+    return;
   }
   SimProcess* process = find_process(item.process);
   if (process == nullptr || !process->alive) return;

@@ -68,6 +68,15 @@ class World final : public Platform {
   // Adds a node; returns its id (0 for the first, the head).
   NodeId add_node(NodeOptions options);
 
+  // Crashes `node`: every process on it ends (as kill_process, with the reason "node n1
+  // crashed"), and the node takes no new processes until it reboots, empty, `reboot_after` later
+  // (never when reboot_after < 0). The trace records both.
+  void crash_node(NodeId node, Nanos reboot_after);
+
+  // Runs `action` at virtual time `time` (now if earlier), outside any process: the hook for
+  // fault injection and for tests that act on the World mid-run.
+  void at(Nanos time, absl::AnyInvocable<void()> action);
+
   // The trace this World records into (options.trace or its own).
   Trace& trace_log() { return *trace_; }
   uint64_t steps() const { return steps_; }

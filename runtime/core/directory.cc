@@ -118,8 +118,7 @@ void Directory::on_create(ProcessId from, wire::CreateActor request) {
 std::string Directory::infeasible_reason(const wire::ActorSpec& spec) const {
   double max_cpus = 0;
   int64_t max_memory = 0;
-  for (const NodeCapacity& node : nodes_) {
-    if (!node.info.alive) continue;
+  for (const NodeCapacity& node : nodes_) {  // down nodes count: they may reboot
     max_cpus = std::max(max_cpus, node.info.cpus);
     max_memory = std::max(max_memory, node.info.memory_bytes);
   }
@@ -146,6 +145,8 @@ bool Directory::try_place(ActorRecord& actor) {
     }
     return false;
   }
+  std::vector<NodeInfo> current = platform_.nodes();  // liveness changes (node crash, reboot)
+  for (size_t i = 0; i < nodes_.size() && i < current.size(); ++i) nodes_[i].info.alive = current[i].alive;
   NodeCapacity* best = nullptr;
   for (NodeCapacity& node : nodes_) {
     if (!node.info.alive || node.free_cpus < spec.num_cpus || node.free_memory < spec.memory_bytes) continue;

@@ -38,6 +38,7 @@ class Fragile {
   int value() { return value_; }
   int add(int delta) { return value_ += delta; }
   int restarts() { return this_actor::restart_count(); }
+  uint32_t node() { return this_actor::node().value; }
   int crash() {
     this_actor::crash();
     return -1;  // never reached
@@ -70,7 +71,8 @@ class Fragile {
   ActorHandle<Tracker> tracker_;
   int value_ = 0;
 };
-TROUPE_ACTOR(Fragile, &Fragile::value, &Fragile::add, &Fragile::restarts, &Fragile::crash, &Fragile::crash_first,
+TROUPE_ACTOR(Fragile, &Fragile::value, &Fragile::add, &Fragile::restarts, &Fragile::node, &Fragile::crash,
+             &Fragile::crash_first,
              &Fragile::crash_then_throw, &Fragile::throw_first, &Fragile::spawn_child);
 
 enum class Backend { kSim, kThreads };
@@ -281,6 +283,44 @@ TEST(DeadlockSim, ACycleOfSequentialActorsIsReportedNamingBothActorsAndTheirCall
   EXPECT_NE(report.find("Pong) fiber"), std::string::npos) << report;
   EXPECT_NE(report.find(".answer ("), std::string::npos) << report;
   std::cout << report;
+}
+
+}  // namespace
+}  // namespace troupe
+
+namespace troupe {
+namespace {
+
+TEST(NodeCrashSim, ActorsOnACrashedNodeRestartElsewhereAndTheNodeRejoinsAfterItsReboot) {
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    sim::SimRunOptions options{.seed = seed};
+    options.prepare = [](sim::World& world) {
+      world.at(5 * kMillisecond, [&world] { world.crash_node(NodeId{1}, 20 * kMillisecond); });
+    };
+    sim::SimRunResult result = sim::run_simulation(options, [](System& sys) {
+      // Spawned one at a time (creation requests could overtake each other on the network) so
+      // placement is fixed: the tracker fills node 0, then the most free node, lowest id first.
+      auto tracker = sys.spawn<Tracker>({.num_cpus = 8});
+      EXPECT_EQ(sys.get(tracker.call(&Tracker::count, std::string("x"))), 0);
+      auto on_one = sys.spawn<Fragile>({.max_restarts = 1}, tracker);
+      EXPECT_EQ(sys.get(on_one.call(&Fragile::node)), 1u);
+      auto on_two = sys.spawn<Fragile>({.max_restarts = 1}, tracker);
+      EXPECT_EQ(sys.get(on_two.call(&Fragile::node)), 2u);
+      EXPECT_EQ(sys.get(on_one.call(&Fragile::add, 1)), 1);
+      EXPECT_EQ(sys.get(on_two.call(&Fragile::add, 1)), 1);
+      troupe::sleep(10 * std::chrono::milliseconds(1));  // node 1 crashes at 5 ms
+      EXPECT_EQ(sys.get(on_one.with({.max_task_retries = 1}).call(&Fragile::restarts)), 1);
+      EXPECT_EQ(sys.get(on_one.call(&Fragile::value)), 0);
+      EXPECT_EQ(sys.get(on_one.call(&Fragile::node)), 2u) << "node 1 is down, node 0 is full";
+      EXPECT_EQ(sys.get(on_two.call(&Fragile::value)), 1) << "node 2 was not touched";
+      EXPECT_EQ(sys.get(on_two.call(&Fragile::restarts)), 0);
+      troupe::sleep(30 * std::chrono::milliseconds(1));  // node 1 is back by 25 ms
+      // 8 CPUs are free on node 1 again and 6 on node 2: a new actor needing 8 goes to node 1.
+      auto late = sys.spawn<Fragile>({.num_cpus = 8}, tracker);
+      EXPECT_EQ(sys.get(late.call(&Fragile::node)), 1u);
+    });
+    ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
+  }
 }
 
 }  // namespace
