@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -424,15 +425,19 @@ absl::StatusOr<FaultPlan> parse_plan(std::string_view json, std::string_view sou
 }
 
 absl::StatusOr<FaultPlan> load_plan(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    return absl::InvalidArgumentError(fmt::format("{}: is a directory, not a plan file", path));
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) return absl::NotFoundError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+  const uintmax_t size = std::filesystem::file_size(path, error);
+  if (!error && size > kPlanFileBytesMax) {
+    return absl::InvalidArgumentError(fmt::format("{}: file is {} bytes; the limit is {}", path, size, kPlanFileBytesMax));
+  }
   std::ostringstream text;
   text << file.rdbuf();
   if (file.bad()) return absl::InvalidArgumentError(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
-  if (text.view().size() > kPlanFileBytesMax) {
-    return absl::InvalidArgumentError(
-        fmt::format("{}: file is {} bytes; the limit is {}", path, text.view().size(), kPlanFileBytesMax));
-  }
   return parse_plan(text.view(), path);
 }
 

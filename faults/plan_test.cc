@@ -336,6 +336,8 @@ TEST(LoadPlan, ReadsAFileAndNamesItInErrors) {
   std::remove(path.c_str());
   EXPECT_EQ(load_plan(path).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(message_of(load_plan(path).status()), path + ": cannot open: No such file or directory");
+  EXPECT_EQ(message_of(load_plan(testing::TempDir()).status()),
+            testing::TempDir() + ": is a directory, not a plan file");
 }
 
 std::string read_file(const std::string& path) {
