@@ -7,6 +7,8 @@
 // differ between runs), Troupe's own Ref and ActorHandle, and classes with MSGPACK_DEFINE. For a
 // type with a hand-written msgpack adaptor, specialise `troupe::is_serializable<T>` as true.
 //
+// Enums need msgpack's adaptor too: write TROUPE_SERIALIZABLE_ENUM(my::Color) at global scope.
+//
 // Passing anything else fails to compile with:
 //   "troupe: this type cannot be sent to an actor (add MSGPACK_DEFINE(...) to it, or
 //    specialise troupe::is_serializable<T> for a custom msgpack adaptor)"
@@ -24,6 +26,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include "msgpack.hpp"
 
 namespace troupe {
 
@@ -48,7 +52,7 @@ namespace detail {
 
 template <typename T>
 struct SerializableImpl {
-  static constexpr bool value = std::is_arithmetic_v<T> || std::is_enum_v<T> || is_serializable<T>::value ||
+  static constexpr bool value = std::is_arithmetic_v<T> || is_serializable<T>::value ||
                                 HasMsgpackDefine<T> || requires { typename T::troupe_wire_type; };
 };
 template <> struct SerializableImpl<std::string> : std::true_type {};
@@ -80,8 +84,16 @@ template <typename... Ts> struct SerializableImpl<std::tuple<Ts...>> {
 template <typename T>
 constexpr void require_serializable() {
   static_assert(Serializable<T>,
-                "troupe: this type cannot be sent to an actor (add MSGPACK_DEFINE(...) to it, or specialise "
-                "troupe::is_serializable<T> for a custom msgpack adaptor)");
+                "troupe: this type cannot be sent to an actor (add MSGPACK_DEFINE(...) to it; for an enum write "
+                "TROUPE_SERIALIZABLE_ENUM(E) at global scope; or specialise troupe::is_serializable<T> for a custom "
+                "msgpack adaptor)");
 }
 
 }  // namespace troupe
+
+// Makes the enum `E` (fully qualified) sendable: msgpack's enum adaptor plus the opt-in above.
+// Use at global scope.
+#define TROUPE_SERIALIZABLE_ENUM(E) \
+  MSGPACK_ADD_ENUM(E);              \
+  template <>                       \
+  struct troupe::is_serializable<E> : std::true_type {}

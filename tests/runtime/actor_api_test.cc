@@ -421,3 +421,24 @@ TEST(ActorApiSim, ClassesWithTheSameNameInDifferentNamespacesAreDistinct) {
 }
 }  // namespace
 }  // namespace troupe
+
+namespace troupe::enum_test {
+enum class Color { kRed, kGreen };
+class Painter {
+ public:
+  Color swap(Color c) { return c == Color::kRed ? Color::kGreen : Color::kRed; }
+};
+TROUPE_ACTOR(Painter, &Painter::swap);
+}  // namespace troupe::enum_test
+TROUPE_SERIALIZABLE_ENUM(troupe::enum_test::Color);
+
+namespace troupe {
+namespace {
+TEST(ActorApiSim, EnumsDeclaredSerializableCrossTheWire) {
+  run(1, [](System& sys) {
+    auto painter = sys.spawn<enum_test::Painter>();
+    EXPECT_EQ(sys.get(painter.call(&enum_test::Painter::swap, enum_test::Color::kRed)), enum_test::Color::kGreen);
+  });
+}
+}  // namespace
+}  // namespace troupe
