@@ -26,6 +26,7 @@ struct ReadyItem {
   absl::AnyInvocable<void()> callback;      // kCallback
   ProcessId from;                           // kDeliver: the sender
   std::string payload;                      // kDeliver: the message
+  uint64_t epoch = 0;                       // kDeliver: its link's epoch at send (Network::lost)
   TimerId timer = 0;                        // nonzero for timer callbacks (may be cancelled)
   uint64_t sequence = 0;
   Nanos time = 0;

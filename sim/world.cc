@@ -40,7 +40,7 @@ World::World(WorldOptions options)
       network_rng_(root_rng_.fork(kStreamNetwork)),
       strategy_(make_strategy(options_.strategy, root_rng_.fork(kStreamScheduler))),
       stacks_(options_.stacks),
-      network_(options_.network) {
+      network_(options_.network, [this](TraceEvent event) { trace(std::move(event)); }) {
   callback_context_.platform = this;
 }
 
@@ -244,10 +244,13 @@ void World::send(ProcessId from, ProcessId to, std::string payload) {
   if (!source->alive || target == nullptr || !target->alive) {
     trace({.kind = TraceKind::kDrop, .node = source->node, .process = from, .peer = to, .bytes = bytes,
            .detail = source->alive ? "dead receiver" : "dead sender"});
+  } else if (Route route = network_.route({from, source->node}, {to, target->node}, now_, network_rng_);
+             route.dropped) {
+    trace({.kind = TraceKind::kDrop, .node = source->node, .process = from, .peer = to, .bytes = bytes,
+           .detail = std::string(route.reason)});
   } else {
-    Nanos delay = network_.latency(source->node, target->node, network_rng_);
-    schedule(now_ + delay, {.kind = ReadyItem::Kind::kDeliver, .process = to, .from = from,
-                            .payload = std::move(payload)});
+    schedule(route.at, {.kind = ReadyItem::Kind::kDeliver, .process = to, .from = from,
+                        .payload = std::move(payload), .epoch = route.epoch});
   }
   if (current_fiber() != nullptr) yield();
 }
@@ -334,6 +337,11 @@ absl::Status World::run() {
 
 void World::deliver(ReadyItem& item) {
   SimProcess* process = find_process(item.process);
+  if (std::string_view lost = network_.lost(item.from, item.process, item.epoch); !lost.empty()) {
+    trace({.kind = TraceKind::kDrop, .node = process ? process->node : NodeId{}, .process = item.process,
+           .peer = item.from, .bytes = item.payload.size(), .detail = std::string(lost)});
+    return;
+  }
   if (process == nullptr || !process->alive) {
     trace({.kind = TraceKind::kDrop, .node = process ? process->node : NodeId{}, .process = item.process,
            .peer = item.from, .bytes = item.payload.size(), .detail = "receiver died in flight"});

@@ -81,6 +81,8 @@ class World final : public Platform {
   Trace& trace_log() { return *trace_; }
   uint64_t steps() const { return steps_; }
   const WorldOptions& options() const { return options_; }
+  // The simulated network, for injecting faults (partitions, clogs, resets); each is traced.
+  Network& network() { return network_; }
 
   // Platform.
   bool simulated() const override { return true; }

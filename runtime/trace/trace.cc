@@ -30,6 +30,7 @@ std::string_view trace_kind_name(TraceKind kind) {
     case TraceKind::kDecision: return "decision";
     case TraceKind::kCheck: return "check";
     case TraceKind::kUser: return "user";
+    case TraceKind::kFault: return "fault";
   }
   assert(false && "TraceKind out of range");
   return "unknown";

@@ -33,6 +33,7 @@ enum class TraceKind : uint8_t {
   kDecision,       // the scheduler chose among several runnable items; detail: "i/n"
   kCheck,          // a scenario check failed or a sometimes-check held; detail: its name
   kUser,           // free text from user code (troupe::trace)
+  kFault,          // a fault was applied (partition, heal, clog, reset); detail: which
 };
 
 // The stable lowercase name of a kind ("send", "call_start", ...).
