@@ -4,10 +4,16 @@
 
 namespace troupe::scenarios {
 
+// Declared here rather than in scenario.h: only this list calls them.
+void register_resilient_actor(Registry& registry);
+void register_stateful_actor(Registry& registry);
+
 void register_builtin_scenarios(Registry& registry) {
   register_counter(registry);
   register_database(registry);
   register_lifecycle(registry);
+  register_resilient_actor(registry);
+  register_stateful_actor(registry);
 }
 
 }  // namespace troupe::scenarios

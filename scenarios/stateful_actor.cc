@@ -1,0 +1,174 @@
+// stateful_actor: the seed's StatefulActor (Ray actors guide, "状态恢复": set_state(key, value),
+// get_state(key), a constructor that loads a checkpoint) made durable: set_state checkpoints the
+// whole state to a CheckpointStore actor (detached, never crashes) before it replies, and the
+// constructor restores the latest checkpoint, so a restart loses no acknowledged write.
+// Faults come from inside the scenario: set_state crashes with a seeded probability before or
+// after its checkpoint, and the driver sometimes kills the actor with no_restart = false.
+// Checks, after every write and at the end:
+//   * every acknowledged set_state is visible through get_state, also across restarts;
+//   * a write whose call failed (ActorUnavailableError: it may or may not have run) is visible
+//     only if no acknowledged write to its key came after it;
+//   * no other key or value ever appears.
+//
+// stateful_actor.bug_checkpoint_after_reply: the checkpoint is written lazily, at the start of the
+// next set_state, i.e. after the reply; a crash before it loses an acknowledged write.
+// stateful_actor.bug_no_checkpoint: the state is never checkpointed; a restart loses it.
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fmt/format.h"
+#include "runtime/troupe.h"
+#include "scenarios/scenario.h"
+
+namespace troupe::scenarios {
+namespace {
+
+constexpr int kWrites = 24;
+constexpr int kKeys = 4;
+
+using State = std::map<std::string, std::string>;
+
+// Never crashes: keeps the latest checkpoint.
+class CheckpointStore {
+ public:
+  int save(State state) {
+    state_ = std::move(state);
+    return ++saves_;
+  }
+  State load() { return state_; }
+
+ private:
+  State state_;
+  int saves_ = 0;
+};
+TROUPE_ACTOR(CheckpointStore, &CheckpointStore::save, &CheckpointStore::load);
+
+enum class Checkpointing { kBeforeReply, kOnNextCall, kNever };
+
+class StatefulActor {
+ public:
+  // `checkpointing` is a Checkpointing, sent as its int.
+  StatefulActor(ActorHandle<CheckpointStore> store, int crash_percent, int checkpointing)
+      : store_(store), crash_percent_(crash_percent), checkpointing_(static_cast<Checkpointing>(checkpointing)) {
+    state_ = this_actor::system().get(store_.call(&CheckpointStore::load));
+  }
+
+  std::string set_state(std::string key, std::string value) {
+    if (checkpointing_ == Checkpointing::kOnNextCall) {
+      maybe_crash();  // BUG: the previous call's write is acknowledged and not yet saved
+      checkpoint();
+    }
+    state_[key] = value;
+    maybe_crash();  // before the checkpoint: the write is lost, and was never acknowledged
+    if (checkpointing_ == Checkpointing::kBeforeReply) checkpoint();
+    maybe_crash();  // after the checkpoint: the write is kept, though the call fails or retries
+    return "ok";
+  }
+  std::optional<std::string> get_state(std::string key) {
+    auto it = state_.find(key);
+    if (it == state_.end()) return std::nullopt;
+    return it->second;
+  }
+  State get_all() { return state_; }
+  int restarts() { return this_actor::restart_count(); }
+
+ private:
+  void maybe_crash() {
+    if (static_cast<int>(troupe::random() % 100) < crash_percent_) this_actor::crash();
+  }
+  void checkpoint() { (void)this_actor::system().get(store_.call(&CheckpointStore::save, state_)); }
+
+  ActorHandle<CheckpointStore> store_;
+  int crash_percent_;
+  Checkpointing checkpointing_;
+  State state_;
+};
+TROUPE_ACTOR(StatefulActor, &StatefulActor::set_state, &StatefulActor::get_state, &StatefulActor::get_all,
+             &StatefulActor::restarts);
+
+// What the driver knows of one key: the last acknowledged value, and the values of failed writes
+// made after it (each may or may not have run).
+struct KeyModel {
+  std::optional<std::string> acknowledged;
+  std::set<std::string> maybe;
+};
+
+// Checks the actor's whole state against the model. Returns false on a failed check.
+bool check_state(Checks& checks, const State& seen, const std::map<std::string, KeyModel>& model, int write) {
+  for (const auto& [key, value] : seen) {
+    if (!checks.always("no key appears that was never written", model.contains(key),
+                       fmt::format("after write {}: key {} = {}", write, key, value))) {
+      return false;
+    }
+  }
+  for (const auto& [key, expected] : model) {
+    auto it = seen.find(key);
+    const std::optional<std::string> got = it == seen.end() ? std::nullopt : std::optional(it->second);
+    const bool acknowledged = got.has_value() && got == expected.acknowledged;
+    const bool maybe = got.has_value() ? expected.maybe.contains(*got) : !expected.acknowledged.has_value();
+    const std::string detail = fmt::format("after write {}: key {} holds {}, last acknowledged {}, {} failed writes since",
+                                           write, key, got.value_or("(nothing)"),
+                                           expected.acknowledged.value_or("(none)"), expected.maybe.size());
+    if (expected.acknowledged && !maybe) {
+      if (!checks.always("every acknowledged write is visible", acknowledged, detail)) return false;
+    }
+    if (!checks.always("only acknowledged or failed writes are visible", acknowledged || maybe, detail)) return false;
+    checks.sometimes("a failed write turned out to have run", got.has_value() && expected.maybe.contains(*got));
+  }
+  return true;
+}
+
+void stateful_driver(System& sys, Checks& checks, Checkpointing checkpointing) {
+  auto store = sys.spawn<CheckpointStore>({.lifetime = Lifetime::kDetached});
+  const int crash_percent = static_cast<int>(troupe::random() % 12) + 3;
+  auto actor = sys.spawn<StatefulActor>({.max_restarts = -1, .max_task_retries = 2}, store, crash_percent,
+                                        static_cast<int>(checkpointing));
+  std::map<std::string, KeyModel> model;
+  int failed = 0;
+  for (int write = 1; write <= kWrites; ++write) {
+    const std::string key = fmt::format("key{}", troupe::random() % kKeys + 1);
+    const std::string value = fmt::format("value{}", write);
+    KeyModel& entry = model[key];
+    try {
+      std::string reply = sys.get(actor.call(&StatefulActor::set_state, key, value));
+      checks.always("set_state replies ok", reply == "ok", reply);
+      entry.acknowledged = value;
+      entry.maybe.clear();
+    } catch (const ActorUnavailableError&) {
+      entry.maybe.insert(value);
+      ++failed;
+    }
+    if (troupe::random() % 8 == 0) sys.kill(actor, {.no_restart = false});
+    // Read back with retries: a restart in progress must not fail the read.
+    State seen = sys.get(actor.with({.max_task_retries = -1}).call(&StatefulActor::get_all));
+    if (!check_state(checks, seen, model, write)) return;
+    std::optional<std::string> single = sys.get(actor.with({.max_task_retries = -1}).call(&StatefulActor::get_state, key));
+    auto it = seen.find(key);
+    checks.always("get_state agrees with the whole state", single == (it == seen.end() ? std::nullopt : std::optional(it->second)),
+                  fmt::format("get_state({}) = {}", key, single.value_or("(nothing)")));
+  }
+  const int restarts = sys.get(actor.with({.max_task_retries = -1}).call(&StatefulActor::restarts));
+  checks.sometimes("acknowledged writes survived a restart", restarts > 0);
+  checks.sometimes("a write failed", failed > 0);
+}
+
+}  // namespace
+
+void register_stateful_actor(Registry& registry) {
+  registry.add({.name = "stateful_actor",
+                .summary = "the seed's StatefulActor checkpointing before each reply: no acknowledged write is lost",
+                .driver = [](System& sys, Checks& checks) { stateful_driver(sys, checks, Checkpointing::kBeforeReply); }});
+  registry.add({.name = "stateful_actor.bug_checkpoint_after_reply",
+                .summary = "checkpoints lazily on the next call, after the reply: a crash loses an acknowledged write",
+                .expect_fail = true,
+                .driver = [](System& sys, Checks& checks) { stateful_driver(sys, checks, Checkpointing::kOnNextCall); }});
+  registry.add({.name = "stateful_actor.bug_no_checkpoint",
+                .summary = "never checkpoints: a restart loses every write",
+                .expect_fail = true,
+                .driver = [](System& sys, Checks& checks) { stateful_driver(sys, checks, Checkpointing::kNever); }});
+}
+
+}  // namespace troupe::scenarios
