@@ -3,8 +3,9 @@
 // Faults come from inside the scenario: work_or_crash(call, p) crashes the actor with a seeded
 // probability of p%, and the driver kills it with no_restart = false. A Tracker actor, which never
 // crashes, logs every attempt, crash and success, so the checks are exact:
-//   * the seed's run: "Call #1", kill(no_restart = false), then "Call #1" again (state is not
-//     restored) on restart 1;
+//   * the seed's run: "Call #1", kill(no_restart = false), then work(): the kill is asynchronous,
+//     so that call returns "Call #2" (the old incarnation) or "Call #1" (the new one); once the
+//     restart is done restart_count() is 1 and the count has started over (state is not restored);
 //   * sequential calls: each get returns "Call #N" where N counts the successes since the last
 //     restart, or throws ActorDiedError only once the 4th crash used up the 3 restarts, with the
 //     cause saying so; a call that crashed at most 3 times succeeds; restart_count() equals the
