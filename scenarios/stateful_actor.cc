@@ -117,6 +117,8 @@ bool check_state(Checks& checks, const State& seen, const std::map<std::string, 
     }
     if (!checks.always("only acknowledged or failed writes are visible", acknowledged || maybe, detail)) return false;
     checks.sometimes("a failed write turned out to have run", got.has_value() && expected.maybe.contains(*got));
+    checks.sometimes("a failed write turned out not to have run",
+                     !expected.maybe.empty() && !(got.has_value() && expected.maybe.contains(*got)));
   }
   return true;
 }
