@@ -366,6 +366,9 @@ void ProcessRuntime::on_actor_state(wire::ActorState state) {
     case wire::ActorState::kPending:
       break;
     case wire::ActorState::kRestarting:
+      // The notice may arrive after the new incarnation's "alive" (the network reorders): then
+      // it is old news, and acting on it would strand the caller in kRestarting.
+      if (state.incarnation <= r.incarnation) break;
       if (r.state == wire::ActorState::kAlive) on_incarnation_lost(id, r, state.death_cause);
       r.state = state.state;
       break;
