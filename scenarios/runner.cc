@@ -1,5 +1,8 @@
 #include "scenarios/runner.h"
 
+#include "faults/injector.h"
+#include "faults/swarm.h"
+
 #include <algorithm>
 #include <cassert>
 #include <chrono>
@@ -29,10 +32,16 @@ struct PlatformResult {
 };
 
 PlatformResult run_on_sim(const Scenario& scenario, const RunOptions& options, Trace& trace,
-                          absl::AnyInvocable<void(System&)> driver) {
-  sim::SimRunResult result = sim::run_simulation(
-      {.seed = options.seed, .strategy = options.strategy, .cluster = scenario.cluster, .trace = &trace},
-      std::move(driver));
+                          absl::AnyInvocable<void(System&)> driver, std::vector<std::string>* realized) {
+  sim::SimRunOptions sim_options{.seed = options.seed, .strategy = options.strategy, .cluster = scenario.cluster,
+                                 .trace = &trace};
+  faults::FaultPlan plan = plan_for(scenario, options);
+  if (!plan.faults.empty()) {
+    sim_options.prepare = [plan = std::move(plan), realized](sim::World& world) {
+      faults::schedule_plan(world, plan, realized);
+    };
+  }
+  sim::SimRunResult result = sim::run_simulation(sim_options, std::move(driver));
   return {.status = std::move(result.status), .time = result.sim_time};
 }
 
@@ -87,11 +96,13 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options) {
     scenario.driver(sys, *checks);
   };
   const WallClock::time_point start = WallClock::now();
+  std::vector<std::string> realized;
   PlatformResult result = options.platform == PlatformKind::kSim
-                              ? run_on_sim(scenario, options, trace, std::move(driver))
+                              ? run_on_sim(scenario, options, trace, std::move(driver), &realized)
                               : run_on_threads(scenario, options, trace, std::move(driver));
 
   RunOutcome outcome;
+  outcome.faults = std::move(realized);
   outcome.wall_seconds = seconds_since(start);
   outcome.trace_hash = trace.hash();
   outcome.events = trace.event_count() - events_before;
@@ -138,9 +149,33 @@ DeterminismReport check_determinism(const Scenario& scenario, RunOptions options
   return report;
 }
 
+faults::FaultPlan plan_for(const Scenario& scenario, const RunOptions& options) {
+  if (options.plan) return *options.plan;
+  if (options.faults.mode == faults::FaultSelection::Mode::kNone || options.platform != PlatformKind::kSim) return {};
+  faults::SwarmOptions swarm;
+  swarm.node_count = static_cast<uint32_t>(scenario.cluster.nodes.size());
+  swarm.kinds.clear();
+  for (faults::FaultKind kind : options.faults.kinds) {
+    if (faults::supported_kinds().count(kind) > 0) swarm.kinds.insert(kind);
+  }
+  if (swarm.kinds.empty()) return {};
+  return faults::swarm_plan(options.seed, swarm);
+}
+
 std::string replay_command(std::string_view scenario, const RunOptions& options) {
   std::string command = fmt::format("troupe replay {} --seed {} --strategy {}", scenario, options.seed,
                                     sim::strategy_name(options.strategy));
+  if (!options.plan_path.empty()) {
+    command += fmt::format(" --plan {}", options.plan_path);
+  } else if (options.faults.mode == faults::FaultSelection::Mode::kSwarm) {
+    command += " --faults swarm";
+  } else if (options.faults.mode == faults::FaultSelection::Mode::kKinds) {
+    std::string kinds;
+    for (faults::FaultKind kind : options.faults.kinds) {
+      kinds += (kinds.empty() ? "" : ",") + std::string(faults::fault_kind_name(kind));
+    }
+    command += " --faults " + kinds;
+  }
   if (options.platform != PlatformKind::kSim) command += fmt::format(" --platform {}", platform_name(options.platform));
   return command;
 }

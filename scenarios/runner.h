@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,8 @@
 #include "absl/status/statusor.h"
 #include "runtime/ids.h"
 #include "runtime/trace/trace.h"
+#include "faults/fault_kind.h"
+#include "faults/plan.h"
 #include "scenarios/scenario.h"
 #include "sim/strategy.h"
 
@@ -37,6 +40,11 @@ struct RunOptions {
   uint64_t seed = 1;
   PlatformKind platform = PlatformKind::kSim;
   sim::StrategyKind strategy = sim::StrategyKind::kRandom;  // sim only
+  // Faults (sim only): none, swarm over the selection's kinds (drawn from the seed), or the
+  // plan, which wins when set. `plan_path` is where the plan came from, for replay commands.
+  faults::FaultSelection faults;
+  std::optional<faults::FaultPlan> plan;
+  std::string plan_path;
   // Receives every event of the run (add sinks to it to export); nullptr keeps only the hash.
   // Must not have been finished. run_scenario does not call finish() on it.
   Trace* trace = nullptr;
@@ -53,7 +61,12 @@ struct RunOutcome {
   double wall_seconds = 0;     // the run's real duration, for reports only
   std::vector<std::string> sometimes_declared;  // sorted
   std::vector<std::string> sometimes_hit;       // sorted
+  std::vector<std::string> faults;              // the realized fault list, in order
 };
+
+// The plan a run with `options` applies on `scenario`'s cluster (empty without faults): the
+// given plan, or the swarm plan of the seed restricted to the kinds the simulator applies.
+faults::FaultPlan plan_for(const Scenario& scenario, const RunOptions& options);
 
 [[nodiscard]] RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options);
 

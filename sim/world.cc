@@ -117,6 +117,15 @@ void World::kill_process(ProcessId id, std::string_view why) {
   destroy_process_fibers(*process);
 }
 
+std::vector<ProcessInfo> World::processes() const {
+  std::vector<ProcessInfo> result;
+  result.reserve(processes_.size());
+  for (const auto& process : processes_) {
+    result.push_back({.id = process->id, .node = process->node, .name = process->name, .alive = process->alive});
+  }
+  return result;
+}
+
 void World::crash_node(NodeId node, Nanos reboot_after) {
   assert(node.value < nodes_.size());
   if (!nodes_[node.value].alive) return;

@@ -43,6 +43,14 @@ struct NodeOptions {
   int64_t memory_bytes = int64_t{16} << 30;
 };
 
+// A process as fault injection and reports see it.
+struct ProcessInfo {
+  ProcessId id;
+  NodeId node;
+  std::string name;
+  bool alive = true;
+};
+
 struct WorldOptions {
   uint64_t seed = 1;
   StrategyKind strategy = StrategyKind::kRandom;
@@ -67,6 +75,9 @@ class World final : public Platform {
 
   // Adds a node; returns its id (0 for the first, the head).
   NodeId add_node(NodeOptions options);
+
+  // Every process started so far, alive or not, in id order.
+  std::vector<ProcessInfo> processes() const;
 
   // Crashes `node`: every process on it ends (as kill_process, with the reason "node n1
   // crashed"), and the node takes no new processes until it reboots, empty, `reboot_after` later

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "absl/status/status.h"
+#include "faults/injector.h"
 #include "fmt/format.h"
 
 namespace troupe::cli {
@@ -20,13 +21,14 @@ struct FlagSpec {
 };
 
 // Flags of DESIGN §7 that this CLI does not implement yet: named as such, not as unknown.
-constexpr std::string_view kNotYetImplemented[] = {"--faults", "--jobs", "--shard", "--junit", "--plan"};
+constexpr std::string_view kNotYetImplemented[] = {"--jobs", "--shard", "--junit"};
 
 constexpr FlagSpec kRunFlags[] = {{"--all", false},         {"--bugs", false},     {"--seeds", true},
                                   {"--strategy", true},     {"--platform", true},  {"--check-determinism", false},
-                                  {"--json", true}};
+                                  {"--json", true},         {"--faults", true},    {"--plan", true}};
 constexpr FlagSpec kReplayFlags[] = {{"--seed", true},  {"--strategy", true},     {"--platform", true},
-                                     {"--trace", true}, {"--trace-format", true}};
+                                     {"--trace", true}, {"--trace-format", true}, {"--faults", true},
+                                     {"--plan", true}};
 
 struct SplitArgs {
   std::vector<std::string> positional;
@@ -93,6 +95,41 @@ absl::Status parse_common(const SplitArgs& split, sim::StrategyKind& strategy, s
   return absl::OkStatus();
 }
 
+// Parses --faults and --plan (a plan file is loaded and checked here, so a bad one is a usage
+// error: exit 2, naming the file, the field and the reason).
+absl::Status parse_faults(const SplitArgs& split, scenarios::PlatformKind platform, FaultArgs& out) {
+  const std::string* selection = split.value("--faults");
+  const std::string* plan_path = split.value("--plan");
+  if (selection != nullptr && plan_path != nullptr) return InvalidArgumentError("give --faults or --plan, not both");
+  if ((selection != nullptr || plan_path != nullptr) && platform != scenarios::PlatformKind::kSim) {
+    return InvalidArgumentError("--faults and --plan need --platform sim");
+  }
+  if (selection != nullptr) {
+    absl::StatusOr<faults::FaultSelection> parsed = faults::parse_fault_kinds(*selection);
+    if (!parsed.ok()) return InvalidArgumentError(fmt::format("--faults: {}", parsed.status().message()));
+    if (parsed->mode == faults::FaultSelection::Mode::kKinds) {
+      for (faults::FaultKind kind : parsed->kinds) {
+        if (faults::supported_kinds().count(kind) == 0) {
+          return InvalidArgumentError(fmt::format(
+              "--faults: the simulator cannot apply '{}' faults yet (supported: crash, node_crash)",
+              faults::fault_kind_name(kind)));
+        }
+      }
+    }
+    out.selection = *parsed;
+  }
+  if (plan_path != nullptr) {
+    absl::StatusOr<faults::FaultPlan> plan = faults::load_plan(*plan_path);
+    if (!plan.ok()) return InvalidArgumentError(std::string(plan.status().message()));
+    if (absl::Status supported = faults::check_supported(*plan); !supported.ok()) {
+      return InvalidArgumentError(fmt::format("{}: {}", *plan_path, supported.message()));
+    }
+    out.plan = std::move(*plan);
+    out.plan_path = *plan_path;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Command> parse_run(const std::vector<std::string>& args) {
   absl::StatusOr<SplitArgs> split = split_args("run", args, kRunFlags);
   if (!split.ok()) return split.status();
@@ -111,6 +148,7 @@ absl::StatusOr<Command> parse_run(const std::vector<std::string>& args) {
     return InvalidArgumentError("--check-determinism needs --platform sim (runs on threads are not reproducible)");
   }
   if (const std::string* json = split->value("--json")) run.json_path = *json;
+  if (absl::Status status = parse_faults(*split, run.platform, run.faults); !status.ok()) return status;
   return run;
 }
 
@@ -136,6 +174,7 @@ absl::StatusOr<Command> parse_replay(const std::vector<std::string>& args) {
     if (!parsed.ok()) return parsed.status();
     replay.trace_format = *parsed;
   }
+  if (absl::Status status = parse_faults(*split, replay.platform, replay.faults); !status.ok()) return status;
   return replay;
 }
 
@@ -216,11 +255,11 @@ std::string_view usage() {
   troupe list                      one scenario per line: name, [expect-fail] for planted bugs, summary
   troupe run [SCENARIO...|--all] [--bugs] --seeds A..B
              [--strategy random|fifo] [--platform sim|threads]
-             [--check-determinism] [--json FILE]
+             [--check-determinism] [--json FILE] [--faults none|swarm|KIND,...] [--plan FILE]
                                    sweep the seeds A..B (or one seed N); --all runs every scenario
                                    but the planted bugs, --bugs runs every planted bug and expects
                                    each to fail on some seed
-  troupe replay SCENARIO --seed N [--strategy S] [--platform P]
+  troupe replay SCENARIO --seed N [--strategy S] [--platform P] [--faults F | --plan FILE]
              [--trace FILE [--trace-format text|jsonl|chrome]]
                                    run one seed, print its outcome and trace hash, write its trace
 exit status: 0 all passed, 1 some failed, 2 bad usage

@@ -21,6 +21,8 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/trace/trace.h"
+#include "faults/fault_kind.h"
+#include "faults/plan.h"
 #include "scenarios/runner.h"
 #include "scenarios/scenario.h"
 #include "sim/strategy.h"
@@ -49,6 +51,13 @@ absl::StatusOr<SeedRange> parse_seed_range(std::string_view text);
 struct HelpCommand {};
 struct ListCommand {};
 
+// --faults and --plan, shared by run and replay (sim only).
+struct FaultArgs {
+  faults::FaultSelection selection;    // --faults (none by default)
+  std::optional<faults::FaultPlan> plan;  // --plan FILE, loaded and checked
+  std::string plan_path;
+};
+
 struct RunCommand {
   std::vector<std::string> scenarios;  // as named, in order
   bool all = false;                    // every scenario that is not a planted bug
@@ -58,6 +67,7 @@ struct RunCommand {
   scenarios::PlatformKind platform = scenarios::PlatformKind::kSim;
   bool check_determinism = false;
   std::string json_path;               // empty: no JSON report
+  FaultArgs faults;
 };
 
 struct ReplayCommand {
@@ -67,6 +77,7 @@ struct ReplayCommand {
   scenarios::PlatformKind platform = scenarios::PlatformKind::kSim;
   std::string trace_path;              // empty: no trace file
   TraceFormat trace_format = TraceFormat::kText;
+  FaultArgs faults;
 };
 
 using Command = std::variant<HelpCommand, ListCommand, RunCommand, ReplayCommand>;

@@ -43,7 +43,9 @@ int replay_command(const ReplayCommand& command, const scenarios::Registry& regi
     trace.add_sink(make_trace_sink(command.trace_format, file));
   }
   const scenarios::RunOptions options{
-      .seed = command.seed, .platform = command.platform, .strategy = command.strategy, .trace = &trace};
+      .seed = command.seed, .platform = command.platform, .strategy = command.strategy,
+      .faults = command.faults.selection, .plan = command.faults.plan, .plan_path = command.faults.plan_path,
+      .trace = &trace};
   fmt::print(out, "{}\n", scenarios::replay_command(scenario->name, options));
   const scenarios::RunOutcome outcome = scenarios::run_scenario(*scenario, options);
   trace.finish();

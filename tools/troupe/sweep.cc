@@ -31,7 +31,8 @@ void print_indented(std::FILE* out, std::string_view text, int indent) {
 }
 
 scenarios::RunOptions run_options(const RunCommand& command, uint64_t seed) {
-  return {.seed = seed, .platform = command.platform, .strategy = command.strategy};
+  return {.seed = seed, .platform = command.platform, .strategy = command.strategy,
+          .faults = command.faults.selection, .plan = command.faults.plan, .plan_path = command.faults.plan_path};
 }
 
 void report_failure(std::FILE* out, Progress& progress, const ScenarioResult& result, const RunCommand& command,

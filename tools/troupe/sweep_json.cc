@@ -26,7 +26,8 @@ void append_failures(std::string& out, const ScenarioResult& result, const RunCo
     out += fmt::format(",\"trace_hash\":{},\"replay\":", hex(failure.trace_hash));
     append_json_string(out, scenarios::replay_command(
                                 result.scenario->name,
-                                {.seed = failure.seed, .platform = command.platform, .strategy = command.strategy}));
+                                {.seed = failure.seed, .platform = command.platform, .strategy = command.strategy,
+                                 .faults = command.faults.selection, .plan_path = command.faults.plan_path}));
     out.push_back('}');
   }
   out += "]";
