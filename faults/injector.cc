@@ -48,6 +48,59 @@ void apply_node_crash(sim::World& world, const NodeCrashFault& fault, const Reco
   world.crash_node(node, reboot_after);
 }
 
+std::vector<NodeId> nodes_of(const std::vector<uint32_t>& indices, size_t node_count) {
+  std::vector<NodeId> nodes;
+  for (uint32_t index : indices) nodes.push_back(NodeId{static_cast<uint32_t>(index % node_count)});
+  return nodes;
+}
+
+// The live processes on `node`, in id order.
+std::vector<ProcessId> processes_on(sim::World& world, NodeId node) {
+  std::vector<ProcessId> result;
+  for (const sim::ProcessInfo& process : world.processes()) {
+    if (process.alive && process.node == node) result.push_back(process.id);
+  }
+  return result;
+}
+
+void apply_partition(sim::World& world, const PartitionFault& fault, const Recorder& record) {
+  size_t count = world.nodes().size();
+  record(fmt::format("partition for {}ns", fault.duration_ns));
+  world.network().partition(nodes_of(fault.sides[0], count), nodes_of(fault.sides[1], count), fault.one_way);
+  // Heals every partition then: overlapping partitions end with the first to expire.
+  world.at(world.now() + fault.duration_ns, [&world] { world.network().heal_partitions(); });
+}
+
+void apply_clog(sim::World& world, const ClogFault& fault, const Recorder& record) {
+  size_t count = world.nodes().size();
+  Nanos until = world.now() + fault.duration_ns;
+  if (fault.node) {
+    NodeId node{static_cast<uint32_t>(*fault.node % count)};
+    record(fmt::format("clog {} for {}ns", node, fault.duration_ns));
+    world.network().clog(node, until);
+    return;
+  }
+  NodeId a{static_cast<uint32_t>(fault.link->a % count)};
+  NodeId b{static_cast<uint32_t>(fault.link->b % count)};
+  record(fmt::format("clog {}<->{} for {}ns", a, b, fault.duration_ns));
+  for (ProcessId from : processes_on(world, a)) {
+    for (ProcessId to : processes_on(world, b)) {
+      world.network().clog_link(from, to, until);
+      world.network().clog_link(to, from, until);
+    }
+  }
+}
+
+void apply_reset(sim::World& world, const ResetFault& fault, const Recorder& record) {
+  size_t count = world.nodes().size();
+  NodeId a{static_cast<uint32_t>(fault.link.a % count)};
+  NodeId b{static_cast<uint32_t>(fault.link.b % count)};
+  record(fmt::format("reset {}<->{}", a, b));
+  for (ProcessId from : processes_on(world, a)) {
+    for (ProcessId to : processes_on(world, b)) world.network().reset_link(from, to);
+  }
+}
+
 }  // namespace
 
 absl::Status check_supported(const FaultPlan& plan) {
@@ -55,14 +108,16 @@ absl::Status check_supported(const FaultPlan& plan) {
     FaultKind kind = plan.faults[i].kind();
     if (!supported(kind)) {
       return absl::UnimplementedError(
-          fmt::format("faults[{}]: the simulator cannot apply '{}' faults yet (supported: crash, node_crash)", i,
+          fmt::format("faults[{}]: the simulator cannot apply '{}' faults yet (supported: crash, node_crash, partition, clog, reset)", i,
                       fault_kind_name(kind)));
     }
   }
   return absl::OkStatus();
 }
 
-std::set<FaultKind> supported_kinds() { return {FaultKind::kCrash, FaultKind::kNodeCrash}; }
+std::set<FaultKind> supported_kinds() {
+  return {FaultKind::kCrash, FaultKind::kNodeCrash, FaultKind::kPartition, FaultKind::kClog, FaultKind::kReset};
+}
 
 void schedule_plan(sim::World& world, const FaultPlan& plan, std::vector<std::string>* realized) {
   assert(check_supported(plan).ok());
@@ -73,6 +128,12 @@ void schedule_plan(sim::World& world, const FaultPlan& plan, std::vector<std::st
         apply_crash(record.world, *crash, record);
       } else if (const auto* node_crash = std::get_if<NodeCrashFault>(&fault.params)) {
         apply_node_crash(record.world, *node_crash, record);
+      } else if (const auto* partition = std::get_if<PartitionFault>(&fault.params)) {
+        apply_partition(record.world, *partition, record);
+      } else if (const auto* clog = std::get_if<ClogFault>(&fault.params)) {
+        apply_clog(record.world, *clog, record);
+      } else if (const auto* reset = std::get_if<ResetFault>(&fault.params)) {
+        apply_reset(record.world, *reset, record);
       }
     });
   }

@@ -12,7 +12,9 @@
 // Every fault applied (or skipped) is one trace event ("fault: crash p5 (a2.1 Counter)"): the
 // run's realized fault list, which sweeps count and `troupe shrink` will cut down.
 //
-// Kinds the simulator cannot apply yet (network, storage, buggify) are refused up front by
+// Network faults go to World::network(): a partition heals (every partition) after its
+// duration; a link clog or reset applies to every pair of processes on the link's two nodes.
+// Kinds the simulator cannot apply yet (latency spikes, storage, buggify) are refused up front by
 // check_supported, so a plan never silently does less than it says.
 #pragma once
 

@@ -55,11 +55,12 @@ TEST(Injector, NodeCrashesSpareTheHeadNodeAndReboot) {
 
 TEST(Injector, KindsItCannotApplyAreRefusedUpFront) {
   FaultPlan plan{.faults = {{.at_ns = 0, .params = CrashFault{}},
-                            {.at_ns = 1, .params = ResetFault{.link = {.a = 0, .b = 1}}}}};
+                            {.at_ns = 1, .params = StorageFault{.error_rate = 0.5, .duration_ns = 10}}}};
   absl::Status status = check_supported(plan);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
   EXPECT_EQ(std::string(status.message()),
-            "faults[1]: the simulator cannot apply 'reset' faults yet (supported: crash, node_crash)");
+            "faults[1]: the simulator cannot apply 'storage' faults yet (supported: crash, node_crash, partition, "
+            "clog, reset)");
 }
 
 }  // namespace

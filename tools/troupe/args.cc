@@ -111,7 +111,8 @@ absl::Status parse_faults(const SplitArgs& split, scenarios::PlatformKind platfo
       for (faults::FaultKind kind : parsed->kinds) {
         if (faults::supported_kinds().count(kind) == 0) {
           return InvalidArgumentError(fmt::format(
-              "--faults: the simulator cannot apply '{}' faults yet (supported: crash, node_crash)",
+              "--faults: the simulator cannot apply '{}' faults yet (supported: crash, node_crash, partition, clog, "
+              "reset)",
               faults::fault_kind_name(kind)));
         }
       }
