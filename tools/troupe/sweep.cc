@@ -71,6 +71,7 @@ void run_seed(ScenarioResult& result, const RunCommand& command, uint64_t seed, 
     outcome = scenarios::run_scenario(*result.scenario, options);
   }
   ++result.seeds_run;
+  for (const std::string& fault : outcome.faults) ++result.fault_kinds[fault.substr(0, fault.find(' '))];
   result.sometimes_declared.insert(outcome.sometimes_declared.begin(), outcome.sometimes_declared.end());
   result.sometimes_hit.insert(outcome.sometimes_hit.begin(), outcome.sometimes_hit.end());
   if (outcome.passed) return;
@@ -139,6 +140,15 @@ void print_summary(const SweepResult& sweep, std::FILE* out) {
   for (const ScenarioResult& result : sweep.scenarios) {
     fmt::print(out, "{:<{}}  {:>10}  {:>8}  {:>8}  {:>8.2f}s  {}\n", result.scenario->name, width, result.seeds_run,
                result.failures.size(), result.distinct.size(), result.wall_seconds, result.verdict());
+  }
+  for (const ScenarioResult& result : sweep.scenarios) {
+    if (result.fault_kinds.empty()) continue;
+    std::string kinds;
+    for (const auto& [kind, count] : result.fault_kinds) {
+      kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, count);
+    }
+    fmt::print(out, "faults applied to {}: {} (over {} seed{})\n", result.scenario->name, kinds, result.seeds_run,
+               result.seeds_run == 1 ? "" : "s");
   }
   for (const ScenarioResult& result : sweep.scenarios) {
     if (result.distinct.empty()) continue;

@@ -51,6 +51,7 @@ struct ScenarioResult {
   std::set<std::string> sometimes_declared;
   std::set<std::string> sometimes_hit;
   std::vector<Divergence> divergences;
+  std::map<std::string, uint64_t> fault_kinds;  // realized faults by kind ("crash"), over all seeds
   double wall_seconds = 0;
 
   bool passed() const;
