@@ -8,6 +8,7 @@
 // and validated now and take effect with the fault-tolerance and concurrency work.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -28,6 +29,10 @@ struct ActorOptions {
   int max_restarts = 0;                      // 0 = never, -1 = forever
   int max_task_retries = 0;                  // 0 = at-most-once, -1 = forever
   bool retry_exceptions = false;             // also retry calls whose method threw
+  // Wait this long before the first restart, twice as long before each later one, at most
+  // restart_backoff_max (Erlang/Akka-style backoff). Zero: restart at once.
+  std::chrono::nanoseconds restart_backoff{0};
+  std::chrono::nanoseconds restart_backoff_max{std::chrono::seconds(30)};
   int max_pending_calls = -1;                // calls outstanding from one caller; -1 = unlimited
   std::string name;                          // unique within `ns`; empty = anonymous
   std::string ns;                            // namespace; empty = "default"

@@ -137,6 +137,11 @@ void System::fill_spec(wire::ActorSpec& spec, const ActorOptions& options) {
   spec.max_restarts = options.max_restarts;
   spec.max_task_retries = options.max_task_retries;
   spec.retry_exceptions = options.retry_exceptions;
+  spec.restart_backoff_ns = options.restart_backoff.count();
+  spec.restart_backoff_max_ns = options.restart_backoff_max.count();
+  if (options.restart_backoff.count() < 0 || options.restart_backoff_max.count() < 0) {
+    throw std::invalid_argument("spawn: restart_backoff and restart_backoff_max must not be negative");
+  }
   if (options.max_restarts < -1 || options.max_task_retries < -1) {
     throw std::invalid_argument("spawn: max_restarts and max_task_retries must be -1 (forever) or at least 0");
   }

@@ -282,15 +282,39 @@ void Directory::on_worker_lost(ActorRecord& actor, std::string_view why) {
   platform_.trace({.kind = TraceKind::kActorDead, .actor = id,
                    .detail = fmt::format("restarting as incarnation {}: {}", actor.incarnation, why)});
   publish(actor);
-  if (!try_place(actor)) waiting_.push_back(id);
+  Nanos backoff = restart_backoff(actor.spec, actor.restarts_used);
+  if (backoff <= 0) {
+    if (!try_place(actor)) waiting_.push_back(id);
+    return;
+  }
+  uint32_t incarnation = actor.incarnation;
+  platform_.start_timer(self_, platform_.now() + backoff, [this, id, incarnation] {
+    auto it = actors_.find(id);
+    if (it == actors_.end() || it->second.state != wire::ActorState::kRestarting ||
+        it->second.incarnation != incarnation) {
+      return;  // killed (or otherwise moved on) while backing off
+    }
+    if (!try_place(it->second)) waiting_.push_back(id);
+  });
+}
+
+Nanos Directory::restart_backoff(const wire::ActorSpec& spec, int restart) {
+  if (spec.restart_backoff_ns <= 0) return 0;
+  // restart_backoff_ns before the first restart, doubling for each later one, capped.
+  Nanos delay = spec.restart_backoff_ns;
+  for (int i = 1; i < restart && delay < spec.restart_backoff_max_ns; ++i) delay *= 2;
+  return std::min(delay, std::max(spec.restart_backoff_max_ns, spec.restart_backoff_ns));
+}
+
+wire::ActorState Directory::state_of(const ActorRecord& actor) {
+  return {.actor = actor.spec.actor, .state = actor.state, .address = actor.worker.value,
+          .incarnation = actor.incarnation, .death_status = actor.death_status, .death_cause = actor.death_cause,
+          .max_task_retries = actor.spec.max_task_retries, .retry_exceptions = actor.spec.retry_exceptions,
+          .max_pending_calls = actor.spec.max_pending_calls};
 }
 
 void Directory::publish(const ActorRecord& actor) {
-  wire::ActorState state{.actor = actor.spec.actor, .state = actor.state, .address = actor.worker.value,
-                         .incarnation = actor.incarnation, .death_status = actor.death_status,
-                         .death_cause = actor.death_cause, .max_task_retries = actor.spec.max_task_retries,
-                         .retry_exceptions = actor.spec.retry_exceptions,
-                         .max_pending_calls = actor.spec.max_pending_calls};
+  wire::ActorState state = state_of(actor);
   for (ProcessId subscriber : actor.subscribers) send(subscriber, MessageKind::kActorState, state);
 }
 
@@ -306,14 +330,7 @@ void Directory::on_subscribe(ProcessId from, wire::SubscribeActor request) {
   }
   ActorRecord& actor = it->second;
   actor.subscribers.insert(from);
-  if (actor.state != wire::ActorState::kPending) {
-    send(from, MessageKind::kActorState,
-         wire::ActorState{.actor = actor.spec.actor, .state = actor.state, .address = actor.worker.value,
-                          .incarnation = actor.incarnation, .death_status = actor.death_status,
-                          .death_cause = actor.death_cause, .max_task_retries = actor.spec.max_task_retries,
-                          .retry_exceptions = actor.spec.retry_exceptions,
-                          .max_pending_calls = actor.spec.max_pending_calls});
-  }
+  if (actor.state != wire::ActorState::kPending) send(from, MessageKind::kActorState, state_of(actor));
 }
 
 void Directory::on_lookup(ProcessId from, wire::LookupName request) {

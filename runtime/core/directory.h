@@ -6,7 +6,7 @@
 // each state change. An actor no node can ever hold stays pending with a reason; one that could
 // fit later waits in a queue and is placed when resources are freed.
 //
-// Restarts: the directory watches every worker; when one ends without the directory having ended
+// Restarts (with optional exponential backoff): the directory watches every worker; when one ends without the directory having ended
 // it (a crash, a kill with no_restart = false), the actor restarts as a new incarnation if
 // max_restarts allows (state kRestarting is published first), else it is dead with the cause.
 // Owners of non-detached actors are watched too: when one dies, its actors are killed.
@@ -79,6 +79,9 @@ class Directory final : public ProcessHost {
   void place_waiting();
   void mark_dead(ActorRecord& actor, wire::ObjectStatus status, std::string cause);
   void publish(const ActorRecord& actor);
+  static wire::ActorState state_of(const ActorRecord& actor);
+  // How long to wait before the `restart`-th restart (1 for the first): 0 without backoff.
+  static Nanos restart_backoff(const wire::ActorSpec& spec, int restart);
   std::string infeasible_reason(const wire::ActorSpec& spec) const;
   template <typename Body>
   void send(ProcessId to, wire::MessageKind kind, const Body& body);

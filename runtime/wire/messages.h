@@ -79,9 +79,11 @@ struct ActorSpec {
   int32_t max_task_retries = 0;  // -1: forever
   bool retry_exceptions = false;
   uint32_t incarnation = 0;      // set by the directory when it starts a worker: 0, then 1 per restart
+  int64_t restart_backoff_ns = 0;      // wait before the first restart; doubles per restart
+  int64_t restart_backoff_max_ns = 0;  // the cap
   MSGPACK_DEFINE(actor, owner, class_name, ctor_key, ctor_args, name, ns, detached, get_if_exists, num_cpus,
                  memory_bytes, resources, max_pending_calls, max_restarts, max_task_retries, retry_exceptions,
-                 incarnation);
+                 incarnation, restart_backoff_ns, restart_backoff_max_ns);
 };
 
 struct CreateActor {

@@ -349,3 +349,29 @@ TEST(FaultToleranceSim, ALateRestartingNoticeIsIgnoredEvenWhenTheNetworkReorders
 
 }  // namespace
 }  // namespace troupe
+
+namespace troupe {
+namespace {
+
+TEST(FaultToleranceSim, RestartsBackOffExponentiallyUpToTheCap) {
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    sim::SimRunResult result = sim::run_simulation({.seed = seed}, [](System& sys) {
+      auto tracker = sys.spawn<Tracker>();
+      auto actor = sys.spawn<Fragile>({.max_restarts = -1, .max_task_retries = -1, .restart_backoff = 100ms,
+                                       .restart_backoff_max = 300ms},
+                                      tracker);
+      EXPECT_EQ(sys.get(actor.call(&Fragile::value)), 0);
+      // Four crashes: restarts after 100, 200, 300 (capped), 300 ms, then the fifth attempt answers.
+      auto start = troupe::now();
+      EXPECT_EQ(sys.get(actor.call(&Fragile::crash_first, 4)), 5);
+      auto waited = troupe::now() - start;
+      EXPECT_GE(waited, 900ms);
+      EXPECT_LT(waited, 950ms);
+      EXPECT_EQ(sys.get(actor.call(&Fragile::restarts)), 4);
+    });
+    ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
+  }
+}
+
+}  // namespace
+}  // namespace troupe
