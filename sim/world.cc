@@ -151,25 +151,21 @@ void World::watch_process(ProcessId watcher, ProcessId target) {
   SimProcess* watched = find_process(target);
   assert(watched != nullptr && find_process(watcher) != nullptr);
   if (!watched->alive) {
-    std::string why = watched->exit_reason;
-    schedule(now_ + options_.failure_detection_ns,
-             {.kind = ReadyItem::Kind::kCallback, .process = watcher, .callback = [this, target, why] {
-                find_process(ExecutionContext::current()->process)->host->on_process_exit(target, why);
-              }});
+    notify_exit(watcher, target, watched->exit_reason);
     return;
   }
   watched->watchers.push_back(watcher);
 }
 
+void World::notify_exit(ProcessId watcher, ProcessId target, std::string why) {
+  schedule(now_ + options_.failure_detection_ns,
+           {.kind = ReadyItem::Kind::kCallback, .process = watcher, .callback = [this, target, why = std::move(why)] {
+              find_process(ExecutionContext::current()->process)->host->on_process_exit(target, why);
+            }});
+}
+
 void World::notify_watchers(SimProcess& process, std::string_view why) {
-  ProcessId target = process.id;
-  for (ProcessId watcher : process.watchers) {
-    schedule(now_ + options_.failure_detection_ns,
-             {.kind = ReadyItem::Kind::kCallback, .process = watcher,
-              .callback = [this, target, why = std::string(why)] {
-                find_process(ExecutionContext::current()->process)->host->on_process_exit(target, why);
-              }});
-  }
+  for (ProcessId watcher : process.watchers) notify_exit(watcher, process.id, std::string(why));
   process.watchers.clear();
 }
 

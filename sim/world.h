@@ -129,6 +129,8 @@ class World final : public Platform {
   void switch_out_of_fiber();  // from a fiber: back to the scheduler loop
   void destroy_process_fibers(SimProcess& process);
   void notify_watchers(SimProcess& process, std::string_view why);
+  // Tells `watcher` that `target` ended, after the failure-detection delay.
+  void notify_exit(ProcessId watcher, ProcessId target, std::string why);
   std::string deadlock_report() const;
 
   WorldOptions options_;

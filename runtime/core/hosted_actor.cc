@@ -57,32 +57,31 @@ void ProcessRuntime::construct_actor() {
   start_executor();
 }
 
+void ProcessRuntime::reply(const wire::Call& call, ObjectPayload result) {
+  send(ProcessId{call.caller}, MessageKind::kCallReply,
+       wire::CallReply{.actor = call.actor, .sequence = call.sequence, .incarnation = reply_incarnation(),
+                       .object = call.object, .result = std::move(result)});
+}
+
 void ProcessRuntime::on_call(wire::Call call) {
   ActorId target = ActorId::unpack(call.actor);
+  auto refuse = [&](ObjectStatus status, std::string message) {
+    reply(call, {.status = static_cast<uint8_t>(status), .error_message = std::move(message)});
+  };
   if (!hosted_ || target != hosted_actor()) {
-    send(ProcessId{call.caller}, MessageKind::kCallReply,
-         wire::CallReply{.actor = call.actor, .sequence = call.sequence, .incarnation = reply_incarnation(), .object = call.object,
-                         .result = {.status = static_cast<uint8_t>(ObjectStatus::kActorDied),
-                                    .error_message = fmt::format("{} does not live in {}", target, self_)}});
+    refuse(ObjectStatus::kActorDied, fmt::format("{} does not live in {}", target, self_));
     return;
   }
   HostedActor& actor = *hosted_;
   if (call.incarnation != actor.spec.incarnation) {
     // Meant for another incarnation of this actor (the caller's view is older or newer): refuse.
     // The reply carries this worker's incarnation, so the caller ignores it unless it matches.
-    send(ProcessId{call.caller}, MessageKind::kCallReply,
-         wire::CallReply{.actor = call.actor, .sequence = call.sequence, .incarnation = actor.spec.incarnation,
-                         .object = call.object,
-                         .result = {.status = static_cast<uint8_t>(ObjectStatus::kActorUnavailable),
-                                    .error_message = fmt::format("{} incarnation {} got a call for incarnation {}",
-                                                                 target, actor.spec.incarnation, call.incarnation)}});
+    refuse(ObjectStatus::kActorUnavailable, fmt::format("{} incarnation {} got a call for incarnation {}", target,
+                                                        actor.spec.incarnation, call.incarnation));
     return;
   }
   if (actor.exit_requested) {
-    send(ProcessId{call.caller}, MessageKind::kCallReply,
-         wire::CallReply{.actor = call.actor, .sequence = call.sequence, .incarnation = reply_incarnation(), .object = call.object,
-                         .result = {.status = static_cast<uint8_t>(ObjectStatus::kActorDied),
-                                    .error_message = fmt::format("{} exited (this_actor::exit())", target)}});
+    refuse(ObjectStatus::kActorDied, fmt::format("{} exited (this_actor::exit())", target));
     return;
   }
   HostedActor::CallerQueue& caller = actor.callers[call.caller];
@@ -110,9 +109,7 @@ void ProcessRuntime::run_executor() {
     wire::Call call = std::move(actor.mailbox.front());
     actor.mailbox.pop_front();
     ObjectPayload result = execute(call);
-    send(ProcessId{call.caller}, MessageKind::kCallReply,
-         wire::CallReply{.actor = call.actor, .sequence = call.sequence, .incarnation = reply_incarnation(), .object = call.object,
-                         .result = std::move(result)});
+    reply(call, std::move(result));
   }
   actor.executor_running = false;
   if (actor.exit_requested) {

@@ -152,6 +152,8 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   // Hosted actor.
   void construct_actor();
   void start_executor();
+  // Sends `result` to the caller of `call`, stamped with this worker's incarnation.
+  void reply(const wire::Call& call, wire::ObjectPayload result);
   void run_executor();
   wire::ObjectPayload execute(const wire::Call& call);
   // Unpacks an argument array into `zone`, resolving Ref arguments first (which may block);
