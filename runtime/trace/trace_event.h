@@ -34,6 +34,7 @@ enum class TraceKind : uint8_t {
   kCheck,          // a scenario check failed or a sometimes-check held; detail: its name
   kUser,           // free text from user code (troupe::trace)
   kFault,          // a fault was applied (partition, heal, clog, reset); detail: which
+  kConnectionLost, // `process` heard that its data connection to `peer` lost messages
 };
 
 // The stable lowercase name of a kind ("send", "call_start", ...).
