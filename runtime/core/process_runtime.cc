@@ -71,6 +71,9 @@ void ProcessRuntime::on_message(ProcessId from, std::string payload) {
     case MessageKind::kCreateActorReply:
       if (auto m = body_as<wire::CreateActorReply>(*envelope)) on_rpc_reply(m->rpc, std::move(payload)); else ok = false;
       break;
+    case MessageKind::kFenceWorker:
+      if (auto m = body_as<wire::FenceWorker>(*envelope)) on_fence(*m); else ok = false;
+      break;
     case MessageKind::kLookupNameReply:
       if (auto m = body_as<wire::LookupNameReply>(*envelope)) on_rpc_reply(m->rpc, std::move(payload)); else ok = false;
       break;

@@ -137,6 +137,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   void on_get_object(ProcessId from, wire::GetObject request);
   void on_object_reply(wire::ObjectReply reply);
   void on_rpc_reply(uint64_t rpc, std::string body);
+  void on_fence(const wire::FenceWorker& fence);
 
   // Objects.
   ObjectId new_object_id();

@@ -37,6 +37,7 @@ enum class MessageKind : uint8_t {
   kLookupName = 11,
   kLookupNameReply = 12,
   kActorExited = 13,
+  kFenceWorker = 14,
 };
 
 std::string_view message_kind_name(MessageKind kind);
@@ -114,6 +115,14 @@ struct ActorStarted {
 struct ActorExited {
   uint64_t actor = 0;
   uint32_t incarnation = 0;
+  MSGPACK_DEFINE(actor, incarnation);
+};
+
+// The directory gave up on this worker (it was reported dead, perhaps falsely) and replaced it:
+// the worker ends itself on receipt, so a split brain lasts only until this arrives.
+struct FenceWorker {
+  uint64_t actor = 0;
+  uint32_t incarnation = 0;  // the incarnation the directory gave up on
   MSGPACK_DEFINE(actor, incarnation);
 };
 
