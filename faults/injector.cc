@@ -35,6 +35,20 @@ void apply_crash(sim::World& world, const CrashFault& fault, const Recorder& rec
   world.kill_process(target.id, "crashed by a fault plan");
 }
 
+void apply_suspect(sim::World& world, const SuspectFault& fault, const Recorder& record) {
+  std::vector<sim::ProcessInfo> workers;
+  for (const sim::ProcessInfo& process : world.processes()) {
+    if (process.alive && process.name != "driver" && process.name != "directory") workers.push_back(process);
+  }
+  if (workers.empty()) {
+    record(fmt::format("suspect #{} skipped: no live actor worker", fault.process));
+    return;
+  }
+  const sim::ProcessInfo& target = workers[fault.process % workers.size()];
+  record(fmt::format("suspect {} ({}) on {}", target.id, target.name, target.node));
+  world.suspect_process(target.id, "falsely suspected by a fault plan");
+}
+
 void apply_node_crash(sim::World& world, const NodeCrashFault& fault, const Recorder& record) {
   std::vector<NodeInfo> nodes = world.nodes();
   if (nodes.size() < 2) {
@@ -108,7 +122,7 @@ absl::Status check_supported(const FaultPlan& plan) {
     FaultKind kind = plan.faults[i].kind();
     if (!supported(kind)) {
       return absl::UnimplementedError(
-          fmt::format("faults[{}]: the simulator cannot apply '{}' faults yet (supported: crash, node_crash, partition, clog, reset)", i,
+          fmt::format("faults[{}]: the simulator cannot apply '{}' faults yet (supported: crash, node_crash, partition, clog, reset, suspect)", i,
                       fault_kind_name(kind)));
     }
   }
@@ -116,7 +130,8 @@ absl::Status check_supported(const FaultPlan& plan) {
 }
 
 std::set<FaultKind> supported_kinds() {
-  return {FaultKind::kCrash, FaultKind::kNodeCrash, FaultKind::kPartition, FaultKind::kClog, FaultKind::kReset};
+  return {FaultKind::kCrash, FaultKind::kNodeCrash, FaultKind::kPartition, FaultKind::kClog, FaultKind::kReset,
+          FaultKind::kSuspect};
 }
 
 void schedule_plan(sim::World& world, const FaultPlan& plan, std::vector<std::string>* realized) {
@@ -134,6 +149,8 @@ void schedule_plan(sim::World& world, const FaultPlan& plan, std::vector<std::st
         apply_clog(record.world, *clog, record);
       } else if (const auto* reset = std::get_if<ResetFault>(&fault.params)) {
         apply_reset(record.world, *reset, record);
+      } else if (const auto* suspect = std::get_if<SuspectFault>(&fault.params)) {
+        apply_suspect(record.world, *suspect, record);
       }
     });
   }

@@ -14,7 +14,8 @@
 //
 // Network faults go to World::network(): a partition heals (every partition) after its
 // duration; a link clog or reset applies to every pair of processes on the link's two nodes.
-// Kinds the simulator cannot apply yet (latency spikes, storage, buggify) are refused up front by
+// A suspect fault reports a live worker dead (World::suspect_process): the directory replaces it
+// and fences it. Kinds the simulator cannot apply yet (latency spikes, storage, buggify) are refused up front by
 // check_supported, so a plan never silently does less than it says.
 #pragma once
 
