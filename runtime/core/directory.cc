@@ -314,7 +314,7 @@ wire::ActorState Directory::state_of(const ActorRecord& actor) {
   return {.actor = actor.spec.actor, .state = actor.state, .address = actor.worker.value,
           .incarnation = actor.incarnation, .death_status = actor.death_status, .death_cause = actor.death_cause,
           .max_task_retries = actor.spec.max_task_retries, .retry_exceptions = actor.spec.retry_exceptions,
-          .max_pending_calls = actor.spec.max_pending_calls};
+          .max_pending_calls = actor.spec.max_pending_calls, .retry_exception_types = actor.spec.retry_exception_types};
 }
 
 void Directory::publish(const ActorRecord& actor) {
