@@ -33,6 +33,7 @@
 #include "runtime/trace/trace.h"
 #include "sim/event_queue.h"
 #include "sim/network.h"
+#include "sim/storage.h"
 #include "sim/strategy.h"
 
 namespace troupe::sim {
@@ -63,6 +64,8 @@ struct WorldOptions {
   Nanos failure_detection_ns = kMillisecond;
   // Where trace events go; nullptr means the World's own Trace (hash only).
   Trace* trace = nullptr;
+  // The cluster object store (sim/storage.h): latencies and capacity.
+  StorageOptions storage = {};
 };
 
 class World final : public Platform {
@@ -94,6 +97,8 @@ class World final : public Platform {
   const WorldOptions& options() const { return options_; }
   // The simulated network, for injecting faults (partitions, clogs, resets); each is traced.
   Network& network() { return network_; }
+  // True while `process` runs (false once it has ended, and for an unknown id).
+  bool process_alive(ProcessId process) const;
 
   // Platform.
   bool simulated() const override { return true; }
@@ -114,6 +119,8 @@ class World final : public Platform {
   absl::Status run() override;
   void stop() override { stop_requested_ = true; }
   void trace(TraceEvent event) override;
+  // The simulated object store, for storage calls and for injecting storage faults.
+  Storage& storage() override { return *storage_; }
 
  private:
   struct SimFiber;
@@ -159,6 +166,7 @@ class World final : public Platform {
   uint64_t next_sequence_ = 0;
   ExecutionContext callback_context_;
   ExecutionContext* scheduler_context_ = nullptr;  // the context run() was called in
+  std::unique_ptr<Storage> storage_;               // draws from its own stream (kStreamStorage)
 };
 
 }  // namespace troupe::sim

@@ -31,6 +31,8 @@ std::string_view trace_kind_name(TraceKind kind) {
     case TraceKind::kCheck: return "check";
     case TraceKind::kUser: return "user";
     case TraceKind::kFault: return "fault";
+    case TraceKind::kStorage: return "storage";
+    case TraceKind::kStorageFailure: return "storage_failure";
   }
   assert(false && "TraceKind out of range");
   return "unknown";
