@@ -23,7 +23,7 @@ StorageService& service(std::string_view operation) {
   assert(!status.ok());
   const bool transient = absl::IsUnavailable(status) || absl::IsAborted(status);
   const bool may_have_been_applied = write && storage_write_may_have_applied(status);
-  throw StorageError(fmt::format("{} '{}' failed{}: {}", operation, key,
+  throw StorageError(fmt::format("{} '{}' failed{}: {}", operation, describe_storage_key(key),
                                  !write ? "" : may_have_been_applied ? " (the write may have been applied)"
                                                                      : " (the write was not applied)",
                                  status.message()),

@@ -59,7 +59,7 @@ std::optional<T> get_value(std::string_view key) {
   if (!bytes) return std::nullopt;
   absl::StatusOr<T> value = wire::decode<T>(*bytes, "the stored value");
   if (!value.ok()) {
-    throw StorageError(fmt::format("get '{}': {}", key, value.status().message()), /*may_have_been_applied=*/false,
+    throw StorageError(fmt::format("get '{}': {}", describe_storage_key(key), value.status().message()), /*may_have_been_applied=*/false,
                        /*transient=*/false);
   }
   return *std::move(value);

@@ -49,6 +49,10 @@ absl::Status validate_storage_key(std::string_view key);
 // OK, or InvalidArgument naming the limit when `value` is larger than kStorageValueBytesMax.
 absl::Status validate_storage_value(std::string_view key, std::string_view value);
 
+// `key` as it appears in messages: bytes outside printable ASCII and the backslash as \xNN, and
+// a key longer than kStorageKeyBytesMax cut to its first 32 bytes and "...".
+std::string describe_storage_key(std::string_view key);
+
 // True when a failed write (put or remove) with this status may nevertheless have been applied:
 // Unavailable and Internal. False for OK (it was applied, not "may") and every other code.
 bool storage_write_may_have_applied(const absl::Status& status);

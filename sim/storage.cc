@@ -34,7 +34,9 @@ struct Storage::Pending {
   bool done = false;
   absl::StatusOr<std::optional<std::string>> result;
 
-  std::string name() const { return fmt::format("{} #{} {}", op_name(static_cast<int>(op)), number, key); }
+  std::string name() const {
+    return fmt::format("{} #{} {}", op_name(static_cast<int>(op)), number, describe_storage_key(key));
+  }
   bool write() const { return op != Op::kGet; }
 };
 
