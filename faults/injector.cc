@@ -115,6 +115,12 @@ void apply_reset(sim::World& world, const ResetFault& fault, const Recorder& rec
   }
 }
 
+void apply_storage(sim::World& world, const StorageFault& fault, const Recorder& record) {
+  record(fmt::format("storage errors {} loss {} for {}ns", fault.error_rate, fault.loss_rate, fault.duration_ns));
+  world.storage().inject_fault(
+      {.error_rate = fault.error_rate, .loss_rate = fault.loss_rate, .until = world.now() + fault.duration_ns});
+}
+
 }  // namespace
 
 absl::Status check_supported(const FaultPlan& plan) {
@@ -122,7 +128,7 @@ absl::Status check_supported(const FaultPlan& plan) {
     FaultKind kind = plan.faults[i].kind();
     if (!supported(kind)) {
       return absl::UnimplementedError(
-          fmt::format("faults[{}]: the simulator cannot apply '{}' faults yet (supported: crash, node_crash, partition, clog, reset, suspect)", i,
+          fmt::format("faults[{}]: the simulator cannot apply '{}' faults yet (supported: crash, node_crash, partition, clog, reset, storage, suspect)", i,
                       fault_kind_name(kind)));
     }
   }
@@ -131,7 +137,7 @@ absl::Status check_supported(const FaultPlan& plan) {
 
 std::set<FaultKind> supported_kinds() {
   return {FaultKind::kCrash, FaultKind::kNodeCrash, FaultKind::kPartition, FaultKind::kClog, FaultKind::kReset,
-          FaultKind::kSuspect};
+          FaultKind::kStorage, FaultKind::kSuspect};
 }
 
 void schedule_plan(sim::World& world, const FaultPlan& plan, std::vector<std::string>* realized) {
@@ -151,6 +157,8 @@ void schedule_plan(sim::World& world, const FaultPlan& plan, std::vector<std::st
         apply_reset(record.world, *reset, record);
       } else if (const auto* suspect = std::get_if<SuspectFault>(&fault.params)) {
         apply_suspect(record.world, *suspect, record);
+      } else if (const auto* storage = std::get_if<StorageFault>(&fault.params)) {
+        apply_storage(record.world, *storage, record);
       }
     });
   }

@@ -15,7 +15,10 @@
 // Network faults go to World::network(): a partition heals (every partition) after its
 // duration; a link clog or reset applies to every pair of processes on the link's two nodes.
 // A suspect fault reports a live worker dead (World::suspect_process): the directory replaces it
-// and fences it. Kinds the simulator cannot apply yet (latency spikes, storage, buggify) are refused up front by
+// and fences it. A storage fault goes to World::storage() (sim/storage.h): for its duration, each
+// storage operation fails with probability error_rate and each write not yet acknowledged is lost
+// with probability loss_rate.
+// Kinds the simulator cannot apply yet (latency spikes, buggify) are refused up front by
 // check_supported, so a plan never silently does less than it says.
 #pragma once
 

@@ -2,6 +2,7 @@
 // fault list recorded.
 #include "faults/injector.h"
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -55,12 +56,41 @@ TEST(Injector, NodeCrashesSpareTheHeadNodeAndReboot) {
 
 TEST(Injector, KindsItCannotApplyAreRefusedUpFront) {
   FaultPlan plan{.faults = {{.at_ns = 0, .params = CrashFault{}},
-                            {.at_ns = 1, .params = StorageFault{.error_rate = 0.5, .duration_ns = 10}}}};
+                            {.at_ns = 1, .params = LatencyFault{.extra_latency_ns = 5, .duration_ns = 10}}}};
   absl::Status status = check_supported(plan);
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
   EXPECT_EQ(std::string(status.message()),
-            "faults[1]: the simulator cannot apply 'storage' faults yet (supported: crash, node_crash, partition, "
-            "clog, reset, suspect)");
+            "faults[1]: the simulator cannot apply 'latency' faults yet (supported: crash, node_crash, partition, "
+            "clog, reset, storage, suspect)");
+}
+
+// A storage fault with error_rate 1 fails every storage operation while it lasts, and only then.
+TEST(Injector, StorageFaultsFailStorageOperationsForTheirDuration) {
+  FaultPlan plan{.faults = {{.at_ns = 5 * kMillisecond,
+                             .params = StorageFault{.error_rate = 1.0, .loss_rate = 0, .duration_ns = 20 * kMillisecond}}}};
+  ASSERT_TRUE(check_supported(plan).ok());
+  std::vector<std::string> realized;
+  sim::SimRunOptions options{.seed = 3};
+  options.prepare = [&](sim::World& world) { schedule_plan(world, plan, &realized); };
+  std::vector<std::string> outcomes;
+  sim::SimRunResult result = sim::run_simulation(options, [&](System&) {
+    const auto attempt = [&] {
+      try {
+        storage::put("k", "v");
+        outcomes.push_back("ok");
+      } catch (const StorageError& error) {
+        outcomes.push_back(error.transient() && error.may_have_been_applied() ? "transient error" : error.what());
+      }
+    };
+    attempt();                                          // 0 to about 1 ms: before the fault
+    troupe::sleep(std::chrono::milliseconds(10));
+    attempt();                                          // about 11 ms: during it
+    troupe::sleep(std::chrono::milliseconds(20));
+    attempt();                                          // about 32 ms: after it
+  });
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_EQ(outcomes, (std::vector<std::string>{"ok", "transient error", "ok"}));
+  EXPECT_EQ(realized, (std::vector<std::string>{"storage errors 1 loss 0 for 20000000ns"}));
 }
 
 }  // namespace

@@ -16,6 +16,8 @@
 //                             that does not exist)
 //   ActorNameTakenError       spawn with a name that is in use, without get_if_exists
 //   GpuOutOfMemory            an allocation exceeded the simulated GPU's memory
+//   StorageError              a storage put, get or remove failed (runtime/storage.h); says
+//                             whether a write may have been applied and whether to retry
 #pragma once
 
 #include <stdexcept>
@@ -82,6 +84,23 @@ class ActorNameTakenError : public Error {
 class GpuOutOfMemory : public Error {
  public:
   using Error::Error;
+};
+
+// A storage operation failed. A failed write (put or remove) either was certainly not applied
+// (may_have_been_applied() false: a bad key, a full store, a write lost before its
+// acknowledgement) or may have been (true: a transient error after the store received it, an
+// I/O error); a reader cannot tell which without reading again. transient() is true when the
+// same operation may succeed if retried.
+class StorageError : public Error {
+ public:
+  StorageError(std::string message, bool may_have_been_applied, bool transient)
+      : Error("storage: " + message), may_have_been_applied_(may_have_been_applied), transient_(transient) {}
+  bool may_have_been_applied() const { return may_have_been_applied_; }
+  bool transient() const { return transient_; }
+
+ private:
+  bool may_have_been_applied_;
+  bool transient_;
 };
 
 }  // namespace troupe

@@ -34,6 +34,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "runtime/ids.h"
+#include "runtime/storage_service.h"
 #include "runtime/trace/trace_event.h"
 
 namespace troupe {
@@ -176,6 +177,10 @@ class Platform {
   // Records an event in the run's trace (the platform fills in time and the current node and
   // process when they are zero).
   virtual void trace(TraceEvent event) = 0;
+
+  // The cluster's durable object store (runtime/storage_service.h). Owned by the platform and
+  // shared by all its processes; it outlives every process and node crash.
+  virtual StorageService& storage() = 0;
 };
 
 // Where the running code is: platform, process and fiber. Set by the platform.

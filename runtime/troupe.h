@@ -9,6 +9,7 @@
 //   errors.h        the exceptions thrown at get
 //   this_actor.h    this_actor::id(), handle<T>(), system(), exit(), ...
 //   clock.h         sleep, now, yield, random
+//   storage.h       storage::put, get, remove (+ typed put_value, get_value): durable checkpoints
 //   run_main.h      run_main(argc, argv, driver): a program that runs under sim or threads
 #pragma once
 
@@ -19,5 +20,6 @@
 #include "runtime/errors.h"
 #include "runtime/ref.h"
 #include "runtime/run_main.h"
+#include "runtime/storage.h"
 #include "runtime/system.h"
 #include "runtime/this_actor.h"

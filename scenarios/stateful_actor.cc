@@ -1,9 +1,12 @@
 // stateful_actor: the seed's StatefulActor (Ray actors guide, "状态恢复": set_state(key, value),
 // get_state(key), a constructor that loads a checkpoint) made durable: set_state checkpoints the
-// whole state to a CheckpointStore actor (detached, never crashes) before it replies, and the
-// constructor restores the latest checkpoint, so a restart loses no acknowledged write.
-// Faults come from inside the scenario: set_state crashes with a seeded probability before or
-// after its checkpoint, and the driver sometimes kills the actor with no_restart = false.
+// whole state to the cluster object store (troupe::storage, runtime/storage.h) before it
+// replies, and the constructor restores the latest checkpoint, so a restart loses no
+// acknowledged write. The store is the platform's, not an actor's: no crash can take it away.
+// Storage faults (transient errors, lost writes) are retried until the store answers: a put that
+// failed, applied or not, is simply put again (it writes the whole state, so it is idempotent).
+// Faults come from inside the scenario too: set_state crashes with a seeded probability before
+// or after its checkpoint, and the driver sometimes kills the actor with no_restart = false.
 // Checks, after every write and at the end:
 //   * every acknowledged set_state is visible through get_state, also across restarts;
 //   * a write whose call failed (ActorUnavailableError: it may or may not have run) is visible
@@ -13,10 +16,13 @@
 // stateful_actor.bug_checkpoint_after_reply: the checkpoint is written lazily, at the start of the
 // next set_state, i.e. after the reply; a crash before it loses an acknowledged write.
 // stateful_actor.bug_no_checkpoint: the state is never checkpointed; a restart loses it.
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fmt/format.h"
@@ -31,29 +37,34 @@ constexpr int kKeys = 4;
 
 using State = std::map<std::string, std::string>;
 
-// Never crashes: keeps the latest checkpoint.
-class CheckpointStore {
- public:
-  int save(State state) {
-    state_ = std::move(state);
-    return ++saves_;
-  }
-  State load() { return state_; }
+// Where the actor keeps its checkpoint: one key for the whole state.
+constexpr std::string_view kCheckpointKey = "stateful_actor/checkpoint";
+// A transient storage failure is retried after a pause of min(attempt, 10) ms, at most this
+// many times (about 100 simulated seconds: longer than any fault window).
+constexpr int kStorageAttemptsMax = 10'000;
 
- private:
-  State state_;
-  int saves_ = 0;
-};
-TROUPE_ACTOR(CheckpointStore, &CheckpointStore::save, &CheckpointStore::load);
+// Runs `operation` until it does not fail transiently. A failed put may or may not have been
+// applied; putting the same whole state again is harmless, so the caller need not know.
+template <typename Operation>
+auto retry_storage(Operation operation) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return operation();
+    } catch (const StorageError& error) {
+      if (!error.transient() || attempt == kStorageAttemptsMax) throw;
+      troupe::sleep(std::chrono::milliseconds(std::min(attempt, 10)));
+    }
+  }
+}
 
 enum class Checkpointing { kBeforeReply, kOnNextCall, kNever };
 
 class StatefulActor {
  public:
   // `checkpointing` is a Checkpointing, sent as its int.
-  StatefulActor(ActorHandle<CheckpointStore> store, int crash_percent, int checkpointing)
-      : store_(store), crash_percent_(crash_percent), checkpointing_(static_cast<Checkpointing>(checkpointing)) {
-    state_ = this_actor::system().get(store_.call(&CheckpointStore::load));
+  StatefulActor(int crash_percent, int checkpointing)
+      : crash_percent_(crash_percent), checkpointing_(static_cast<Checkpointing>(checkpointing)) {
+    state_ = retry_storage([] { return storage::get_value<State>(kCheckpointKey); }).value_or(State{});
   }
 
   std::string set_state(std::string key, std::string value) {
@@ -79,9 +90,10 @@ class StatefulActor {
   void maybe_crash() {
     if (static_cast<int>(troupe::random() % 100) < crash_percent_) this_actor::crash();
   }
-  void checkpoint() { (void)this_actor::system().get(store_.call(&CheckpointStore::save, state_)); }
+  void checkpoint() {
+    retry_storage([this] { storage::put_value(kCheckpointKey, state_); });
+  }
 
-  ActorHandle<CheckpointStore> store_;
   int crash_percent_;
   Checkpointing checkpointing_;
   State state_;
@@ -124,9 +136,8 @@ bool check_state(Checks& checks, const State& seen, const std::map<std::string, 
 }
 
 void stateful_driver(System& sys, Checks& checks, Checkpointing checkpointing) {
-  auto store = sys.spawn<CheckpointStore>({.lifetime = Lifetime::kDetached});
   const int crash_percent = static_cast<int>(troupe::random() % 12) + 3;
-  auto actor = sys.spawn<StatefulActor>({.max_restarts = -1, .max_task_retries = 2}, store, crash_percent,
+  auto actor = sys.spawn<StatefulActor>({.max_restarts = -1, .max_task_retries = 2}, crash_percent,
                                         static_cast<int>(checkpointing));
   std::map<std::string, KeyModel> model;
   int failed = 0;

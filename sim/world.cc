@@ -42,6 +42,7 @@ World::World(WorldOptions options)
       stacks_(options_.stacks),
       network_(options_.network, [this](TraceEvent event) { trace(std::move(event)); }) {
   callback_context_.platform = this;
+  storage_ = std::make_unique<Storage>(*this, options_.storage, root_rng_.fork(kStreamStorage));
 }
 
 World::~World() {
@@ -115,6 +116,11 @@ void World::kill_process(ProcessId id, std::string_view why) {
     assert(false && "a killed fiber was resumed");
   }
   destroy_process_fibers(*process);
+}
+
+bool World::process_alive(ProcessId id) const {
+  if (id.value == 0 || id.value > processes_.size()) return false;
+  return processes_[id.value - 1]->alive;
 }
 
 std::vector<ProcessInfo> World::processes() const {
@@ -298,7 +304,9 @@ void World::lost_in_network(ProcessId from, ProcessId to, std::string payload, C
 }
 
 void World::connection_lost(ProcessId a, ProcessId b) {
-  for (auto [process, peer] : {std::pair{a, b}, std::pair{b, a}}) {
+  for (const auto& ends : {std::pair{a, b}, std::pair{b, a}}) {
+    ProcessId process = ends.first;  // named copies: clang 14 cannot capture structured bindings
+    ProcessId peer = ends.second;
     SimProcess* end = find_process(process);
     if (end == nullptr || !end->alive || !lost_notices_.insert({process.value, peer.value}).second) continue;
     schedule(now_ + options_.failure_detection_ns,

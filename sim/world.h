@@ -35,6 +35,7 @@
 #include "runtime/trace/trace.h"
 #include "sim/event_queue.h"
 #include "sim/network.h"
+#include "sim/storage.h"
 #include "sim/strategy.h"
 
 namespace troupe::sim {
@@ -69,6 +70,8 @@ struct WorldOptions {
   Nanos retransmit_ns = 50 * kMillisecond;
   // Where trace events go; nullptr means the World's own Trace (hash only).
   Trace* trace = nullptr;
+  // The cluster object store (sim/storage.h): latencies and capacity.
+  StorageOptions storage = {};
 };
 
 class World final : public Platform {
@@ -105,6 +108,8 @@ class World final : public Platform {
   const WorldOptions& options() const { return options_; }
   // The simulated network, for injecting faults (partitions, clogs, resets); each is traced.
   Network& network() { return network_; }
+  // True while `process` runs (false once it has ended, and for an unknown id).
+  bool process_alive(ProcessId process) const;
 
   // Platform.
   bool simulated() const override { return true; }
@@ -126,6 +131,8 @@ class World final : public Platform {
   absl::Status run() override;
   void stop() override { stop_requested_ = true; }
   void trace(TraceEvent event) override;
+  // The simulated object store, for storage calls and for injecting storage faults.
+  Storage& storage() override { return *storage_; }
 
  private:
   struct SimFiber;
@@ -189,6 +196,7 @@ class World final : public Platform {
   std::set<std::pair<uint32_t, uint32_t>> lost_notices_;  // (process, peer): a notice is on its way
   ExecutionContext callback_context_;
   ExecutionContext* scheduler_context_ = nullptr;  // the context run() was called in
+  std::unique_ptr<Storage> storage_;               // draws from its own stream (kStreamStorage)
 };
 
 }  // namespace troupe::sim

@@ -13,7 +13,7 @@
 namespace troupe {
 
 ThreadsPlatform::ThreadsPlatform(ThreadsPlatformOptions options)
-    : state_(std::make_unique<State>(this, std::move(options))) {}
+    : storage_(make_threads_store(options.storage)), state_(std::make_unique<State>(this, std::move(options))) {}
 
 ThreadsPlatform::~ThreadsPlatform() {
   {

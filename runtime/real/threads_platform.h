@@ -49,6 +49,7 @@
 
 #include "runtime/fiber/stack_pool.h"
 #include "runtime/platform.h"
+#include "runtime/real/threads_store.h"
 #include "runtime/trace/trace.h"
 
 namespace troupe {
@@ -71,6 +72,8 @@ struct ThreadsPlatformOptions {
   StackPoolOptions stacks{};
   // Where trace events go (recorded under a lock); nullptr records none. Must outlive the platform.
   Trace* trace = nullptr;
+  // The cluster object store behind Platform::storage(): in memory unless a directory is given.
+  ThreadsStorageOptions storage{};
 };
 
 class ThreadsPlatform final : public Platform {
@@ -106,9 +109,12 @@ class ThreadsPlatform final : public Platform {
   // Makes run() return (or the next run() return at once if none is active). Any thread.
   void stop() override;
   void trace(TraceEvent event) override;
+  // Thread-safe (runtime/real/memory_store.h, file_store.h).
+  StorageService& storage() override { return *storage_; }
 
  private:
   struct State;
+  std::unique_ptr<StorageService> storage_;  // outlives state_: unwinding fibers may still use it
   std::unique_ptr<State> state_;
 };
 

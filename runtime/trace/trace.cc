@@ -32,6 +32,8 @@ std::string_view trace_kind_name(TraceKind kind) {
     case TraceKind::kUser: return "user";
     case TraceKind::kFault: return "fault";
     case TraceKind::kConnectionLost: return "connection_lost";
+    case TraceKind::kStorage: return "storage";
+    case TraceKind::kStorageFailure: return "storage_failure";
   }
   assert(false && "TraceKind out of range");
   return "unknown";

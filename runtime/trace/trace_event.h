@@ -35,6 +35,8 @@ enum class TraceKind : uint8_t {
   kUser,           // free text from user code (troupe::trace)
   kFault,          // a fault was applied (partition, heal, clog, reset); detail: which
   kConnectionLost, // `process` heard that its data connection to `peer` lost messages
+  kStorage,        // a storage operation was issued or acknowledged; detail: "put #3 key: ok"
+  kStorageFailure, // a storage operation failed or a write was lost; detail: why
 };
 
 // The stable lowercase name of a kind ("send", "call_start", ...).
