@@ -148,6 +148,11 @@ class Platform {
   // Records an event in the run's trace (the platform fills in time and the current node and
   // process when they are zero).
   virtual void trace(TraceEvent event) = 0;
+
+  // Whether the buggify() site `site` fires on this evaluation (runtime/buggify.h): under sim by
+  // the seeded rule of runtime/buggify_sites.h, on the threads platform only with chaos on. The
+  // default, for a platform without fault injection, is never. REQUIRES: a valid site name.
+  virtual bool buggify(std::string_view site) { return false; }
 };
 
 // Where the running code is: platform, process and fiber. Set by the platform.

@@ -9,12 +9,14 @@
 //   errors.h        the exceptions thrown at get
 //   this_actor.h    this_actor::id(), handle<T>(), system(), exit(), ...
 //   clock.h         sleep, now, yield, random
+//   buggify.h       buggify("site"): FoundationDB's BUGGIFY, seeded under sim
 //   run_main.h      run_main(argc, argv, driver): a program that runs under sim or threads
 #pragma once
 
 #include "runtime/actor_class.h"
 #include "runtime/actor_handle.h"
 #include "runtime/actor_options.h"
+#include "runtime/buggify.h"
 #include "runtime/clock.h"
 #include "runtime/errors.h"
 #include "runtime/ref.h"
