@@ -27,6 +27,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "runtime/buggify_sites.h"
 #include "runtime/core/random.h"
 #include "runtime/fiber/stack_pool.h"
 #include "runtime/platform.h"
@@ -94,6 +95,8 @@ class World final : public Platform {
   const WorldOptions& options() const { return options_; }
   // The simulated network, for injecting faults (partitions, clogs, resets); each is traced.
   Network& network() { return network_; }
+  // The run's buggify() sites (runtime/buggify_sites.h), for forcing sites on and for tests.
+  BuggifySites& buggify_sites() { return buggify_; }
 
   // Platform.
   bool simulated() const override { return true; }
@@ -114,6 +117,7 @@ class World final : public Platform {
   absl::Status run() override;
   void stop() override { stop_requested_ = true; }
   void trace(TraceEvent event) override;
+  bool buggify(std::string_view site) override { return buggify_.evaluate(site); }
 
  private:
   struct SimFiber;
@@ -141,6 +145,7 @@ class World final : public Platform {
   std::unique_ptr<Strategy> strategy_;
   StackPool stacks_;
   Network network_;
+  BuggifySites buggify_;  // from the seed (its kStreamBuggify stream); events go to trace()
 
   Nanos now_ = 0;
   uint64_t steps_ = 0;
