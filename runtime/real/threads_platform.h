@@ -71,6 +71,10 @@ struct ThreadsPlatformOptions {
   StackPoolOptions stacks{};
   // Where trace events go (recorded under a lock); nullptr records none. Must outlive the platform.
   Trace* trace = nullptr;
+  // Chaos: buggify() sites answer as under the simulator (each enabled in 1 run in 4, then firing 1
+  // time in 4; runtime/buggify_sites.h), drawn from `seed`, which the constructor logs to stderr
+  // and to the trace. Off (the default): buggify() is always false.
+  bool chaos = false;
 };
 
 class ThreadsPlatform final : public Platform {
@@ -104,10 +108,14 @@ class ThreadsPlatform final : public Platform {
   // Makes run() return (or the next run() return at once if none is active). Any thread.
   void stop() override;
   void trace(TraceEvent event) override;
+  // False unless options.chaos; then BuggifySites::evaluate under a lock. Any thread.
+  bool buggify(std::string_view site) override;
 
  private:
   struct State;
+  struct Chaos;  // the buggify sites under their lock (threads_platform.cc)
   std::unique_ptr<State> state_;
+  std::unique_ptr<Chaos> chaos_;  // null unless options.chaos
 };
 
 }  // namespace troupe
