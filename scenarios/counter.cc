@@ -8,10 +8,11 @@
 //
 // Buggify sites (both scenarios; runtime/buggify.h): "counter.increment.pause_mid_update" sleeps
 // between reading and writing the count, which is safe only because a sequential actor runs one
-// call at a time (a runtime that interleaved them would lose updates) and makes increments slow
-// enough for the planted bug's read to overtake them; "counter.caller.burst" makes a caller send
-// up to three increments at once instead of one at a time, whose answers must still come back in
-// its submission order.
+// call at a time (a runtime that interleaved them would lose updates) and slows the callers
+// enough for the planted bug's read to overtake them far more often; "counter.caller.burst"
+// makes a caller send up to three increments at once instead of one at a time (deeper mailboxes,
+// several calls of one caller in flight), whose answers must still come back in its submission
+// order.
 #include <algorithm>
 #include <chrono>
 #include <numeric>
@@ -53,21 +54,23 @@ class Caller {
  public:
   explicit Caller(ActorHandle<Counter> counter) : counter_(counter) {}
   // Makes `count` increments one after the other, each after the previous one returned, with a
-  // random pause of up to 500µs between them (a buggified burst sends up to kBurstMax at once).
+  // random pause of up to 500µs between them. A buggified burst sends up to kBurstMax at once and
+  // then pauses as long as that many single increments would have: same pace, bunched calls.
   // Returns the values the counter answered, in submission order.
   std::vector<int> increment_many(int count) {
     std::vector<int> seen;
     while (static_cast<int>(seen.size()) < count) {
-      if (buggify(kCallerBurst)) {
-        std::vector<Ref<int>> burst;
-        for (int i = 0; i < kBurstMax && static_cast<int>(seen.size() + burst.size()) < count; ++i) {
-          burst.push_back(counter_.call(&Counter::increment));
-        }
-        for (int value : this_actor::system().get(burst)) seen.push_back(value);
-      } else {
+      if (!buggify(kCallerBurst)) {
         seen.push_back(this_actor::system().get(counter_.call(&Counter::increment)));
+        troupe::sleep(std::chrono::microseconds(troupe::random() % 500));
+        continue;
       }
-      troupe::sleep(std::chrono::microseconds(troupe::random() % 500));
+      std::vector<Ref<int>> burst;
+      for (int i = 0; i < kBurstMax && static_cast<int>(seen.size() + burst.size()) < count; ++i) {
+        burst.push_back(counter_.call(&Counter::increment));
+      }
+      for (int value : this_actor::system().get(burst)) seen.push_back(value);
+      for (size_t i = 0; i < burst.size(); ++i) troupe::sleep(std::chrono::microseconds(troupe::random() % 500));
     }
     return seen;
   }
