@@ -13,6 +13,9 @@
 //     fiber (may block by parking). `spawn` starts a fiber.
 //   * Processes talk only by messages: `send` copies bytes to another process, whose
 //     ProcessHost::on_message runs there later (after a simulated network latency under sim).
+//     A message goes on one of two channels (see Channel): the control channel never loses a
+//     message between two live processes; the data channel may, when the network breaks the
+//     connection, and then tells both ends (ProcessHost::on_connection_lost).
 //   * A parked fiber is woken by `unpark`, called from the same process (a message handler, a
 //     timer, another fiber). Cross-process wake-ups are messages.
 //
@@ -25,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -69,6 +73,25 @@ class ProcessHost {
   // Called once, in the process's context, when the process starts: before any of its other
   // work (messages, timers, fibers spawned into it) runs.
   virtual void on_start() {}
+
+  // The data-channel connection between this process and `peer` broke and lost messages, in
+  // either direction (a reset, or a partition): any data message sent to or expected from
+  // `peer` before now may or may not have arrived. Called in this process's context, after the
+  // platform's failure-detection delay; one notice covers every loss up to then. Must not block.
+  virtual void on_connection_lost(ProcessId peer) {}
+};
+
+// How a message travels between two processes (Platform::send).
+enum class Channel : uint8_t {
+  // Like one TCP stream per direction: messages may be lost when the network breaks the
+  // connection (a reset, a partition); both ends then hear of it through
+  // ProcessHost::on_connection_lost. Actor calls, their replies and object fetches use it, as
+  // Ray's direct worker-to-worker RPCs do.
+  kData,
+  // Like a stream that reconnects and resumes (Ray's GCS clients retry until the GCS answers):
+  // while both processes live, every message arrives exactly once and in send order, however
+  // long a partition delays it. The directory's traffic uses it.
+  kControl,
 };
 
 // A node's capacity and health, as the directory's scheduler sees it.
@@ -130,9 +153,14 @@ class Platform {
   // Cancels a timer that has not fired; a no-op otherwise.
   virtual void cancel_timer(TimerId timer) = 0;
 
-  // Sends `payload` from `from` to `to`. Delivery is asynchronous and, under sim, delayed by the
-  // network model. Messages to a dead process are dropped. Scheduling point when on a fiber.
-  virtual void send(ProcessId from, ProcessId to, std::string payload) = 0;
+  // Sends `payload` from `from` to `to` on `channel`. Delivery is asynchronous and, under sim,
+  // delayed by the network model. Messages to or from a dead process are dropped. Scheduling
+  // point when on a fiber.
+  virtual void send(ProcessId from, ProcessId to, std::string payload, Channel channel) = 0;
+  // A data-channel message.
+  void send(ProcessId from, ProcessId to, std::string payload) {
+    send(from, to, std::move(payload), Channel::kData);
+  }
 
   // 64 random bits from the current process's stream (deterministic under sim).
   virtual uint64_t random_u64() = 0;

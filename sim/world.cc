@@ -241,7 +241,7 @@ TimerId World::start_timer(ProcessId process, Nanos deadline, absl::AnyInvocable
 
 void World::cancel_timer(TimerId timer) { pending_timers_.erase(timer); }
 
-void World::send(ProcessId from, ProcessId to, std::string payload) {
+void World::send(ProcessId from, ProcessId to, std::string payload, Channel channel) {
   SimProcess* source = find_process(from);
   SimProcess* target = find_process(to);
   assert(source != nullptr);
@@ -250,15 +250,57 @@ void World::send(ProcessId from, ProcessId to, std::string payload) {
   if (!source->alive || target == nullptr || !target->alive) {
     trace({.kind = TraceKind::kDrop, .node = source->node, .process = from, .peer = to, .bytes = bytes,
            .detail = source->alive ? "dead receiver" : "dead sender"});
-  } else if (Route route = network_.route({from, source->node}, {to, target->node}, now_, network_rng_);
-             route.dropped) {
-    trace({.kind = TraceKind::kDrop, .node = source->node, .process = from, .peer = to, .bytes = bytes,
-           .detail = std::string(route.reason)});
   } else {
-    schedule(route.at, {.kind = ReadyItem::Kind::kDeliver, .process = to, .from = from,
-                        .payload = std::move(payload), .epoch = route.epoch});
+    uint64_t stream_sequence = channel == Channel::kControl ? streams_[{from.value, to.value}].next_send++ : 0;
+    route_message(from, to, std::move(payload), channel, stream_sequence);
   }
   if (current_fiber() != nullptr) yield();
+}
+
+void World::route_message(ProcessId from, ProcessId to, std::string payload, Channel channel,
+                          uint64_t stream_sequence) {
+  SimProcess* source = find_process(from);
+  SimProcess* target = find_process(to);
+  Route route = network_.route({from, source->node}, {to, target->node}, now_, network_rng_);
+  if (route.dropped) {
+    trace({.kind = TraceKind::kDrop, .node = source->node, .process = from, .peer = to, .bytes = payload.size(),
+           .detail = std::string(route.reason)});
+    lost_in_network(from, to, std::move(payload), channel, stream_sequence);
+    return;
+  }
+  schedule(route.at, {.kind = ReadyItem::Kind::kDeliver, .process = to, .from = from, .payload = std::move(payload),
+                      .epoch = route.epoch, .channel = channel, .stream_sequence = stream_sequence});
+}
+
+void World::lost_in_network(ProcessId from, ProcessId to, std::string payload, Channel channel,
+                            uint64_t stream_sequence) {
+  if (channel == Channel::kData) {
+    connection_lost(from, to);
+    return;
+  }
+  schedule(now_ + options_.retransmit_ns,
+           {.kind = ReadyItem::Kind::kCallback,
+            .callback = [this, from, to, stream_sequence, payload = std::move(payload)]() mutable {
+              SimProcess* source = find_process(from);
+              SimProcess* target = find_process(to);
+              if (!source->alive || !target->alive) return;  // the stream died with its end
+              trace({.kind = TraceKind::kSend, .node = source->node, .process = from, .peer = to,
+                     .bytes = payload.size(), .detail = "resent"});
+              route_message(from, to, std::move(payload), Channel::kControl, stream_sequence);
+            }});
+}
+
+void World::connection_lost(ProcessId a, ProcessId b) {
+  for (auto [process, peer] : {std::pair{a, b}, std::pair{b, a}}) {
+    SimProcess* end = find_process(process);
+    if (end == nullptr || !end->alive || !lost_notices_.insert({process.value, peer.value}).second) continue;
+    schedule(now_ + options_.failure_detection_ns,
+             {.kind = ReadyItem::Kind::kCallback, .process = process, .callback = [this, process, peer] {
+                lost_notices_.erase({process.value, peer.value});
+                trace({.kind = TraceKind::kConnectionLost, .peer = peer});
+                find_process(process)->host->on_connection_lost(peer);
+              }});
+  }
 }
 
 uint64_t World::random_u64() {
@@ -346,6 +388,9 @@ void World::deliver(ReadyItem& item) {
   if (std::string_view lost = network_.lost(item.from, item.process, item.epoch); !lost.empty()) {
     trace({.kind = TraceKind::kDrop, .node = process ? process->node : NodeId{}, .process = item.process,
            .peer = item.from, .bytes = item.payload.size(), .detail = std::string(lost)});
+    if (process != nullptr && process->alive && find_process(item.from)->alive) {
+      lost_in_network(item.from, item.process, std::move(item.payload), item.channel, item.stream_sequence);
+    }
     return;
   }
   if (process == nullptr || !process->alive) {
@@ -353,12 +398,34 @@ void World::deliver(ReadyItem& item) {
            .peer = item.from, .bytes = item.payload.size(), .detail = "receiver died in flight"});
     return;
   }
-  trace({.kind = TraceKind::kDeliver, .node = process->node, .process = process->id, .peer = item.from,
-         .bytes = item.payload.size()});
-  callback_context_ = {.platform = this, .node = process->node, .process = process->id,
-                       .host = process->host.get(), .fiber = {}};
+  if (item.channel == Channel::kData) {
+    hand_over(*process, item.from, std::move(item.payload));
+    return;
+  }
+  // The control stream delivers in send order: a message that overtook a resent one waits for it.
+  Stream& stream = streams_[{item.from.value, item.process.value}];
+  if (item.stream_sequence != stream.next_deliver) {
+    stream.held.emplace(item.stream_sequence, std::move(item.payload));
+    return;
+  }
+  ++stream.next_deliver;
+  hand_over(*process, item.from, std::move(item.payload));
+  for (auto next = stream.held.find(stream.next_deliver); next != stream.held.end() && process->alive;
+       next = stream.held.find(stream.next_deliver)) {
+    std::string payload = std::move(next->second);
+    stream.held.erase(next);
+    ++stream.next_deliver;
+    hand_over(*process, item.from, std::move(payload));
+  }
+}
+
+void World::hand_over(SimProcess& process, ProcessId from, std::string payload) {
+  trace({.kind = TraceKind::kDeliver, .node = process.node, .process = process.id, .peer = from,
+         .bytes = payload.size()});
+  callback_context_ = {.platform = this, .node = process.node, .process = process.id, .host = process.host.get(),
+                       .fiber = {}};
   ScopedExecutionContext scope(&callback_context_);
-  process->host->on_message(item.from, std::move(item.payload));
+  process.host->on_message(from, std::move(payload));
 }
 
 void World::run_item(ReadyItem& item) {

@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -60,8 +62,12 @@ struct WorldOptions {
   // Limits: a run that exceeds one stops with ResourceExhausted naming the limit.
   uint64_t max_steps = 50'000'000;             // items run (fiber steps and callbacks)
   Nanos max_time = int64_t{24} * 3600 * kSecond;  // virtual time
-  // How long after a process ends its watchers hear of it (Platform::watch_process).
+  // How long after a process ends its watchers hear of it (Platform::watch_process), and after
+  // a data connection loses messages its ends hear of it (ProcessHost::on_connection_lost).
   Nanos failure_detection_ns = kMillisecond;
+  // How long a control-channel message the network lost waits before it is sent again (a
+  // reconnecting stream's retry interval); it keeps being resent until it gets through.
+  Nanos retransmit_ns = 50 * kMillisecond;
   // Where trace events go; nullptr means the World's own Trace (hash only).
   Trace* trace = nullptr;
 };
@@ -112,7 +118,8 @@ class World final : public Platform {
   void yield() override;
   TimerId start_timer(ProcessId process, Nanos deadline, absl::AnyInvocable<void()> callback) override;
   void cancel_timer(TimerId timer) override;
-  void send(ProcessId from, ProcessId to, std::string payload) override;
+  using Platform::send;
+  void send(ProcessId from, ProcessId to, std::string payload, Channel channel) override;
   uint64_t random_u64() override;
   absl::Status run() override;
   void stop() override { stop_requested_ = true; }
@@ -129,6 +136,16 @@ class World final : public Platform {
   void schedule(Nanos at, ReadyItem item);
   void run_item(ReadyItem& item);
   void deliver(ReadyItem& item);
+  // Routes one message through the network: schedules its delivery, or handles its loss.
+  void route_message(ProcessId from, ProcessId to, std::string payload, Channel channel, uint64_t stream_sequence);
+  // The network lost `payload`: a control message is sent again after retransmit_ns (while both
+  // ends live); a data message is gone, and both ends hear of it (connection_lost).
+  void lost_in_network(ProcessId from, ProcessId to, std::string payload, Channel channel, uint64_t stream_sequence);
+  // Tells both ends that their data connection lost messages, after the failure-detection delay
+  // (one notice per end until it is delivered).
+  void connection_lost(ProcessId a, ProcessId b);
+  // Hands a delivered message to the process's host.
+  void hand_over(SimProcess& process, ProcessId from, std::string payload);
   void resume_fiber(SimFiber& fiber);
   void switch_out_of_fiber();  // from a fiber: back to the scheduler loop
   void destroy_process_fibers(SimProcess& process);
@@ -162,6 +179,14 @@ class World final : public Platform {
   uint64_t next_fiber_ = 1;
   TimerId next_timer_ = 1;
   uint64_t next_sequence_ = 0;
+  // The control channel: one stream per (from, to) pair of process ids, delivered in order.
+  struct Stream {
+    uint64_t next_send = 0;
+    uint64_t next_deliver = 0;
+    std::map<uint64_t, std::string> held;  // arrived ahead of a resent message
+  };
+  std::map<std::pair<uint32_t, uint32_t>, Stream> streams_;
+  std::set<std::pair<uint32_t, uint32_t>> lost_notices_;  // (process, peer): a notice is on its way
   ExecutionContext callback_context_;
   ExecutionContext* scheduler_context_ = nullptr;  // the context run() was called in
 };

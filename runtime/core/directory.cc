@@ -21,7 +21,7 @@ void Directory::on_start() {
 
 template <typename Body>
 void Directory::send(ProcessId to, MessageKind kind, const Body& body) {
-  platform_.send(self_, to, wire::encode_message(kind, body));
+  platform_.send(self_, to, wire::encode_message(kind, body), Channel::kControl);
 }
 
 void Directory::on_message(ProcessId from, std::string payload) {

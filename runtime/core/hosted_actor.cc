@@ -85,7 +85,26 @@ void ProcessRuntime::on_call(wire::Call call) {
     return;
   }
   HostedActor::CallerQueue& caller = actor.callers[call.caller];
-  if (call.sequence < caller.next_sequence) return;  // a duplicate
+  if (call.sequence < caller.next_sequence) {
+    if (call.attempt == 0) return;  // a duplicate (neither platform makes them; kept as a guard)
+    // Resent after the caller's connection broke: the first attempt may have run and its reply
+    // been lost. At-least-once: it runs again, unless that first attempt still waits its turn.
+    for (const wire::Call& queued : actor.mailbox) {
+      if (queued.caller == call.caller && queued.sequence == call.sequence) return;
+    }
+    actor.mailbox.push_back(std::move(call));
+    start_executor();
+    return;
+  }
+  if (call.floor > caller.next_sequence) {
+    // The caller abandoned the calls below `floor` (lost, no retries): run what arrived of them,
+    // in order, and stop waiting for the rest.
+    while (!caller.early.empty() && caller.early.begin()->first < call.floor) {
+      actor.mailbox.push_back(std::move(caller.early.begin()->second));
+      caller.early.erase(caller.early.begin());
+    }
+    caller.next_sequence = call.floor;
+  }
   caller.early.emplace(call.sequence, std::move(call));
   // Admit every call whose turn has come, in sequence order.
   for (auto it = caller.early.begin(); it != caller.early.end() && it->first == caller.next_sequence;

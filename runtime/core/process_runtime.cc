@@ -2,6 +2,7 @@
 // The hosted actor's side lives in hosted_actor.cc.
 #include "runtime/core/process_runtime.h"
 
+#include <algorithm>
 #include <cassert>
 #include <utility>
 
@@ -82,14 +83,48 @@ void ProcessRuntime::on_message(ProcessId from, std::string payload) {
   }
 }
 
+Channel ProcessRuntime::channel_of(MessageKind kind) {
+  switch (kind) {
+    case MessageKind::kCall:
+    case MessageKind::kCallReply:
+    case MessageKind::kGetObject:
+    case MessageKind::kObjectReply:
+      return Channel::kData;
+    default:
+      return Channel::kControl;
+  }
+}
+
+void ProcessRuntime::on_connection_lost(ProcessId peer) {
+  for (auto& [id, r] : remotes_) {  // in actor id order
+    if (r.state == wire::ActorState::kAlive && r.address == peer && !r.in_flight.empty()) on_calls_lost(id, r);
+  }
+  // Object fetches are idempotent: ask again, after the same first delay as calls.
+  refetch_from_.insert(peer);
+  if (refetch_timer_ == 0) {
+    refetch_timer_ = platform_.start_timer(self_, platform_.now() + kResendDelayMin, [this] { refetch_objects(); });
+  }
+}
+
+void ProcessRuntime::refetch_objects() {
+  refetch_timer_ = 0;
+  std::set<ProcessId> owners = std::move(refetch_from_);
+  refetch_from_.clear();
+  std::vector<ObjectId> refetch;  // fetching_ is ordered: asked in id order
+  for (ObjectId id : fetching_) {
+    if (owners.contains(ProcessId{id.owner})) refetch.push_back(id);
+  }
+  for (ObjectId id : refetch) send(ProcessId{id.owner}, MessageKind::kGetObject, wire::GetObject{.object = id.packed()});
+}
+
 std::string ProcessRuntime::describe_wait(const WaitReason& reason) {
   if (reason.object == 0) return reason.describe();
   ObjectId object = ObjectId::unpack(reason.object);
   for (const auto& [actor, r] : remotes_) {  // ordered; only walked for a report
     for (const auto& [sequence, pending] : r.in_flight) {
       if (pending.call.object == reason.object) {
-        return fmt::format("the result of {}.{} ({}, sent to {})", actor, pending.call.method_name, object,
-                           r.address);
+        return fmt::format("the result of {}.{} ({}, sent to {}{})", actor, pending.call.method_name, object,
+                           r.address, pending.resend_due ? "; its connection broke, resending" : "");
       }
     }
     for (const PendingCall& pending : r.queued) {
@@ -118,6 +153,7 @@ void ProcessRuntime::fill_object(ObjectId id, ObjectPayload payload) {
   }
   entry.ready = true;
   entry.payload = std::move(payload);
+  if (entry.fetch_sent) fetching_.erase(id);
   for (ProcessId borrower : entry.borrowers) {
     send(borrower, MessageKind::kObjectReply, wire::ObjectReply{.object = id.packed(), .payload = entry.payload});
   }
@@ -130,6 +166,7 @@ void ProcessRuntime::fill_object(ObjectId id, ObjectPayload payload) {
 void ProcessRuntime::request_if_borrowed(ObjectId id, ObjectEntry& entry) {
   if (id.owner == self_.value || entry.ready || entry.fetch_sent) return;
   entry.fetch_sent = true;
+  fetching_.insert(id);
   send(ProcessId{id.owner}, MessageKind::kGetObject, wire::GetObject{.object = id.packed()});
 }
 
@@ -220,8 +257,8 @@ void ProcessRuntime::on_get_object(ProcessId from, wire::GetObject request) {
                                        .error_message = fmt::format("{} is unknown to its owner {}", id, self_)}});
   } else if (entry->ready) {
     send(from, MessageKind::kObjectReply, wire::ObjectReply{.object = request.object, .payload = entry->payload});
-  } else {
-    entry->borrowers.push_back(from);
+  } else if (std::find(entry->borrowers.begin(), entry->borrowers.end(), from) == entry->borrowers.end()) {
+    entry->borrowers.push_back(from);  // once, however often it asks (it asks again after a lost reply)
   }
 }
 
@@ -320,9 +357,11 @@ bool ProcessRuntime::take_retry(const RemoteActor& r, PendingCall& call) const {
 void ProcessRuntime::send_call(RemoteActor& r, PendingCall pending) {
   pending.call.sequence = r.next_sequence++;
   pending.call.incarnation = r.incarnation;
+  pending.call.attempt = 0;
   uint64_t sequence = pending.call.sequence;
   auto [it, inserted] = r.in_flight.emplace(sequence, std::move(pending));
   assert(inserted);
+  it->second.call.floor = r.in_flight.begin()->first;
   send(r.address, MessageKind::kCall, it->second.call);
 }
 
@@ -341,6 +380,7 @@ void ProcessRuntime::on_incarnation_lost(ActorId id, RemoteActor& r, const std::
   std::map<uint64_t, PendingCall> in_flight = std::move(r.in_flight);
   r.in_flight.clear();
   for (auto& [sequence, pending] : in_flight) {
+    pending.resend_due = false;
     if (take_retry(r, pending)) {
       retry.push_back(std::move(pending));
     } else {
@@ -353,6 +393,46 @@ void ProcessRuntime::on_incarnation_lost(ActorId id, RemoteActor& r, const std::
   }
   for (PendingCall& pending : r.queued) retry.push_back(std::move(pending));
   r.queued = std::move(retry);
+  r.resend_delay = 0;
+}
+
+void ProcessRuntime::on_calls_lost(ActorId id, RemoteActor& r) {
+  // Ray: a broken connection fails the calls on it; those with a retry left are submitted again.
+  // A call already waiting for its resend is not charged twice for the same outage.
+  bool resend = false;
+  for (auto it = r.in_flight.begin(); it != r.in_flight.end();) {
+    PendingCall& pending = it->second;
+    if (pending.resend_due || take_retry(r, pending)) {
+      pending.resend_due = true;
+      resend = true;
+      ++it;
+      continue;
+    }
+    fill_object(ObjectId::unpack(pending.call.object),
+                {.status = static_cast<uint8_t>(ObjectStatus::kActorUnavailable),
+                 .error_message = fmt::format("the connection to {} (worker {}) broke while the call was in "
+                                              "flight; it may or may not have run, and has no retries left",
+                                              id, r.address)});
+    it = r.in_flight.erase(it);
+  }
+  if (!resend || r.resend_timer != 0) return;
+  r.resend_delay = r.resend_delay == 0 ? kResendDelayMin : std::min(2 * r.resend_delay, kResendDelayMax);
+  r.resend_timer = platform_.start_timer(self_, platform_.now() + r.resend_delay, [this, id] { resend_calls(id); });
+}
+
+void ProcessRuntime::resend_calls(ActorId id) {
+  RemoteActor& r = remotes_.at(id);
+  r.resend_timer = 0;
+  // A restart or death since then moved or failed the calls (and cleared resend_due).
+  if (r.state != wire::ActorState::kAlive || r.in_flight.empty()) return;
+  uint64_t floor = r.in_flight.begin()->first;
+  for (auto& [sequence, pending] : r.in_flight) {  // in submission order
+    if (!pending.resend_due) continue;
+    pending.resend_due = false;
+    pending.call.attempt = static_cast<uint32_t>(pending.retries_used);
+    pending.call.floor = floor;
+    send(r.address, MessageKind::kCall, pending.call);
+  }
 }
 
 void ProcessRuntime::on_actor_state(wire::ActorState state) {
@@ -369,11 +449,13 @@ void ProcessRuntime::on_actor_state(wire::ActorState state) {
       // The notice may arrive after the new incarnation's "alive" (the network reorders): then
       // it is old news, and acting on it would strand the caller in kRestarting.
       if (state.incarnation <= r.incarnation) break;
+      r.restarting_incarnation = std::max(r.restarting_incarnation, state.incarnation);
       if (r.state == wire::ActorState::kAlive) on_incarnation_lost(id, r, state.death_cause);
       r.state = state.state;
       break;
     case wire::ActorState::kAlive: {
-      if (state.incarnation < r.incarnation) break;  // news of an older incarnation, arriving late
+      // News of an older incarnation, arriving late (even one this caller never saw alive).
+      if (state.incarnation < r.incarnation || state.incarnation < r.restarting_incarnation) break;
       if (r.state == wire::ActorState::kAlive && state.incarnation > r.incarnation) {
         on_incarnation_lost(id, r, "it restarted");  // the restarting notice was missed
       }
@@ -406,6 +488,7 @@ void ProcessRuntime::on_call_reply(wire::CallReply reply) {
   if (call == r.in_flight.end()) return;
   PendingCall pending = std::move(call->second);
   r.in_flight.erase(call);
+  r.resend_delay = 0;  // the connection works again
   bool threw = reply.result.status == static_cast<uint8_t>(ObjectStatus::kTaskError);
   if (threw && pending.retry_exceptions.value_or(r.retry_exceptions) && take_retry(r, pending)) {
     send_call(r, std::move(pending));  // a new sequence number: it runs after what is queued now

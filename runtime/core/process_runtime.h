@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -37,6 +38,11 @@ struct ClusterConfig {
   ProcessId directory;  // the directory (GCS) process
 };
 
+// Resending calls after a broken connection: the first resend waits kResendDelayMin, each
+// consecutive loss doubles the wait, up to kResendDelayMax (a partition may last seconds).
+inline constexpr Nanos kResendDelayMin = 10 * kMillisecond;
+inline constexpr Nanos kResendDelayMax = 1 * kSecond;
+
 class ProcessRuntime final : public ProcessHost, public detail::Runtime {
  public:
   // A driver when `boot` is empty; otherwise a worker for the actor whose wire::ActorSpec is
@@ -48,6 +54,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   detail::Runtime* user_runtime() override { return this; }
   void on_start() override;
   void on_message(ProcessId from, std::string payload) override;
+  void on_connection_lost(ProcessId peer) override;
   std::string describe_wait(const WaitReason& reason) override;
 
   // detail::Runtime.
@@ -77,6 +84,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
     std::optional<int> max_task_retries;    // the call's own options (CallOptions), else the actor's
     std::optional<bool> retry_exceptions;
     int retries_used = 0;
+    bool resend_due = false;  // its connection broke; the resend timer sends it again
   };
 
   // The caller's view of one actor.
@@ -84,11 +92,16 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
     uint8_t state = wire::ActorState::kPending;
     ProcessId address;
     uint32_t incarnation = 0;                      // of the worker at `address`
+    uint32_t restarting_incarnation = 0;           // the newest incarnation announced as starting
     bool subscribed = false;
     uint64_t next_sequence = 0;                    // per incarnation
     std::deque<PendingCall> queued;                // waiting for the actor to be (re)started
     std::map<uint64_t, PendingCall> in_flight;     // sequence -> call, sent to `incarnation`
     wire::ObjectPayload death;                     // when dead
+    // Resending after broken connections: the delay before the next resend (doubling per
+    // consecutive loss, reset by a reply) and the pending resend timer, if any.
+    Nanos resend_delay = 0;
+    TimerId resend_timer = 0;
     // The actor's policy (from its spec when this process created it, else from ActorState).
     int max_pending_calls = -1;
     int max_task_retries = 0;
@@ -140,14 +153,23 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   bool take_retry(const RemoteActor& remote, PendingCall& call) const;
   // The worker of `remote` ended: retry what may be retried, fail the rest as unavailable.
   void on_incarnation_lost(ActorId id, RemoteActor& remote, const std::string& why);
+  // The connection to the worker of `remote` lost messages: each call in flight may or may not
+  // have run. Those with a retry left are resent after a backoff; the rest fail as unavailable.
+  void on_calls_lost(ActorId id, RemoteActor& remote);
+  void resend_calls(ActorId id);
+  // Asks the owners in refetch_from_ again for the objects still being fetched from them.
+  void refetch_objects();
 
   // Directory requests.
   template <typename Request>
   std::string directory_rpc(wire::MessageKind kind, Request request, std::string_view what);
+  // Calls, replies and object fetches go on the data channel (worker to worker, and may be lost
+  // when a connection breaks); everything to and from the directory on the control channel.
   template <typename Body>
   void send(ProcessId to, wire::MessageKind kind, const Body& body) {
-    platform_.send(self_, to, wire::encode_message(kind, body));
+    platform_.send(self_, to, wire::encode_message(kind, body), channel_of(kind));
   }
+  static Channel channel_of(wire::MessageKind kind);
 
   // Hosted actor.
   void construct_actor();
@@ -175,6 +197,9 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   uint64_t next_rpc_ = 1;
   std::map<ActorId, RemoteActor> remotes_;  // ordered: failed in id order
   std::map<uint64_t, PendingRpc> rpcs_;
+  std::set<ObjectId> fetching_;  // borrowed objects asked of their owners, not arrived yet
+  std::set<ProcessId> refetch_from_;  // owners whose connection lost messages: ask them again
+  TimerId refetch_timer_ = 0;
   std::unique_ptr<HostedActor> hosted_;
   wire::MessageReader reader_;                         // on_message's
   msgpack::zone call_zone_{wire::kZoneChunkBytes};     // the executor's, cleared before each call

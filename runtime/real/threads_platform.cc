@@ -181,7 +181,7 @@ void ThreadsPlatform::cancel_timer(TimerId timer) { state_->timers.cancel(timer)
 
 // A dead process sends nothing: code running while its fibers unwind cannot reach anyone, as
 // with a real crash.
-void ThreadsPlatform::send(ProcessId from, ProcessId to, std::string payload) {
+void ThreadsPlatform::send(ProcessId from, ProcessId to, std::string payload, Channel /*channel*/) {
   ProcessStrand* source = state_->find(from);
   ProcessStrand* target = state_->find(to);
   NodeId source_node = source != nullptr ? source->node : NodeId{};

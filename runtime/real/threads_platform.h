@@ -100,7 +100,9 @@ class ThreadsPlatform final : public Platform {
   void yield() override;
   TimerId start_timer(ProcessId process, Nanos deadline, absl::AnyInvocable<void()> callback) override;
   void cancel_timer(TimerId timer) override;
-  void send(ProcessId from, ProcessId to, std::string payload) override;
+  using Platform::send;
+  // Both channels are the same here: nothing is lost between live processes.
+  void send(ProcessId from, ProcessId to, std::string payload, Channel channel) override;
   uint64_t random_u64() override;
   // Runs the pool until stop(), then joins it; always OkStatus. May be called again later.
   // REQUIRES: not on a pool thread, and not concurrently with itself.

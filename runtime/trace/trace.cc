@@ -31,6 +31,7 @@ std::string_view trace_kind_name(TraceKind kind) {
     case TraceKind::kCheck: return "check";
     case TraceKind::kUser: return "user";
     case TraceKind::kFault: return "fault";
+    case TraceKind::kConnectionLost: return "connection_lost";
     case TraceKind::kBuggifySite: return "buggify_site";
     case TraceKind::kBuggifyFire: return "buggify_fire";
   }

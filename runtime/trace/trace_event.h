@@ -34,6 +34,7 @@ enum class TraceKind : uint8_t {
   kCheck,          // a scenario check failed or a sometimes-check held; detail: its name
   kUser,           // free text from user code (troupe::trace)
   kFault,          // a fault was applied (partition, heal, clog, reset); detail: which
+  kConnectionLost, // `process` heard that its data connection to `peer` lost messages
   kBuggifySite,    // a buggify() site's first evaluation in the run; detail: "site enabled|disabled"
   kBuggifyFire,    // a buggify() site fired; detail: "site fired on evaluation N" (N from 1)
 };

@@ -147,7 +147,13 @@ struct Call {
   uint32_t method = 0;    // index in TROUPE_ACTOR's list
   std::string method_name;
   std::string args;  // msgpack array; Ref arguments to resolve are ext type kRefArgExt
-  MSGPACK_DEFINE(actor, caller, sequence, incarnation, object, method, method_name, args);
+  // 0 when first sent; the caller's retry count when resent after its connection broke. A resent
+  // call may have run already: it runs again unless it still waits in the mailbox.
+  uint32_t attempt = 0;
+  // Every sequence below this one is answered or abandoned by the caller (it failed a lost call
+  // that had no retries): the worker need not wait for a lost one before running later calls.
+  uint64_t floor = 0;
+  MSGPACK_DEFINE(actor, caller, sequence, incarnation, object, method, method_name, args, attempt, floor);
 };
 
 struct CallReply {
