@@ -11,7 +11,7 @@ namespace troupe::faults {
 namespace {
 
 constexpr std::array<std::string_view, kFaultKindCount> kNames = {
-    "crash", "node_crash", "partition", "clog", "reset", "latency", "storage", "buggify",
+    "crash", "node_crash", "partition", "clog", "reset", "latency", "storage", "buggify", "suspect",
 };
 
 // `text` without leading and trailing spaces and tabs.
@@ -56,7 +56,7 @@ std::optional<FaultKind> fault_kind_from_name(std::string_view name) {
 }
 
 std::string_view fault_kind_choices() {
-  return "crash, node_crash, partition, clog, reset, latency, storage or buggify";
+  return "crash, node_crash, partition, clog, reset, latency, storage, buggify or suspect";
 }
 
 absl::StatusOr<FaultSelection> parse_fault_kinds(std::string_view list) {

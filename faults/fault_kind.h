@@ -27,24 +27,26 @@ enum class FaultKind {
   kLatency,    // "latency": a tail-latency spike, extra delay on every message for a while
   kStorage,    // "storage": the object store fails or loses writes at some rate for a while
   kBuggify,    // "buggify": named buggify() sites are enabled from then on
+  kSuspect,    // "suspect": a live process is falsely reported dead (a split brain)
 };
 
-inline constexpr size_t kFaultKindCount = 8;
+inline constexpr size_t kFaultKindCount = 9;
 
 // Every kind, in enum order.
 inline constexpr std::array<FaultKind, kFaultKindCount> kAllFaultKinds = {
     FaultKind::kCrash,   FaultKind::kNodeCrash, FaultKind::kPartition, FaultKind::kClog,
     FaultKind::kReset,   FaultKind::kLatency,   FaultKind::kStorage,   FaultKind::kBuggify,
+    FaultKind::kSuspect,
 };
 
 // The stable name of `kind`: "crash", "node_crash", "partition", "clog", "reset", "latency",
-// "storage" or "buggify".
+// "storage", "buggify" or "suspect".
 std::string_view fault_kind_name(FaultKind kind);
 
 // The kind named `name` (exactly, case-sensitive), or nullopt.
 std::optional<FaultKind> fault_kind_from_name(std::string_view name);
 
-// "crash, node_crash, partition, clog, reset, latency, storage or buggify": the choices, for
+// "crash, node_crash, partition, clog, reset, latency, storage, buggify or suspect": the choices, for
 // error messages.
 std::string_view fault_kind_choices();
 

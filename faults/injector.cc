@@ -39,6 +39,20 @@ void apply_crash(sim::World& world, const CrashFault& fault, const Recorder& rec
   world.kill_process(target.id, "crashed by a fault plan");
 }
 
+void apply_suspect(sim::World& world, const SuspectFault& fault, const Recorder& record) {
+  std::vector<sim::ProcessInfo> workers;
+  for (const sim::ProcessInfo& process : world.processes()) {
+    if (process.alive && process.name != "driver" && process.name != "directory") workers.push_back(process);
+  }
+  if (workers.empty()) {
+    record(fmt::format("suspect #{} skipped: no live actor worker", fault.process));
+    return;
+  }
+  const sim::ProcessInfo& target = workers[fault.process % workers.size()];
+  record(fmt::format("suspect {} ({}) on {}", target.id, target.name, target.node));
+  world.suspect_process(target.id, "falsely suspected by a fault plan");
+}
+
 void apply_node_crash(sim::World& world, const NodeCrashFault& fault, const Recorder& record) {
   std::vector<NodeInfo> nodes = world.nodes();
   if (nodes.size() < 2) {
@@ -150,7 +164,7 @@ absl::Status check_supported(const FaultPlan& plan) {
 
 std::set<FaultKind> supported_kinds() {
   return {FaultKind::kCrash, FaultKind::kNodeCrash, FaultKind::kPartition, FaultKind::kClog, FaultKind::kReset,
-          FaultKind::kLatency, FaultKind::kBuggify};
+          FaultKind::kSuspect, FaultKind::kLatency, FaultKind::kBuggify};
 }
 
 void schedule_plan(sim::World& world, const FaultPlan& plan, std::vector<std::string>* realized) {
@@ -168,6 +182,8 @@ void schedule_plan(sim::World& world, const FaultPlan& plan, std::vector<std::st
         apply_clog(record.world, *clog, record);
       } else if (const auto* reset = std::get_if<ResetFault>(&fault.params)) {
         apply_reset(record.world, *reset, record);
+      } else if (const auto* suspect = std::get_if<SuspectFault>(&fault.params)) {
+        apply_suspect(record.world, *suspect, record);
       } else if (const auto* latency = std::get_if<LatencyFault>(&fault.params)) {
         apply_latency(record.world, *latency, record);
       } else if (const auto* buggify = std::get_if<BuggifyFault>(&fault.params)) {

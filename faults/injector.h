@@ -15,8 +15,9 @@
 // Network faults go to World::network(): a partition heals (every partition) after its
 // duration; a link clog or reset applies to every pair of processes on the link's two nodes; a
 // latency spike adds its extra delay to every message sent during its duration
-// (Network::spike_latency). A buggify fault forces its sites on from its time to the end of the
-// run (World::buggify_sites(); they then fire 1 time in 4, runtime/buggify.h).
+// (Network::spike_latency). A suspect fault reports a live worker dead (World::suspect_process):
+// the directory replaces it and fences it. A buggify fault forces its sites on from its time to
+// the end of the run (World::buggify_sites(); they then fire 1 time in 4, runtime/buggify.h).
 // Kinds the simulator cannot apply yet (storage) are refused up front by check_supported, so a
 // plan never silently does less than it says.
 #pragma once

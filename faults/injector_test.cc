@@ -61,7 +61,7 @@ TEST(Injector, KindsItCannotApplyAreRefusedUpFront) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnimplemented);
   EXPECT_EQ(std::string(status.message()),
             "faults[1]: the simulator cannot apply 'storage' faults yet (supported: crash, node_crash, partition, "
-            "clog, reset, latency, buggify)");
+            "clog, reset, latency, buggify, suspect)");
 }
 
 TEST(Injector, LatencyAndBuggifyAreSupported) {

@@ -249,6 +249,7 @@ std::vector<std::string_view> fault_keys(FaultKind kind) {
     case FaultKind::kLatency: return {"at_ms", "kind", "extra_latency_ms", "duration_ms"};
     case FaultKind::kStorage: return {"at_ms", "kind", "error_rate", "loss_rate", "duration_ms"};
     case FaultKind::kBuggify: return {"at_ms", "kind", "sites"};
+    case FaultKind::kSuspect: return {"at_ms", "kind", "process"};
   }
   assert(false);
   return {};
@@ -274,6 +275,8 @@ FaultParams read_params(FaultKind kind, const Fields& fields) {
           .duration_ns = read_ms(fields.need("duration_ms"), fields.path("duration_ms"), TimeUse::kDuration)};
     case FaultKind::kStorage: return read_storage(fields);
     case FaultKind::kBuggify: return read_buggify(fields);
+    case FaultKind::kSuspect:
+      return SuspectFault{.process = read_index(fields.need("process"), fields.path("process"))};
   }
   assert(false);
   return CrashFault{};

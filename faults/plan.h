@@ -115,9 +115,17 @@ struct BuggifyFault {
   bool operator==(const BuggifyFault&) const = default;
 };
 
+// kSuspect: the failure detector falsely reports process `process` dead: the directory replaces
+// it while it keeps running until the directory's fence reaches it (a split brain). Targets are
+// resolved like kCrash's.
+struct SuspectFault {
+  uint32_t process = 0;
+  bool operator==(const SuspectFault&) const = default;
+};
+
 // The parameters of one fault. The alternatives are in FaultKind order: index() is the kind.
 using FaultParams = std::variant<CrashFault, NodeCrashFault, PartitionFault, ClogFault, ResetFault,
-                                 LatencyFault, StorageFault, BuggifyFault>;
+                                 LatencyFault, StorageFault, BuggifyFault, SuspectFault>;
 
 // One fault at one simulated time.
 struct ScheduledFault {

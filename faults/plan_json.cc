@@ -112,7 +112,7 @@ Json fault_json(const ScheduledFault& fault) {
   std::visit(
       [&](const auto& params) {
         using T = std::decay_t<decltype(params)>;
-        if constexpr (std::is_same_v<T, CrashFault>) {
+        if constexpr (std::is_same_v<T, CrashFault> || std::is_same_v<T, SuspectFault>) {
           object["process"] = params.process;
         } else if constexpr (std::is_same_v<T, NodeCrashFault>) {
           object["node"] = params.node;

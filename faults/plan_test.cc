@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -51,12 +52,14 @@ constexpr std::string_view kEveryKind = R"({
     {"at_ms": 700, "kind": "reset", "link": [0, 2]},
     {"at_ms": 800, "kind": "latency", "extra_latency_ms": 40, "duration_ms": 1000},
     {"at_ms": 900, "kind": "storage", "error_rate": 0.1, "duration_ms": 3000},
-    {"at_ms": 1000, "kind": "buggify", "sites": ["store.slow_ack", "directory.drop_lease"]}
+    {"at_ms": 1000, "kind": "buggify", "sites": ["store.slow_ack", "directory.drop_lease"]},
+    {"at_ms": 1100, "kind": "suspect", "process": 2}
   ]
 })";
 
 TEST(FaultKind, NamesAreStableAndRoundTrip) {
-  const char* names[] = {"crash", "node_crash", "partition", "clog", "reset", "latency", "storage", "buggify"};
+  const std::array<const char*, kFaultKindCount> names = {"crash", "node_crash", "partition", "clog", "reset",
+                                                          "latency", "storage", "buggify", "suspect"};
   for (size_t i = 0; i < kFaultKindCount; ++i) {
     EXPECT_EQ(fault_kind_name(kAllFaultKinds[i]), names[i]);
     EXPECT_EQ(fault_kind_from_name(names[i]), kAllFaultKinds[i]);
@@ -80,7 +83,7 @@ TEST(ParseFaultKinds, NoneSwarmAndLists) {
 TEST(ParseFaultKinds, BadListsNameTheItemAndTheChoices) {
   EXPECT_EQ(message_of(parse_fault_kinds("crash,flood").status()),
             "--faults 'crash,flood': unknown fault kind 'flood' (expected none, swarm, or a list of crash, "
-            "node_crash, partition, clog, reset, latency, storage or buggify)");
+            "node_crash, partition, clog, reset, latency, storage, buggify or suspect)");
   EXPECT_EQ(message_of(parse_fault_kinds("crash,,clog").status()), "--faults 'crash,,clog': item 2 is empty");
   EXPECT_EQ(message_of(parse_fault_kinds("crash,").status()), "--faults 'crash,': item 2 is empty");
   EXPECT_EQ(message_of(parse_fault_kinds("crash,crash").status()),
@@ -94,7 +97,7 @@ TEST(ParseFaultKinds, BadListsNameTheItemAndTheChoices) {
 TEST(ParsePlan, ReadsEveryKindWithItsParameters) {
   const absl::StatusOr<FaultPlan> plan = parse_plan(kEveryKind, "plan.json");
   ASSERT_TRUE(plan.ok()) << plan.status();
-  ASSERT_EQ(plan->faults.size(), 11u);
+  ASSERT_EQ(plan->faults.size(), 12u);
   EXPECT_EQ(plan->version, 1);
   EXPECT_EQ(plan->faults[0], (ScheduledFault{.at_ns = 0, .params = CrashFault{.process = 3}}));
   EXPECT_EQ(plan->faults[1], (ScheduledFault{.at_ns = 100'500'000,
@@ -117,6 +120,7 @@ TEST(ParsePlan, ReadsEveryKindWithItsParameters) {
   EXPECT_EQ(plan->faults[9].params,
             FaultParams(StorageFault{.error_rate = 0.1, .loss_rate = 0, .duration_ns = 3 * kSecond}));
   EXPECT_EQ(plan->faults[10].params, FaultParams(BuggifyFault{.sites = {"directory.drop_lease", "store.slow_ack"}}));
+  EXPECT_EQ(plan->faults[11], (ScheduledFault{.at_ns = 1100 * kMillisecond, .params = SuspectFault{.process = 2}}));
   for (size_t i = 0; i < kFaultKindCount; ++i) {
     bool seen = false;
     for (const ScheduledFault& fault : plan->faults) seen = seen || fault.kind() == kAllFaultKinds[i];
@@ -189,7 +193,7 @@ TEST(ParsePlan, ErrorsNameTheFileTheFieldAndTheReason) {
             "plan.json: faults[0].duration_ms: must not be negative (got -5)");
   EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "flood"})")),
             "plan.json: faults[0].kind: unknown fault kind 'flood' (expected crash, node_crash, partition, clog, "
-            "reset, latency, storage or buggify)");
+            "reset, latency, storage, buggify or suspect)");
   EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "crash", "proces": 2})")),
             "plan.json: faults[0].proces: unknown key in a crash fault (expected at_ms, kind or process)");
   EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "partition", "sides": [[0], [1]]})")),
@@ -332,7 +336,7 @@ TEST(LoadPlan, ReadsAFileAndNamesItInErrors) {
   }
   const absl::StatusOr<FaultPlan> plan = load_plan(path);
   ASSERT_TRUE(plan.ok()) << plan.status();
-  EXPECT_EQ(plan->faults.size(), 11u);
+  EXPECT_EQ(plan->faults.size(), 12u);
   std::remove(path.c_str());
   EXPECT_EQ(load_plan(path).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(message_of(load_plan(path).status()), path + ": cannot open: No such file or directory");
@@ -364,7 +368,7 @@ TEST(DocsExamples, EveryJsonBlockOfTheFormatDocIsAValidPlan) {
     ++blocks;
     at = end + 3;
   }
-  EXPECT_EQ(blocks, 10u);  // the first example, one per kind, the generator's
+  EXPECT_EQ(blocks, 11u);  // the first example, one per kind, the generator's
 }
 
 TEST(DocsExamples, EveryExamplePlanLoadsAndRoundTrips) {

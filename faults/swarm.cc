@@ -29,6 +29,7 @@ std::set<FaultKind> possible_kinds(const SwarmOptions& options) {
   for (FaultKind kind : options.kinds) {
     switch (kind) {
       case FaultKind::kCrash:
+      case FaultKind::kSuspect:
         if (options.process_count >= 1) kinds.insert(kind);
         break;
       case FaultKind::kNodeCrash:
@@ -166,6 +167,7 @@ FaultParams draw_params(FaultKind kind, Rng& rng, Nanos at_ns, const SwarmOption
     }
     case FaultKind::kStorage: return draw_storage(rng, at_ns, options);
     case FaultKind::kBuggify: return draw_buggify(rng, sorted_sites);
+    case FaultKind::kSuspect: return SuspectFault{.process = static_cast<uint32_t>(rng.below(options.process_count))};
   }
   assert(false);
   return CrashFault{};

@@ -50,15 +50,22 @@ std::optional<Span> span_of(const ScheduledFault& fault, const SwarmOptions& opt
 TEST(SwarmPlan, SeedOneIsPinned) {
   EXPECT_EQ(plan_to_json(swarm_plan(1, small_options())), R"({
   "version": 1,
-  "generator": {"kinds":["partition","reset","storage","buggify"],"intensity_per_s":{"partition":0.1793614989333833,"reset":0.4976652347713083,"storage":0.6929882339180786,"buggify":0.3554737047921941},"fault_window_ms":2000,"quiet_ms":1000,"deadline_ms":5000},
+  "generator": {"kinds":["partition","reset","storage","buggify","suspect"],"intensity_per_s":{"partition":0.22434767607560296,"reset":1.3644292588745388,"storage":0.3554737047921941,"buggify":0.6019448780548936,"suspect":1.4897696778522933},"fault_window_ms":2000,"quiet_ms":1000,"deadline_ms":5000},
   "faults": [
-    {"at_ms":211.704257,"kind":"reset","link":[1,2]},
-    {"at_ms":220.56095,"kind":"storage","error_rate":0.30968160808274153,"loss_rate":0.20024405338220014,"duration_ms":753.847151},
-    {"at_ms":313.291081,"kind":"storage","error_rate":0.0,"loss_rate":0.3839264590175969,"duration_ms":1686.708919},
-    {"at_ms":1048.612177,"kind":"buggify","sites":["store.slow_ack"]},
-    {"at_ms":1164.282445,"kind":"storage","error_rate":0.46036875188933646,"loss_rate":0.176983327323058,"duration_ms":39.579061},
-    {"at_ms":1734.572276,"kind":"partition","sides":[[1,2],[0]],"one_way":false,"duration_ms":265.427724},
-    {"at_ms":1752.956423,"kind":"reset","link":[1,0]}
+    {"at_ms":48.568647,"kind":"suspect","process":3},
+    {"at_ms":77.217523,"kind":"reset","link":[1,2]},
+    {"at_ms":128.329404,"kind":"suspect","process":0},
+    {"at_ms":429.978761,"kind":"storage","error_rate":0.30968160808274153,"loss_rate":0.20024405338220014,"duration_ms":753.847151},
+    {"at_ms":610.75413,"kind":"storage","error_rate":0.0,"loss_rate":0.3839264590175969,"duration_ms":1389.24587},
+    {"at_ms":619.249484,"kind":"buggify","sites":["store.slow_ack"]},
+    {"at_ms":639.377574,"kind":"reset","link":[1,0]},
+    {"at_ms":744.254157,"kind":"reset","link":[1,2]},
+    {"at_ms":865.742097,"kind":"reset","link":[1,0]},
+    {"at_ms":993.505247,"kind":"suspect","process":3},
+    {"at_ms":1377.658958,"kind":"buggify","sites":["directory.drop_lease","store.slow_ack"]},
+    {"at_ms":1382.650797,"kind":"buggify","sites":["directory.drop_lease","store.slow_ack"]},
+    {"at_ms":1386.755989,"kind":"partition","sides":[[1,2],[0]],"one_way":false,"duration_ms":613.244011},
+    {"at_ms":1862.789418,"kind":"reset","link":[2,0]}
   ]
 }
 )");
@@ -76,13 +83,15 @@ TEST(SwarmPlan, SeedTwoIsPinned) {
   ASSERT_TRUE(plan.generator.has_value());
   EXPECT_EQ(plan.generator->kinds, (std::set<FaultKind>{FaultKind::kCrash, FaultKind::kNodeCrash, FaultKind::kClog,
                                                         FaultKind::kReset, FaultKind::kStorage}));
-  EXPECT_EQ(plan.generator->intensity_per_s.at(FaultKind::kCrash), 0.9001617543434739);
+  EXPECT_EQ(plan.generator->intensity_per_s.at(FaultKind::kCrash), 1.0426754201252955);
   const std::vector<ScheduledFault> expected = {
-      {.at_ns = 592'095'370, .params = NodeCrashFault{.node = 2, .reboot_after_ns = 1'407'904'630}},
-      {.at_ns = 603'349'183, .params = CrashFault{.process = 0}},
-      {.at_ns = 1'096'402'230, .params = CrashFault{.process = 1}},
-      {.at_ns = 1'471'682'717, .params = CrashFault{.process = 3}},
-      {.at_ns = 1'517'653'436, .params = NodeCrashFault{.node = 1, .reboot_after_ns = 340'841'623}},
+      {.at_ns = 520'882'960, .params = CrashFault{.process = 0}},
+      {.at_ns = 549'615'392,
+       .params = StorageFault{.error_rate = 0.49873028744891185, .loss_rate = 0.0, .duration_ns = 1'450'384'608}},
+      {.at_ns = 946'545'143, .params = CrashFault{.process = 1}},
+      {.at_ns = 1'028'355'844, .params = NodeCrashFault{.node = 2, .reboot_after_ns = 971'644'156}},
+      {.at_ns = 1'065'422'394, .params = ResetFault{.link = {1, 0}}},
+      {.at_ns = 1'270'532'009, .params = CrashFault{.process = 3}},
   };
   EXPECT_EQ(plan.faults, expected);
 }

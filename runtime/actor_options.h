@@ -11,12 +11,39 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace troupe {
 
 enum class Lifetime { kOwned, kDetached };
+
+// Which exceptions make a call that threw be retried (Ray's retry_exceptions: a bool, or a list of
+// exception types). A type is named as TaskError::type_name() reports it ("std::runtime_error")
+// and matched exactly: unlike Python's isinstance, a subclass does not match its base.
+//
+//   .retry_exceptions = true                                       // every exception
+//   .retry_exceptions = {"std::runtime_error", "app::Timeout"}     // only these
+struct RetryExceptions {
+  RetryExceptions(bool all = false) : all(all) {}  // NOLINT: implicit, so `= true` reads like Ray
+  RetryExceptions(std::initializer_list<std::string> types) : types(types) {}
+  RetryExceptions(std::vector<std::string> types) : types(std::move(types)) {}  // NOLINT: implicit
+
+  bool all = false;
+  std::vector<std::string> types;
+
+  bool covers(std::string_view type) const {
+    if (all) return true;
+    for (const std::string& t : types) {
+      if (t == type) return true;
+    }
+    return false;
+  }
+  bool operator==(const RetryExceptions&) const = default;
+};
 enum class Concurrency { kSequential, kThreaded, kAsync };
 
 struct ActorOptions {
@@ -28,7 +55,7 @@ struct ActorOptions {
   int max_concurrency = 1;                   // (later: concurrency issue)
   int max_restarts = 0;                      // 0 = never, -1 = forever
   int max_task_retries = 0;                  // 0 = at-most-once, -1 = forever
-  bool retry_exceptions = false;             // also retry calls whose method threw
+  RetryExceptions retry_exceptions;          // also retry calls whose method threw (all, or these types)
   // Wait this long before the first restart, twice as long before each later one, at most
   // restart_backoff_max (Erlang/Akka-style backoff). Zero: restart at once.
   std::chrono::nanoseconds restart_backoff{0};
@@ -42,7 +69,7 @@ struct ActorOptions {
 
 struct CallOptions {
   std::optional<int> max_task_retries;       // overrides the actor's
-  std::optional<bool> retry_exceptions;      // overrides the actor's
+  std::optional<RetryExceptions> retry_exceptions;  // overrides the actor's
 };
 
 struct KillOptions {

@@ -136,7 +136,11 @@ void System::fill_spec(wire::ActorSpec& spec, const ActorOptions& options) {
   spec.max_pending_calls = options.max_pending_calls;
   spec.max_restarts = options.max_restarts;
   spec.max_task_retries = options.max_task_retries;
-  spec.retry_exceptions = options.retry_exceptions;
+  spec.retry_exceptions = options.retry_exceptions.all;
+  spec.retry_exception_types = options.retry_exceptions.types;
+  for (const std::string& type : options.retry_exceptions.types) {
+    if (type.empty()) throw std::invalid_argument("spawn: retry_exceptions names an empty exception type");
+  }
   spec.restart_backoff_ns = options.restart_backoff.count();
   spec.restart_backoff_max_ns = options.restart_backoff_max.count();
   if (options.restart_backoff.count() < 0 || options.restart_backoff_max.count() < 0) {

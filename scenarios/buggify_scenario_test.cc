@@ -69,7 +69,7 @@ TEST_F(CounterBuggify, SwarmBuggifyFaultsNameOnlyTheScenariosSites) {
   }
   // Swarm enables the only allowed kind in every run; a seed has no buggify fault only when the
   // Poisson process (0.1 to 2 faults per second) puts none inside the 10 s window.
-  EXPECT_EQ(seeds_with_buggify, 90);
+  EXPECT_EQ(seeds_with_buggify, 93);  // pinned (swarm draws per kind of kAllFaultKinds: a new kind shifts it)
 }
 
 TEST_F(CounterBuggify, ForcedSitesFireAndTheCounterStillPasses) {

@@ -144,6 +144,14 @@ void World::crash_node(NodeId node, Nanos reboot_after) {
   }
 }
 
+void World::suspect_process(ProcessId id, std::string_view why) {
+  SimProcess* process = find_process(id);
+  if (process == nullptr || !process->alive) return;
+  trace({.kind = TraceKind::kFault, .node = process->node, .process = id,
+         .detail = fmt::format("suspect {}: {} (it keeps running)", id, why)});
+  notify_watchers(*process, fmt::format("suspected: {}", why));
+}
+
 void World::at(Nanos time, absl::AnyInvocable<void()> action) {
   schedule(std::max(time, now_), {.kind = ReadyItem::Kind::kCallback, .process = {}, .callback = std::move(action)});
 }

@@ -91,6 +91,11 @@ class World final : public Platform {
   // (never when reboot_after < 0). The trace records both.
   void crash_node(NodeId node, Nanos reboot_after);
 
+  // A false suspicion: the failure detector reports `process` as ended ("suspected: <why>") to
+  // its watchers, after the failure-detection delay, though it keeps running (a split brain).
+  // Traced as a fault. A no-op for a process that has ended.
+  void suspect_process(ProcessId process, std::string_view why);
+
   // Runs `action` at virtual time `time` (now if earlier), outside any process: the hook for
   // fault injection and for tests that act on the World mid-run.
   void at(Nanos time, absl::AnyInvocable<void()> action);

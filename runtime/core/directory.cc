@@ -265,6 +265,10 @@ void Directory::on_process_exit(ProcessId process, std::string_view why) {
 
 void Directory::on_worker_lost(ActorRecord& actor, std::string_view why) {
   ActorId id = ActorId::unpack(actor.spec.actor);
+  // The report may be false (the worker is alive but was suspected): fence it off, so it ends
+  // itself once this reaches it. Until then it may still answer callers that have not heard.
+  send(actor.worker, MessageKind::kFenceWorker, wire::FenceWorker{.actor = actor.spec.actor,
+                                                                  .incarnation = actor.incarnation});
   actor.worker = ProcessId{};
   release_resources(actor);
   int allowed = actor.spec.max_restarts;
@@ -310,7 +314,7 @@ wire::ActorState Directory::state_of(const ActorRecord& actor) {
   return {.actor = actor.spec.actor, .state = actor.state, .address = actor.worker.value,
           .incarnation = actor.incarnation, .death_status = actor.death_status, .death_cause = actor.death_cause,
           .max_task_retries = actor.spec.max_task_retries, .retry_exceptions = actor.spec.retry_exceptions,
-          .max_pending_calls = actor.spec.max_pending_calls};
+          .max_pending_calls = actor.spec.max_pending_calls, .retry_exception_types = actor.spec.retry_exception_types};
 }
 
 void Directory::publish(const ActorRecord& actor) {

@@ -203,6 +203,12 @@ std::variant<msgpack::object, ObjectPayload> ProcessRuntime::unpack_args(msgpack
   return *resolved;
 }
 
+void ProcessRuntime::on_fence(const wire::FenceWorker& fence) {
+  if (!hosted_ || fence.actor != hosted_->spec.actor || fence.incarnation != hosted_->spec.incarnation) return;
+  platform_.kill_process(self_, fmt::format("fenced: the directory replaced incarnation {} of {}", fence.incarnation,
+                                            hosted_actor()));
+}
+
 void ProcessRuntime::crash_actor() {
   assert(hosted_ && "this_actor::crash() outside an actor");
   platform_.kill_process(self_, "crashed (this_actor::crash())");

@@ -71,6 +71,9 @@ void ProcessRuntime::on_message(ProcessId from, std::string payload) {
     case MessageKind::kCreateActorReply:
       if (auto m = body_as<wire::CreateActorReply>(*envelope)) on_rpc_reply(m->rpc, std::move(payload)); else ok = false;
       break;
+    case MessageKind::kFenceWorker:
+      if (auto m = body_as<wire::FenceWorker>(*envelope)) on_fence(*m); else ok = false;
+      break;
     case MessageKind::kLookupNameReply:
       if (auto m = body_as<wire::LookupNameReply>(*envelope)) on_rpc_reply(m->rpc, std::move(payload)); else ok = false;
       break;
@@ -288,7 +291,7 @@ ActorId ProcessRuntime::create_actor(wire::ActorSpec spec) {
   RemoteActor& r = remote(id);
   r.max_pending_calls = spec.max_pending_calls;
   r.max_task_retries = spec.max_task_retries;
-  r.retry_exceptions = spec.retry_exceptions;
+  r.retry_exceptions = spec.retry_exceptions ? RetryExceptions(true) : RetryExceptions(spec.retry_exception_types);
   if (spec.name.empty()) {
     send(config_.directory, MessageKind::kCreateActor, wire::CreateActor{.rpc = 0, .spec = std::move(spec)});
     return id;
@@ -440,7 +443,7 @@ void ProcessRuntime::on_actor_state(wire::ActorState state) {
   RemoteActor& r = remote(id);
   if (r.state == wire::ActorState::kDead) return;  // death is final
   r.max_task_retries = state.max_task_retries;
-  r.retry_exceptions = state.retry_exceptions;
+  r.retry_exceptions = state.retry_exceptions ? RetryExceptions(true) : RetryExceptions(state.retry_exception_types);
   r.max_pending_calls = state.max_pending_calls;
   switch (state.state) {
     case wire::ActorState::kPending:
@@ -490,7 +493,8 @@ void ProcessRuntime::on_call_reply(wire::CallReply reply) {
   r.in_flight.erase(call);
   r.resend_delay = 0;  // the connection works again
   bool threw = reply.result.status == static_cast<uint8_t>(ObjectStatus::kTaskError);
-  if (threw && pending.retry_exceptions.value_or(r.retry_exceptions) && take_retry(r, pending)) {
+  if (threw && pending.retry_exceptions.value_or(r.retry_exceptions).covers(reply.result.error_type) &&
+      take_retry(r, pending)) {
     send_call(r, std::move(pending));  // a new sequence number: it runs after what is queued now
     return;
   }

@@ -82,7 +82,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   struct PendingCall {
     wire::Call call;
     std::optional<int> max_task_retries;    // the call's own options (CallOptions), else the actor's
-    std::optional<bool> retry_exceptions;
+    std::optional<RetryExceptions> retry_exceptions;
     int retries_used = 0;
     bool resend_due = false;  // its connection broke; the resend timer sends it again
   };
@@ -105,7 +105,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
     // The actor's policy (from its spec when this process created it, else from ActorState).
     int max_pending_calls = -1;
     int max_task_retries = 0;
-    bool retry_exceptions = false;
+    RetryExceptions retry_exceptions;
   };
 
   // The actor this worker hosts.
@@ -137,6 +137,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   void on_get_object(ProcessId from, wire::GetObject request);
   void on_object_reply(wire::ObjectReply reply);
   void on_rpc_reply(uint64_t rpc, std::string body);
+  void on_fence(const wire::FenceWorker& fence);
 
   // Objects.
   ObjectId new_object_id();

@@ -19,6 +19,7 @@ std::string_view message_kind_name(MessageKind kind) {
     case MessageKind::kLookupName: return "lookup_name";
     case MessageKind::kLookupNameReply: return "lookup_name_reply";
     case MessageKind::kActorExited: return "actor_exited";
+    case MessageKind::kFenceWorker: return "fence_worker";
   }
   return "unknown";
 }
@@ -32,7 +33,7 @@ absl::StatusOr<Envelope> open_envelope(std::string_view bytes, msgpack::zone& zo
     return absl::InvalidArgumentError("malformed message: expected [kind, body]");
   }
   uint64_t kind = root.via.array.ptr[0].via.u64;
-  if (kind < 1 || kind > static_cast<uint64_t>(MessageKind::kActorExited)) {
+  if (kind < 1 || kind > static_cast<uint64_t>(MessageKind::kFenceWorker)) {
     return absl::InvalidArgumentError(fmt::format("malformed message: unknown kind {}", kind));
   }
   return Envelope{static_cast<MessageKind>(kind), root.via.array.ptr[1]};

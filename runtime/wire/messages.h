@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "msgpack.hpp"
@@ -37,6 +38,7 @@ enum class MessageKind : uint8_t {
   kLookupName = 11,
   kLookupNameReply = 12,
   kActorExited = 13,
+  kFenceWorker = 14,
 };
 
 std::string_view message_kind_name(MessageKind kind);
@@ -81,9 +83,10 @@ struct ActorSpec {
   uint32_t incarnation = 0;      // set by the directory when it starts a worker: 0, then 1 per restart
   int64_t restart_backoff_ns = 0;      // wait before the first restart; doubles per restart
   int64_t restart_backoff_max_ns = 0;  // the cap
+  std::vector<std::string> retry_exception_types;  // when !retry_exceptions: retry only these
   MSGPACK_DEFINE(actor, owner, class_name, ctor_key, ctor_args, name, ns, detached, get_if_exists, num_cpus,
                  memory_bytes, resources, max_pending_calls, max_restarts, max_task_retries, retry_exceptions,
-                 incarnation, restart_backoff_ns, restart_backoff_max_ns);
+                 incarnation, restart_backoff_ns, restart_backoff_max_ns, retry_exception_types);
 };
 
 struct CreateActor {
@@ -117,6 +120,14 @@ struct ActorExited {
   MSGPACK_DEFINE(actor, incarnation);
 };
 
+// The directory gave up on this worker (it was reported dead, perhaps falsely) and replaced it:
+// the worker ends itself on receipt, so a split brain lasts only until this arrives.
+struct FenceWorker {
+  uint64_t actor = 0;
+  uint32_t incarnation = 0;  // the incarnation the directory gave up on
+  MSGPACK_DEFINE(actor, incarnation);
+};
+
 // The directory's word on an actor. Callers also learn its retry policy from it.
 struct ActorState {
   enum State : uint8_t { kPending = 0, kAlive = 1, kDead = 2, kRestarting = 3 };
@@ -129,8 +140,9 @@ struct ActorState {
   int32_t max_task_retries = 0;
   bool retry_exceptions = false;
   int32_t max_pending_calls = -1;
+  std::vector<std::string> retry_exception_types;
   MSGPACK_DEFINE(actor, state, address, incarnation, death_status, death_cause, max_task_retries, retry_exceptions,
-                 max_pending_calls);
+                 max_pending_calls, retry_exception_types);
 };
 
 struct SubscribeActor {

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fmt/format.h"
+
 #include "runtime/core/cluster.h"
 #include "runtime/real/threads_platform.h"
 #include "runtime/troupe.h"
@@ -55,6 +57,17 @@ class Fragile {
     if (attempt <= crashes) this_actor::crash();
     throw std::runtime_error("attempt " + std::to_string(attempt));
   }
+  // Throws std::logic_error on the first `failures` attempts.
+  int throw_logic_first(int failures) {
+    int attempt = system().get(tracker_.call(&Tracker::record, std::string("throw_logic_first")));
+    if (attempt <= failures) throw std::logic_error("attempt " + std::to_string(attempt));
+    return attempt;
+  }
+  // Sleeps `ms` (simulated or real) milliseconds, then returns it.
+  int nap(int ms) {
+    troupe::sleep(std::chrono::milliseconds(ms));
+    return ms;
+  }
   // Throws on the first `failures` attempts.
   int throw_first(int failures) {
     int attempt = system().get(tracker_.call(&Tracker::record, std::string("throw_first")));
@@ -73,7 +86,8 @@ class Fragile {
 };
 TROUPE_ACTOR(Fragile, &Fragile::value, &Fragile::add, &Fragile::restarts, &Fragile::node, &Fragile::crash,
              &Fragile::crash_first,
-             &Fragile::crash_then_throw, &Fragile::throw_first, &Fragile::spawn_child);
+             &Fragile::crash_then_throw, &Fragile::throw_first, &Fragile::throw_logic_first, &Fragile::nap,
+             &Fragile::spawn_child);
 
 enum class Backend { kSim, kThreads };
 
@@ -184,6 +198,48 @@ TEST_P(FaultTolerance, ExceptionsAreRetriedOnlyWithRetryExceptionsAndPerCallOpti
     EXPECT_THROW(sys.get(actor.with({.max_task_retries = 1, .retry_exceptions = true}).call(&Fragile::throw_first, 10)),
                  TaskError);
     EXPECT_EQ(sys.get(tracker.call(&Tracker::count, std::string("throw_first"))), 6);
+  });
+}
+
+TEST_P(FaultTolerance, RetryExceptionsCanNameTheExceptionTypesToRetry) {
+  run([](System& sys) {
+    auto tracker = sys.spawn<Tracker>();
+    auto actor = sys.spawn<Fragile>({.max_task_retries = 3, .retry_exceptions = {"std::runtime_error"}}, tracker);
+    // A listed type is retried: attempts 1 and 2 throw std::runtime_error, 3 returns.
+    EXPECT_EQ(sys.get(actor.call(&Fragile::throw_first, 2)), 3);
+    EXPECT_EQ(sys.get(tracker.call(&Tracker::count, std::string("throw_first"))), 3);
+    // Another type is final at once, though retries are left.
+    try {
+      sys.get(actor.call(&Fragile::throw_logic_first, 1));
+      ADD_FAILURE() << "get did not throw";
+    } catch (const TaskError& e) {
+      EXPECT_EQ(e.type_name(), "std::logic_error");
+      EXPECT_EQ(e.message(), "attempt 1");
+    }
+    EXPECT_EQ(sys.get(tracker.call(&Tracker::count, std::string("throw_logic_first"))), 1);
+    // A per-call list replaces the actor's: now std::logic_error is retried (attempt 2 returns).
+    EXPECT_EQ(sys.get(actor.with({.retry_exceptions = RetryExceptions{"std::logic_error"}})
+                          .call(&Fragile::throw_logic_first, 2)),
+              3);
+    EXPECT_EQ(sys.get(tracker.call(&Tracker::count, std::string("throw_logic_first"))), 3);
+    EXPECT_THROW(sys.spawn<Fragile>({.retry_exceptions = {""}}, tracker), std::invalid_argument);
+  });
+}
+
+TEST_P(FaultTolerance, MaxPendingCallsRefusesTheCallBeyondTheLimit) {
+  run([](System& sys) {
+    auto tracker = sys.spawn<Tracker>();
+    auto actor = sys.spawn<Fragile>({.max_pending_calls = 2}, tracker);
+    Ref<int> first = actor.call(&Fragile::nap, 20);
+    Ref<int> second = actor.call(&Fragile::nap, 1);
+    std::string refused =
+        error_of<PendingCallsLimitExceeded>([&] { Ref<int> third = actor.call(&Fragile::nap, 1); });
+    EXPECT_EQ(refused, fmt::format("{} has 2 calls pending from {} (max_pending_calls = 2)", actor.id(),
+                                   ExecutionContext::current()->process));
+    EXPECT_EQ(sys.get(first), 20);
+    EXPECT_EQ(sys.get(second), 1);
+    // Answered calls are no longer pending: the limit admits new ones.
+    EXPECT_EQ(sys.get(actor.call(&Fragile::nap, 2)), 2);
   });
 }
 

@@ -7,6 +7,8 @@
 // actor lands on node 1 and every call crosses the link a partition cuts.
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -153,6 +155,70 @@ TEST(BrokenConnectionSim, APartitionDelaysActorCreationWithoutLosingIt) {
       EXPECT_LT(now_ns(), 152 * kMillisecond);  // the first resend after the heal (every 50 ms)
     });
     ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
+  }
+}
+
+// ---- Split brain: a falsely suspected worker keeps running ---------------------------------------
+
+// What each run of Witness::add_after saw: (incarnation, value after adding). A test-side log
+// (the simulator is single-threaded), cleared before each seed.
+std::vector<std::pair<int, int>>& witness_log() {
+  static std::vector<std::pair<int, int>> log;
+  return log;
+}
+
+class Witness {
+ public:
+  int add(int delta) { return value_ += delta; }
+  int add_after(int delta, int ms) {
+    troupe::sleep(std::chrono::milliseconds(ms));
+    value_ += delta;
+    witness_log().emplace_back(this_actor::restart_count(), value_);
+    return value_;
+  }
+  int value() { return value_; }
+
+ private:
+  int value_ = 0;
+};
+TROUPE_ACTOR(Witness, &Witness::add, &Witness::add_after, &Witness::value);
+
+// The directory is told that the worker p3 died at 10 ms, but it is alive; its fence message is
+// held (the directory's link to p3 is clogged until 100 ms). The old instance finishes the call
+// it was running and answers, but its answer carries incarnation 0 and the caller, who by then
+// talks to incarnation 1, ignores it: the caller sees only the new incarnation's result, and the
+// call ran on both instances (at-least-once: it had a retry). The old worker ends when the fence
+// arrives.
+TEST(SplitBrainSim, AFalselySuspectedWorkerCannotAnswerForItsSuccessor) {
+  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    witness_log().clear();
+    sim::World* world = nullptr;
+    sim::SimRunOptions options{.seed = seed};
+    options.cluster.nodes = {{.name = "head", .cpus = 0}, {.name = "node1", .cpus = 8}};
+    options.prepare = [&world](sim::World& w) {
+      world = &w;
+      // p1 is the directory, p2 the driver, p3 the actor's first worker.
+      w.at(5 * kMillisecond, [&w] { w.network().clog_link(ProcessId{1}, ProcessId{3}, 100 * kMillisecond); });
+      w.at(10 * kMillisecond, [&w] { w.suspect_process(ProcessId{3}, "missed heartbeats"); });
+    };
+    sim::SimRunResult result = sim::run_simulation(options, [&world](System& sys) {
+      auto witness = sys.spawn<Witness>({.max_restarts = 1, .max_task_retries = 1});
+      EXPECT_EQ(sys.get(witness.call(&Witness::add, 10)), 10);
+      sleep_until(8 * kMillisecond);
+      // Runs on p3 from ~8.1 to ~28.1 ms. The caller hears "restarting" at ~11 ms and retries it
+      // on incarnation 1 (value 0), which answers first... and only that answer counts.
+      EXPECT_EQ(sys.get(witness.call(&Witness::add_after, 1, 20)), 1);
+      EXPECT_EQ(sys.get(witness.call(&Witness::value)), 1);
+      sleep_until(150 * kMillisecond);
+      std::vector<sim::ProcessInfo> processes = world->processes();
+      ASSERT_EQ(processes.size(), 4u);
+      EXPECT_FALSE(processes[2].alive) << "the fence reached the old worker after the clog";
+      EXPECT_TRUE(processes[3].alive);
+    });
+    ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
+    // Both instances ran the call: the old one on its own state (10 + 1), the new one on fresh
+    // state (0 + 1). In run order, which is fixed: the new one finishes at ~31 ms.
+    EXPECT_EQ(witness_log(), (std::vector<std::pair<int, int>>{{0, 11}, {1, 1}})) << "seed " << seed;
   }
 }
 
