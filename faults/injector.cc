@@ -5,9 +5,13 @@
 #include <vector>
 
 #include "fmt/format.h"
+#include "runtime/buggify.h"
 
 namespace troupe::faults {
 namespace {
+
+static_assert(kBuggifySiteNameBytesMax == troupe::kBuggifySiteNameBytesMax,
+              "plan files and buggify() must agree on the longest site name");
 
 bool supported(FaultKind kind) { return supported_kinds().count(kind) > 0; }
 
@@ -121,15 +125,44 @@ void apply_storage(sim::World& world, const StorageFault& fault, const Recorder&
       {.error_rate = fault.error_rate, .loss_rate = fault.loss_rate, .until = world.now() + fault.duration_ns});
 }
 
+void apply_latency(sim::World& world, const LatencyFault& fault, const Recorder& record) {
+  assert(fault.extra_latency_ns > 0);
+  assert(fault.duration_ns > 0);
+  record(fmt::format("latency +{}ns for {}ns", fault.extra_latency_ns, fault.duration_ns));
+  world.network().spike_latency(fault.extra_latency_ns, world.now() + fault.duration_ns);
+}
+
+void apply_buggify(sim::World& world, const BuggifyFault& fault, const Recorder& record) {
+  assert(!fault.sites.empty());
+  std::string sites;
+  for (const std::string& site : fault.sites) sites += (sites.empty() ? "" : ", ") + site;
+  record(fmt::format("buggify {}", sites));
+  world.buggify_sites().force_enable(fault.sites);
+}
+
+// The kinds schedule_plan applies, for error messages: "crash, node_crash, ...".
+std::string supported_list() {
+  std::string list;
+  for (FaultKind kind : supported_kinds()) list += (list.empty() ? "" : ", ") + std::string(fault_kind_name(kind));
+  return list;
+}
+
 }  // namespace
 
 absl::Status check_supported(const FaultPlan& plan) {
   for (size_t i = 0; i < plan.faults.size(); ++i) {
     FaultKind kind = plan.faults[i].kind();
     if (!supported(kind)) {
-      return absl::UnimplementedError(
-          fmt::format("faults[{}]: the simulator cannot apply '{}' faults yet (supported: crash, node_crash, partition, clog, reset, storage, suspect)", i,
-                      fault_kind_name(kind)));
+      return absl::UnimplementedError(fmt::format("faults[{}]: the simulator cannot apply '{}' faults yet (supported: {})",
+                                                  i, fault_kind_name(kind), supported_list()));
+    }
+    if (const auto* buggify = std::get_if<BuggifyFault>(&plan.faults[i].params)) {
+      if (buggify->sites.empty()) return absl::InvalidArgumentError(fmt::format("faults[{}].sites: must not be empty", i));
+      for (size_t j = 0; j < buggify->sites.size(); ++j) {
+        if (absl::Status valid = validate_buggify_site(buggify->sites[j]); !valid.ok()) {
+          return absl::InvalidArgumentError(fmt::format("faults[{}].sites[{}]: {}", i, j, valid.message()));
+        }
+      }
     }
   }
   return absl::OkStatus();
@@ -137,7 +170,7 @@ absl::Status check_supported(const FaultPlan& plan) {
 
 std::set<FaultKind> supported_kinds() {
   return {FaultKind::kCrash, FaultKind::kNodeCrash, FaultKind::kPartition, FaultKind::kClog, FaultKind::kReset,
-          FaultKind::kStorage, FaultKind::kSuspect};
+          FaultKind::kStorage, FaultKind::kSuspect, FaultKind::kLatency, FaultKind::kBuggify};
 }
 
 void schedule_plan(sim::World& world, const FaultPlan& plan, std::vector<std::string>* realized) {
@@ -159,6 +192,10 @@ void schedule_plan(sim::World& world, const FaultPlan& plan, std::vector<std::st
         apply_suspect(record.world, *suspect, record);
       } else if (const auto* storage = std::get_if<StorageFault>(&fault.params)) {
         apply_storage(record.world, *storage, record);
+      } else if (const auto* latency = std::get_if<LatencyFault>(&fault.params)) {
+        apply_latency(record.world, *latency, record);
+      } else if (const auto* buggify = std::get_if<BuggifyFault>(&fault.params)) {
+        apply_buggify(record.world, *buggify, record);
       }
     });
   }

@@ -13,13 +13,15 @@
 // run's realized fault list, which sweeps count and `troupe shrink` will cut down.
 //
 // Network faults go to World::network(): a partition heals (every partition) after its
-// duration; a link clog or reset applies to every pair of processes on the link's two nodes.
-// A suspect fault reports a live worker dead (World::suspect_process): the directory replaces it
-// and fences it. A storage fault goes to World::storage() (sim/storage.h): for its duration, each
-// storage operation fails with probability error_rate and each write not yet acknowledged is lost
-// with probability loss_rate.
-// Kinds the simulator cannot apply yet (latency spikes, buggify) are refused up front by
-// check_supported, so a plan never silently does less than it says.
+// duration; a link clog or reset applies to every pair of processes on the link's two nodes; a
+// latency spike adds its extra delay to every message sent during its duration
+// (Network::spike_latency). A suspect fault reports a live worker dead (World::suspect_process):
+// the directory replaces it and fences it. A storage fault goes to World::storage()
+// (sim/storage.h): for its duration, each storage operation fails with probability error_rate
+// and each write not yet acknowledged is lost with probability loss_rate. A buggify fault forces
+// its sites on from its time to the end of the run (World::buggify_sites(); they then fire 1 time
+// in 4, runtime/buggify.h). check_supported still refuses a kind the simulator could not apply,
+// so a plan never silently does less than it says.
 #pragma once
 
 #include <set>
@@ -33,7 +35,8 @@
 namespace troupe::faults {
 
 // OK when every fault of `plan` is of a kind this injector applies; else Unimplemented naming
-// the first one that is not (its index and kind).
+// the first one that is not (its index and kind). A buggify fault with no site or a site name
+// buggify() would refuse is InvalidArgument naming it ("faults[0].sites[1]: ...").
 absl::Status check_supported(const FaultPlan& plan);
 
 // Schedules every fault of `plan` on `world`. REQUIRES: check_supported(plan).ok(), and called

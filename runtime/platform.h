@@ -181,6 +181,10 @@ class Platform {
   // The cluster's durable object store (runtime/storage_service.h). Owned by the platform and
   // shared by all its processes; it outlives every process and node crash.
   virtual StorageService& storage() = 0;
+  // Whether the buggify() site `site` fires on this evaluation (runtime/buggify.h): under sim by
+  // the seeded rule of runtime/buggify_sites.h, on the threads platform only with chaos on. The
+  // default, for a platform without fault injection, is never. REQUIRES: a valid site name.
+  virtual bool buggify(std::string_view site) { return false; }
 };
 
 // Where the running code is: platform, process and fiber. Set by the platform.

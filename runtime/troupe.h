@@ -10,12 +10,14 @@
 //   this_actor.h    this_actor::id(), handle<T>(), system(), exit(), ...
 //   clock.h         sleep, now, yield, random
 //   storage.h       storage::put, get, remove (+ typed put_value, get_value): durable checkpoints
+//   buggify.h       buggify("site"): FoundationDB's BUGGIFY, seeded under sim
 //   run_main.h      run_main(argc, argv, driver): a program that runs under sim or threads
 #pragma once
 
 #include "runtime/actor_class.h"
 #include "runtime/actor_handle.h"
 #include "runtime/actor_options.h"
+#include "runtime/buggify.h"
 #include "runtime/clock.h"
 #include "runtime/errors.h"
 #include "runtime/ref.h"

@@ -5,6 +5,14 @@
 //
 // counter.bug_lost_increment: the driver sleeps "long enough" instead of waiting for its
 // callers' results before reading the count; on some schedules the read overtakes increments.
+//
+// Buggify sites (both scenarios; runtime/buggify.h): "counter.increment.pause_mid_update" sleeps
+// between reading and writing the count, which is safe only because a sequential actor runs one
+// call at a time (a runtime that interleaved them would lose updates) and slows the callers
+// enough for the planted bug's read to overtake them far more often; "counter.caller.burst"
+// makes a caller send up to three increments at once instead of one at a time (deeper mailboxes,
+// several calls of one caller in flight), whose answers must still come back in its submission
+// order.
 #include <algorithm>
 #include <chrono>
 #include <numeric>
@@ -12,6 +20,7 @@
 #include <vector>
 
 #include "fmt/format.h"
+#include "runtime/buggify.h"
 #include "fmt/ranges.h"
 #include "runtime/troupe.h"
 #include "scenarios/scenario.h"
@@ -19,9 +28,18 @@
 namespace troupe::scenarios {
 namespace {
 
+constexpr std::string_view kPauseMidUpdate = "counter.increment.pause_mid_update";
+constexpr std::string_view kCallerBurst = "counter.caller.burst";
+constexpr int kBurstMax = 3;
+
 class Counter {
  public:
-  int increment() { return ++value_; }
+  int increment() {
+    const int next = value_ + 1;
+    if (buggify(kPauseMidUpdate)) troupe::sleep(std::chrono::microseconds(troupe::random() % 300));
+    value_ = next;
+    return value_;
+  }
   int get_value() const { return value_; }
   std::string repr() const { return fmt::format("Counter(value={})", value_); }
 
@@ -36,12 +54,23 @@ class Caller {
  public:
   explicit Caller(ActorHandle<Counter> counter) : counter_(counter) {}
   // Makes `count` increments one after the other, each after the previous one returned, with a
-  // random pause of up to 500µs between them. Returns the values the counter answered.
+  // random pause of up to 500µs between them. A buggified burst sends up to kBurstMax at once and
+  // then pauses as long as that many single increments would have: same pace, bunched calls.
+  // Returns the values the counter answered, in submission order.
   std::vector<int> increment_many(int count) {
     std::vector<int> seen;
-    for (int i = 0; i < count; ++i) {
-      seen.push_back(this_actor::system().get(counter_.call(&Counter::increment)));
-      troupe::sleep(std::chrono::microseconds(troupe::random() % 500));
+    while (static_cast<int>(seen.size()) < count) {
+      if (!buggify(kCallerBurst)) {
+        seen.push_back(this_actor::system().get(counter_.call(&Counter::increment)));
+        troupe::sleep(std::chrono::microseconds(troupe::random() % 500));
+        continue;
+      }
+      std::vector<Ref<int>> burst;
+      for (int i = 0; i < kBurstMax && static_cast<int>(seen.size() + burst.size()) < count; ++i) {
+        burst.push_back(counter_.call(&Counter::increment));
+      }
+      for (int value : this_actor::system().get(burst)) seen.push_back(value);
+      for (size_t i = 0; i < burst.size(); ++i) troupe::sleep(std::chrono::microseconds(troupe::random() % 500));
     }
     return seen;
   }
@@ -122,11 +151,13 @@ void lost_increment_driver(System& sys, Checks& checks) {
 void register_counter(Registry& registry) {
   registry.add({.name = "counter",
                 .summary = "the seed's Counter: exact values, per-caller order, concurrent caller actors",
-                .driver = counter_driver});
+                .driver = counter_driver,
+                .buggify_sites = {std::string(kPauseMidUpdate), std::string(kCallerBurst)}});
   registry.add({.name = "counter.bug_lost_increment",
                 .summary = "reads the count after a sleep instead of waiting for the callers' increments",
                 .expect_fail = true,
-                .driver = lost_increment_driver});
+                .driver = lost_increment_driver,
+                .buggify_sites = {std::string(kPauseMidUpdate), std::string(kCallerBurst)}});
 }
 
 }  // namespace troupe::scenarios

@@ -154,6 +154,7 @@ faults::FaultPlan plan_for(const Scenario& scenario, const RunOptions& options) 
   if (options.faults.mode == faults::FaultSelection::Mode::kNone || options.platform != PlatformKind::kSim) return {};
   faults::SwarmOptions swarm;
   swarm.node_count = static_cast<uint32_t>(scenario.cluster.nodes.size());
+  swarm.buggify_sites = scenario.buggify_sites;
   swarm.kinds.clear();
   for (faults::FaultKind kind : options.faults.kinds) {
     if (faults::supported_kinds().count(kind) > 0) swarm.kinds.insert(kind);

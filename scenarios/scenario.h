@@ -80,6 +80,9 @@ struct Scenario {
   bool expect_fail = false;  // a planted bug: the harness is expected to find it
   sim::ClusterShape cluster;
   std::function<void(System&, Checks&)> driver;
+  // The troupe::buggify() sites its code evaluates: swarm's buggify faults force some of them on
+  // (faults/swarm.h). Each 1 to faults::kBuggifySiteNameBytesMax bytes, no repeats.
+  std::vector<std::string> buggify_sites = {};
 };
 
 // The scenarios a CLI or test can run, by name. Listing order is by name.

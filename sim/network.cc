@@ -57,6 +57,7 @@ Route Network::route(Endpoint from, Endpoint to, Nanos now, Rng& rng) {
   link.from_node = from.node;
   link.to_node = to.node;
   Nanos at = now + latency(from.node, to.node, rng);
+  if (!spikes_.empty()) at += spiked_latency(now);
   Nanos held_until = clogged_until(from, to);
   bool clogged = held_until > now;
   if (clogged) at = std::max(at, held_until);
@@ -118,6 +119,20 @@ void Network::reset_process(ProcessId process) {
   for (auto& [key, link] : links_) {
     if (key.first == process.value || key.second == process.value) break_link(link, Break::kReset);
   }
+}
+
+void Network::spike_latency(Nanos extra_latency_ns, Nanos until) {
+  assert(extra_latency_ns > 0);
+  record(fmt::format("latency +{}ns until {}ns", extra_latency_ns, until));
+  spikes_.push_back({.extra_ns = extra_latency_ns, .until = until});
+}
+
+Nanos Network::spiked_latency(Nanos now) {
+  std::erase_if(spikes_, [now](const LatencySpike& spike) { return spike.until <= now; });
+  Nanos extra = 0;
+  for (const LatencySpike& spike : spikes_) extra += spike.extra_ns;
+  assert(extra >= 0);
+  return extra;
 }
 
 bool Network::blocked(NodeId from, NodeId to) const {

@@ -24,6 +24,13 @@
 //     already in flight are not affected.
 //   * reset_link(a, b) / reset_process(p): every message in flight on the link (both directions)
 //     or on any link of the process is lost.
+//   * spike_latency(extra, until): every message sent from now until `until` (exclusive) takes
+//     `extra` longer, on every link, local ones included; overlapping spikes add up. The extra
+//     delay is added to the drawn latency before the clog and FIFO rules apply, so: a held message
+//     arrives at max(send + latency + extra, clog end); with fifo_links a message sent just after
+//     a spike still waits behind the slower ones sent during it (head-of-line blocking, as on one
+//     TCP connection), without fifo_links it may overtake them. Messages already in flight are
+//     not affected; dropped messages are dropped as before. No extra random draw is made.
 //
 // Determinism: every draw comes from the Rng the World passes in (its network stream); per-link
 // state lives in ordered maps, so the order faults touch links is a function of the ids only.
@@ -94,6 +101,7 @@ class Network {
   void clog_link(ProcessId from, ProcessId to, Nanos until);  // one direction: from -> to
   void reset_link(ProcessId a, ProcessId b);                  // both directions
   void reset_process(ProcessId process);
+  void spike_latency(Nanos extra_latency_ns, Nanos until);  // REQUIRES: extra_latency_ns > 0
 
   const NetworkOptions& options() const { return options_; }
 
@@ -112,7 +120,14 @@ class Network {
     bool one_way = false;
   };
 
+  struct LatencySpike {
+    Nanos extra_ns = 0;
+    Nanos until = 0;  // applies to messages sent before this time
+  };
+
   bool blocked(NodeId from, NodeId to) const;
+  // The extra delay of a message sent at `now`: the sum of the spikes still on. Forgets the others.
+  Nanos spiked_latency(Nanos now);
   Nanos clogged_until(Endpoint from, Endpoint to) const;
   void break_link(Link& link, Break cause);
   void record(std::string detail);
@@ -123,6 +138,7 @@ class Network {
   std::vector<Partition> partitions_;
   std::map<uint32_t, Nanos> node_clogs_;  // node id -> until
   std::map<LinkKey, Nanos> link_clogs_;   // (from, to) -> until
+  std::vector<LatencySpike> spikes_;      // in the order applied
 };
 
 }  // namespace troupe::sim

@@ -274,5 +274,101 @@ TEST(Network, FaultsAreTracedAsFaultEvents) {
                                       "reset p2"}));
 }
 
+// Latency spikes, on the Network alone: no jitter, so every delivery time is exact.
+struct SpikeFixture {
+  explicit SpikeFixture(NetworkOptions options = {.jitter_ns = 0})
+      : network(options, [this](TraceEvent event) { faults.push_back(event.detail); }) {}
+  Nanos send(Endpoint from, Endpoint to, Nanos now) {
+    Route route = network.route(from, to, now, rng);
+    EXPECT_FALSE(route.dropped);
+    return route.at;
+  }
+  std::vector<std::string> faults;
+  Network network;
+  Rng rng{1};
+  Endpoint a{ProcessId{1}, NodeId{0}};
+  Endpoint b{ProcessId{2}, NodeId{1}};
+  Endpoint c{ProcessId{3}, NodeId{0}};
+};
+
+constexpr Nanos kRemote = 100 * kMicrosecond;  // NetworkOptions defaults
+constexpr Nanos kLocal = 5 * kMicrosecond;
+
+TEST(Network, ALatencySpikeDelaysEveryMessageSentDuringIt) {
+  SpikeFixture f;
+  EXPECT_EQ(f.send(f.a, f.b, 0), kRemote);
+  f.network.spike_latency(5 * kMillisecond, 10 * kMillisecond);
+  EXPECT_EQ(f.send(f.a, f.b, 1 * kMillisecond), 1 * kMillisecond + kRemote + 5 * kMillisecond);
+  EXPECT_EQ(f.send(f.c, f.a, 2 * kMillisecond), 2 * kMillisecond + kLocal + 5 * kMillisecond);  // local links too
+  EXPECT_EQ(f.send(f.b, f.c, 9'999'999), 9'999'999 + kRemote + 5 * kMillisecond);
+  // The window is [call, until): a message sent at `until` is on time again.
+  EXPECT_EQ(f.send(f.b, f.a, 10 * kMillisecond), 10 * kMillisecond + kRemote);
+  EXPECT_EQ(f.faults, (std::vector<std::string>{"latency +5000000ns until 10000000ns"}));
+}
+
+TEST(Network, OverlappingLatencySpikesAddUp) {
+  SpikeFixture f;
+  f.network.spike_latency(5 * kMillisecond, 10 * kMillisecond);
+  f.network.spike_latency(1 * kMillisecond, 20 * kMillisecond);
+  EXPECT_EQ(f.send(f.b, f.a, 6 * kMillisecond), 6 * kMillisecond + kRemote + 6 * kMillisecond);
+  EXPECT_EQ(f.send(f.a, f.b, 15 * kMillisecond), 15 * kMillisecond + kRemote + 1 * kMillisecond);
+  EXPECT_EQ(f.send(f.a, f.b, 20 * kMillisecond), 20 * kMillisecond + kRemote);  // both over
+  EXPECT_EQ(f.send(f.b, f.a, 20 * kMillisecond), 20 * kMillisecond + kRemote);
+  EXPECT_EQ(f.faults, (std::vector<std::string>{"latency +5000000ns until 10000000ns",
+                                                "latency +1000000ns until 20000000ns"}));
+}
+
+TEST(Network, AfterASpikeFifoLinksKeepNewMessagesBehindTheSlowOnes) {
+  SpikeFixture fifo;
+  fifo.network.spike_latency(5 * kMillisecond, 10 * kMillisecond);
+  EXPECT_EQ(fifo.send(fifo.a, fifo.b, 9 * kMillisecond), 14 * kMillisecond + kRemote);
+  EXPECT_EQ(fifo.send(fifo.a, fifo.b, 10 * kMillisecond), 14 * kMillisecond + kRemote + 1);  // head-of-line
+  EXPECT_EQ(fifo.send(fifo.a, fifo.c, 10 * kMillisecond), 10 * kMillisecond + kLocal);       // another link
+
+  SpikeFixture unordered({.jitter_ns = 0, .fifo_links = false});
+  unordered.network.spike_latency(5 * kMillisecond, 10 * kMillisecond);
+  EXPECT_EQ(unordered.send(unordered.a, unordered.b, 9 * kMillisecond), 14 * kMillisecond + kRemote);
+  EXPECT_EQ(unordered.send(unordered.a, unordered.b, 10 * kMillisecond), 10 * kMillisecond + kRemote);  // overtakes
+}
+
+TEST(Network, AClogAndASpikeTogetherDeliverAtTheLaterOfTheTwo) {
+  SpikeFixture f;
+  f.network.clog_link(f.a.process, f.b.process, 8 * kMillisecond);
+  f.network.spike_latency(5 * kMillisecond, 10 * kMillisecond);
+  // Sent at 1 ms: the spike alone says 6.1 ms, the clog holds it to 8 ms.
+  EXPECT_EQ(f.send(f.a, f.b, 1 * kMillisecond), 8 * kMillisecond);
+  // Sent at 4 ms: the spike (9.1 ms) outlasts the clog; the extra counts from the send, not the release.
+  EXPECT_EQ(f.send(f.a, f.b, 4 * kMillisecond), 9 * kMillisecond + kRemote);
+  EXPECT_EQ(f.faults,
+            (std::vector<std::string>{"clog p1->p2 until 8000000ns", "latency +5000000ns until 10000000ns"}));
+}
+
+TEST(Network, ASpikeDrawsNothingExtraFromTheRng) {
+  // Same seed with and without a spike: every delivery is exactly `extra` later, so the spike
+  // shifted no draw (jitter on, FIFO off so that no arrival is pushed by another).
+  NetworkOptions options{.jitter_ns = 50 * kMicrosecond, .fifo_links = false};
+  SpikeFixture plain(options);
+  SpikeFixture spiked(options);
+  spiked.network.spike_latency(3 * kMillisecond, kSecond);
+  for (int i = 0; i < 100; ++i) {
+    const Nanos now = i * kMicrosecond;
+    ASSERT_EQ(spiked.send(spiked.a, spiked.b, now) - plain.send(plain.a, plain.b, now), 3 * kMillisecond) << i;
+  }
+}
+
+TEST(Network, ASpikeIsSeenByAWorldRunAndTracedAsAFault) {
+  Fixture f(1, {.jitter_ns = 0});
+  f.world.network().spike_latency(2 * kMillisecond, kMillisecond);
+  f.run(f.a, [&] {
+    f.world.send(f.a, f.b, "slow");
+    f.world.send(f.a, f.c, "slow local");
+  });
+  ASSERT_EQ(f.arrivals[1].size(), 1u);
+  EXPECT_EQ(f.arrivals[1][0].time, kRemote + 2 * kMillisecond);
+  ASSERT_EQ(f.arrivals[2].size(), 1u);
+  EXPECT_EQ(f.arrivals[2][0].time, kLocal + 2 * kMillisecond);
+  EXPECT_EQ(f.details(TraceKind::kFault), (std::vector<std::string>{"latency +2000000ns until 1000000ns"}));
+}
+
 }  // namespace
 }  // namespace troupe::sim

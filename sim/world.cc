@@ -40,7 +40,8 @@ World::World(WorldOptions options)
       network_rng_(root_rng_.fork(kStreamNetwork)),
       strategy_(make_strategy(options_.strategy, root_rng_.fork(kStreamScheduler))),
       stacks_(options_.stacks),
-      network_(options_.network, [this](TraceEvent event) { trace(std::move(event)); }) {
+      network_(options_.network, [this](TraceEvent event) { trace(std::move(event)); }),
+      buggify_(options_.seed, [this](TraceEvent event) { trace(std::move(event)); }) {
   callback_context_.platform = this;
   storage_ = std::make_unique<Storage>(*this, options_.storage, root_rng_.fork(kStreamStorage));
 }

@@ -29,6 +29,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "runtime/buggify_sites.h"
 #include "runtime/core/random.h"
 #include "runtime/fiber/stack_pool.h"
 #include "runtime/platform.h"
@@ -110,6 +111,8 @@ class World final : public Platform {
   Network& network() { return network_; }
   // True while `process` runs (false once it has ended, and for an unknown id).
   bool process_alive(ProcessId process) const;
+  // The run's buggify() sites (runtime/buggify_sites.h), for forcing sites on and for tests.
+  BuggifySites& buggify_sites() { return buggify_; }
 
   // Platform.
   bool simulated() const override { return true; }
@@ -133,6 +136,7 @@ class World final : public Platform {
   void trace(TraceEvent event) override;
   // The simulated object store, for storage calls and for injecting storage faults.
   Storage& storage() override { return *storage_; }
+  bool buggify(std::string_view site) override { return buggify_.evaluate(site); }
 
  private:
   struct SimFiber;
@@ -170,6 +174,7 @@ class World final : public Platform {
   std::unique_ptr<Strategy> strategy_;
   StackPool stacks_;
   Network network_;
+  BuggifySites buggify_;  // from the seed (its kStreamBuggify stream); events go to trace()
 
   Nanos now_ = 0;
   uint64_t steps_ = 0;

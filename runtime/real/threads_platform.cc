@@ -1,19 +1,37 @@
 #include "runtime/real/threads_platform.h"
 
 #include <cassert>
+#include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
+#include "runtime/buggify.h"
+#include "runtime/buggify_sites.h"
 #include "runtime/fiber/fiber.h"
 #include "runtime/real/threads_platform_state.h"
 
 namespace troupe {
 
+struct ThreadsPlatform::Chaos {
+  Chaos(uint64_t seed, absl::AnyInvocable<void(TraceEvent)> record) : sites(seed, std::move(record)) {}
+  std::mutex mutex;
+  BuggifySites sites;  // guarded by mutex
+};
+
 ThreadsPlatform::ThreadsPlatform(ThreadsPlatformOptions options)
-    : storage_(make_threads_store(options.storage)), state_(std::make_unique<State>(this, std::move(options))) {}
+    : storage_(make_threads_store(options.storage)), state_(std::make_unique<State>(this, std::move(options))) {
+  if (state_->options.chaos) {
+    const uint64_t seed = state_->options.seed;
+    chaos_ = std::make_unique<Chaos>(seed, [this](TraceEvent event) { state_->record(std::move(event)); });
+    std::fputs(fmt::format("troupe: chaos on: buggify sites enabled 1 run in {}, firing 1 time in {}, seed {}\n",
+                           kBuggifyEnabledOneIn, kBuggifyFiresOneIn, seed).c_str(), stderr);
+    state_->record({.kind = TraceKind::kFault, .detail = fmt::format("chaos on, buggify seed {}", seed)});
+  }
+}
 
 ThreadsPlatform::~ThreadsPlatform() {
   {
@@ -242,5 +260,11 @@ void ThreadsPlatform::stop() {
 }
 
 void ThreadsPlatform::trace(TraceEvent event) { state_->record(std::move(event)); }
+
+bool ThreadsPlatform::buggify(std::string_view site) {
+  if (chaos_ == nullptr) return false;
+  std::lock_guard lock(chaos_->mutex);
+  return chaos_->sites.evaluate(site);
+}
 
 }  // namespace troupe

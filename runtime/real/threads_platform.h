@@ -74,6 +74,10 @@ struct ThreadsPlatformOptions {
   Trace* trace = nullptr;
   // The cluster object store behind Platform::storage(): in memory unless a directory is given.
   ThreadsStorageOptions storage{};
+  // Chaos: buggify() sites answer as under the simulator (each enabled in 1 run in 4, then firing 1
+  // time in 4; runtime/buggify_sites.h), drawn from `seed`, which the constructor logs to stderr
+  // and to the trace. Off (the default): buggify() is always false.
+  bool chaos = false;
 };
 
 class ThreadsPlatform final : public Platform {
@@ -111,11 +115,15 @@ class ThreadsPlatform final : public Platform {
   void trace(TraceEvent event) override;
   // Thread-safe (runtime/real/memory_store.h, file_store.h).
   StorageService& storage() override { return *storage_; }
+  // False unless options.chaos; then BuggifySites::evaluate under a lock. Any thread.
+  bool buggify(std::string_view site) override;
 
  private:
   struct State;
+  struct Chaos;  // the buggify sites under their lock (threads_platform.cc)
   std::unique_ptr<StorageService> storage_;  // outlives state_: unwinding fibers may still use it
   std::unique_ptr<State> state_;
+  std::unique_ptr<Chaos> chaos_;  // null unless options.chaos
 };
 
 }  // namespace troupe

@@ -34,6 +34,8 @@ std::string_view trace_kind_name(TraceKind kind) {
     case TraceKind::kConnectionLost: return "connection_lost";
     case TraceKind::kStorage: return "storage";
     case TraceKind::kStorageFailure: return "storage_failure";
+    case TraceKind::kBuggifySite: return "buggify_site";
+    case TraceKind::kBuggifyFire: return "buggify_fire";
   }
   assert(false && "TraceKind out of range");
   return "unknown";

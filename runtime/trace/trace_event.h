@@ -37,6 +37,8 @@ enum class TraceKind : uint8_t {
   kConnectionLost, // `process` heard that its data connection to `peer` lost messages
   kStorage,        // a storage operation was issued or acknowledged; detail: "put #3 key: ok"
   kStorageFailure, // a storage operation failed or a write was lost; detail: why
+  kBuggifySite,    // a buggify() site's first evaluation in the run; detail: "site enabled|disabled"
+  kBuggifyFire,    // a buggify() site fired; detail: "site fired on evaluation N" (N from 1)
 };
 
 // The stable lowercase name of a kind ("send", "call_start", ...).
