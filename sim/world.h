@@ -63,6 +63,11 @@ struct WorldOptions {
   Nanos failure_detection_ns = kMillisecond;
   // Where trace events go; nullptr means the World's own Trace (hash only).
   Trace* trace = nullptr;
+  // Liveness: when the next pending event lies after `deadline` (>= 0), run() stops with
+  // DeadlineExceeded at exactly `deadline`, naming what every parked fiber waits for (the
+  // deadlock report's wait-for lines, see wait_report). Events at the deadline itself still run.
+  // -1: no deadline (max_time still applies).
+  Nanos deadline = -1;
 };
 
 class World final : public Platform {
@@ -94,6 +99,8 @@ class World final : public Platform {
   const WorldOptions& options() const { return options_; }
   // The simulated network, for injecting faults (partitions, clogs, resets); each is traced.
   Network& network() { return network_; }
+  // One line per fiber of a live process: what it waits for (the deadlock report's lines).
+  std::string wait_report() const { return deadlock_report(); }
 
   // Platform.
   bool simulated() const override { return true; }
