@@ -87,9 +87,9 @@ void counter_driver(System& sys, Checks& checks) {
   for (int i = 0; i < kCallers; ++i) callers.push_back(sys.spawn<Caller>({}, counter));
   int base = 2 + kPipelined;
   for (int round = 0; keep_working(sys, checks, round); ++round) {
+    if (round > 0) troupe::sleep(std::chrono::milliseconds(250 + troupe::random() % 200));
     concurrent_round(sys, checks, callers, base);
     base += kCallers * kPerCaller;
-    troupe::sleep(std::chrono::milliseconds(150 + troupe::random() % 200));
   }
   check_int(checks, "get_value counts every increment", sys.get(counter.call(&Counter::get_value)), base);
 }

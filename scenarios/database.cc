@@ -96,8 +96,8 @@ void database_driver(System& sys, Checks& checks) {
   for (int i = 0; i < kWriters; ++i) writers.push_back(sys.spawn<Writer>({}, db, i));
   int rounds = 0;
   for (; keep_working(sys, checks, rounds); ++rounds) {
+    if (rounds > 0) troupe::sleep(std::chrono::milliseconds(250 + troupe::random() % 200));
     writers_round(sys, checks, db, writers, rounds);
-    troupe::sleep(std::chrono::milliseconds(250 + troupe::random() % 200));
   }
   const int64_t size = sys.get(db.call(&Database::size));
   checks.always("size counts every distinct key", size == 1 + rounds * kWriters * kKeysPerWriter,

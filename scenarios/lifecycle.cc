@@ -101,8 +101,8 @@ void lifecycle_round(System& sys, Checks& checks) {
 // Rounds with fresh actors and a pause between them, until the fault window has passed.
 void lifecycle_driver(System& sys, Checks& checks) {
   for (int round = 0; keep_working(sys, checks, round); ++round) {
+    if (round > 0) troupe::sleep(std::chrono::milliseconds(150 + troupe::random() % 200));
     lifecycle_round(sys, checks);
-    troupe::sleep(std::chrono::milliseconds(150 + troupe::random() % 200));
   }
 }
 

@@ -333,12 +333,12 @@ void pipelined_calls(System& sys, Checks& checks, ActorHandle<ResilientActor> ac
 
 void resilient_driver(System& sys, Checks& checks) {
   for (int round = 0; keep_working(sys, checks, round); ++round) {
+    if (round > 0) pause(kPauseMaxMs);
     for (auto phase : {seed_run, sequential_calls, pipelined_calls}) {
       auto actor = sys.spawn<ResilientActor>(resilient_options());
       phase(sys, checks, actor);
       sys.kill(actor);  // frees its CPU for the next phase's actor, even if nodes are down
     }
-    pause(kPauseMaxMs);
   }
 }
 
