@@ -96,7 +96,7 @@ void database_driver(System& sys, Checks& checks) {
   for (int i = 0; i < kWriters; ++i) writers.push_back(sys.spawn<Writer>({}, db, i));
   int rounds = 0;
   for (; keep_working(sys, checks, rounds); ++rounds) {
-    if (rounds > 0) troupe::sleep(std::chrono::milliseconds(250 + troupe::random() % 200));
+    if (rounds > 0) troupe::sleep(std::chrono::milliseconds(350 + troupe::random() % 200));
     writers_round(sys, checks, db, writers, rounds);
   }
   const int64_t size = sys.get(db.call(&Database::size));
