@@ -22,7 +22,8 @@
 //     submission order: along the submission order incarnations never go down, and on each
 //     incarnation Call #N counts 1, 2, 3, ...
 // The driver repeats these rounds, each with fresh actors and short pauses between calls, until
-// the scenario's fault window has passed, so that swarm's faults land while it works.
+// the scenario's fault window has passed, so that swarm's faults land while it works. In the
+// quiet phase that follows (no faults, the network healed) a fresh actor must answer at once.
 // ActorUnavailableError is never right without injected faults; with them it is tolerated only
 // as the runtime's "no retries left" (a network fault may cost a call its retries), and the next
 // Call #N may then have skipped a value (the lost call may have run).
@@ -340,6 +341,13 @@ void resilient_driver(System& sys, Checks& checks) {
       sys.kill(actor);  // frees its CPU for the next phase's actor, even if nodes are down
     }
   }
+  // The quiet phase: no more faults, the network has healed. The cluster must serve again.
+  if (sys.platform().simulated() && troupe::now().count() < checks.fault_window_ns()) {
+    troupe::sleep(std::chrono::nanoseconds(checks.fault_window_ns() - troupe::now().count()));
+  }
+  auto fresh = sys.spawn<ResilientActor>(resilient_options());
+  const Outcome<std::string> after = outcome_of(sys, fresh.call(&ResilientActor::work));
+  checks.always("after the fault window a fresh actor answers Call #1", after.value == "Call #1", describe(after));
 }
 
 // Holds the balance the transfers add to.
