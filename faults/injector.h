@@ -14,12 +14,12 @@
 //
 // Network faults go to World::network(): a partition heals (every partition) after its
 // duration; a link clog or reset applies to every pair of processes on the link's two nodes.
+// Kinds the simulator cannot apply yet (latency spikes, storage, buggify) are refused up front by
+// check_supported, so a plan never silently does less than it says.
+//
 // A plan with generator settings has a fault window: at its end (generator->fault_window_ns) the
 // quiet phase begins and the network heals (every partition lifted), recorded in the trace as a
 // kFault event "heal: quiet phase begins" (not part of the realized fault list).
-//
-// Kinds the simulator cannot apply yet (latency spikes, storage, buggify) are refused up front by
-// check_supported, so a plan never silently does less than it says.
 #pragma once
 
 #include <set>
