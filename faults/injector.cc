@@ -199,6 +199,14 @@ void schedule_plan(sim::World& world, const FaultPlan& plan, std::vector<std::st
       }
     });
   }
+  if (plan.generator) {
+    // The quiet phase begins: the network heals. (Clogs and every other fault of a plan with
+    // generator settings already end inside the window: validate_plan requires it.)
+    world.at(plan.generator->fault_window_ns, [&world] {
+      world.trace({.kind = TraceKind::kFault, .detail = "heal: quiet phase begins"});
+      world.network().heal_partitions();
+    });
+  }
 }
 
 }  // namespace troupe::faults

@@ -22,6 +22,10 @@
 // its sites on from its time to the end of the run (World::buggify_sites(); they then fire 1 time
 // in 4, runtime/buggify.h). check_supported still refuses a kind the simulator could not apply,
 // so a plan never silently does less than it says.
+//
+// A plan with generator settings has a fault window: at its end (generator->fault_window_ns) the
+// quiet phase begins and the network heals (every partition lifted), recorded in the trace as a
+// kFault event "heal: quiet phase begins" (not part of the realized fault list).
 #pragma once
 
 #include <set>

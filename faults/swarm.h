@@ -53,6 +53,8 @@ struct SwarmOptions {
   double intensity_per_s_min = 0.1;  // mean faults per simulated second, per enabled kind
   double intensity_per_s_max = 2.0;
 
+  // The run's timing (DESIGN §4). The scenario runner sets them from the scenario, so that the
+  // faults land while it works (scenarios/scenario.h).
   Nanos fault_window_ns = 10 * kSecond;
   Nanos quiet_ns = 5 * kSecond;
   Nanos deadline_ns = 30 * kSecond;

@@ -2,7 +2,8 @@
 // insert and get. Checks exact values: the seed's insert → true and get("key1") → "value1"; a
 // missing key reads back as an empty optional (Python's None); an overwrite by the same caller
 // is seen by its next read; writer actors insert concurrently while the driver reads, and every
-// read is either empty or the exact value written; two databases do not share keys.
+// read is either empty or the exact value written (in rounds of fresh keys until the fault
+// window has passed); two databases do not share keys.
 #include <chrono>
 #include <map>
 #include <optional>
@@ -38,14 +39,17 @@ class Database {
 };
 TROUPE_ACTOR(Database, &Database::insert, &Database::get, &Database::size, &Database::name);
 
+// The key writer `writer` inserts as its `j`-th in round `round`.
+std::string key_name(int round, int writer, int j) { return fmt::format("r{}.w{}.k{}", round, writer, j); }
+
 // Inserts its keys one after the other, with random pauses; returns how many inserts said true.
 class Writer {
  public:
   Writer(ActorHandle<Database> db, int id) : db_(db), id_(id) {}
-  int write(int count) {
+  int write(int round, int count) {
     int acknowledged = 0;
     for (int j = 0; j < count; ++j) {
-      auto inserted = db_.call(&Database::insert, fmt::format("w{}.k{}", id_, j), fmt::format("value {}.{}", id_, j));
+      auto inserted = db_.call(&Database::insert, key_name(round, id_, j), fmt::format("value {}.{}", id_, j));
       acknowledged += this_actor::system().get(inserted) ? 1 : 0;
       troupe::sleep(std::chrono::microseconds(troupe::random() % 300));
     }
@@ -68,6 +72,9 @@ void expect_value(Checks& checks, std::string_view name, const std::optional<std
   checks.always(name, got == expected, fmt::format("got {}, expected {}", show(got), show(expected)));
 }
 
+void writers_round(System& sys, Checks& checks, ActorHandle<Database> db, const std::vector<ActorHandle<Writer>>& writers,
+                   int write_round);
+
 void database_driver(System& sys, Checks& checks) {
   auto db = sys.spawn<Database>({}, std::string("my_db"));
   checks.always("insert returns true", sys.get(db.call(&Database::insert, std::string("key1"), std::string("value1"))));
@@ -83,19 +90,41 @@ void database_driver(System& sys, Checks& checks) {
                "value2");
   checks.always("overwrite returns true", sys.get(overwrite));
 
-  // Writers insert while the driver reads: each read is empty or exactly the value written.
+  // Writers insert while the driver reads: each read is empty or exactly the value written. In
+  // rounds of fresh keys, with a pause between them, until the fault window has passed.
+  std::vector<ActorHandle<Writer>> writers;
+  for (int i = 0; i < kWriters; ++i) writers.push_back(sys.spawn<Writer>({}, db, i));
+  int rounds = 0;
+  for (; keep_working(sys, checks, rounds); ++rounds) {
+    if (rounds > 0) troupe::sleep(std::chrono::milliseconds(350 + troupe::random() % 200));
+    writers_round(sys, checks, db, writers, rounds);
+  }
+  const int64_t size = sys.get(db.call(&Database::size));
+  checks.always("size counts every distinct key", size == 1 + rounds * kWriters * kKeysPerWriter,
+                fmt::format("got {}, expected {}", size, 1 + rounds * kWriters * kKeysPerWriter));
+
+  // A second database is a separate actor with its own state.
+  auto other = sys.spawn<Database>({}, std::string("other_db"));
+  expect_value(checks, "databases do not share keys", sys.get(other.call(&Database::get, std::string("key1"))),
+               std::nullopt);
+  checks.always("the second database has its own name", sys.get(other.call(&Database::name)) == "other_db");
+}
+
+// One round of the writers, writing round `write_round`'s keys while the driver reads them.
+void writers_round(System& sys, Checks& checks, ActorHandle<Database> db, const std::vector<ActorHandle<Writer>>& writers,
+                   int write_round) {
   std::vector<Ref<int>> writes;
-  for (int i = 0; i < kWriters; ++i) {
-    writes.push_back(sys.spawn<Writer>({}, db, i).call(&Writer::write, kKeysPerWriter));
+  for (const ActorHandle<Writer>& writer : writers) {
+    writes.push_back(writer.call(&Writer::write, write_round, kKeysPerWriter));
   }
   for (int round = 0; round < 4; ++round) {
     troupe::sleep(std::chrono::microseconds(400));
     for (int j = 0; j < kKeysPerWriter; ++j) {
       const int i = (round + j) % kWriters;
-      std::optional<std::string> seen = sys.get(db.call(&Database::get, fmt::format("w{}.k{}", i, j)));
+      std::optional<std::string> seen = sys.get(db.call(&Database::get, key_name(write_round, i, j)));
       const std::string written = fmt::format("value {}.{}", i, j);
       checks.always("a concurrent read is empty or the written value", !seen || *seen == written,
-                    fmt::format("w{}.k{}: got {}", i, j, show(seen)));
+                    fmt::format("{}: got {}", key_name(write_round, i, j), show(seen)));
       checks.sometimes("a concurrent read came before the write", !seen);
       checks.sometimes("a concurrent read came after the write", seen.has_value());
     }
@@ -105,19 +134,10 @@ void database_driver(System& sys, Checks& checks) {
     checks.always("every insert of a writer returns true", acknowledged == kKeysPerWriter,
                   fmt::format("writer {}: {} of {}", i, acknowledged, kKeysPerWriter));
     for (int j = 0; j < kKeysPerWriter; ++j) {
-      expect_value(checks, "every written key reads back", sys.get(db.call(&Database::get, fmt::format("w{}.k{}", i, j))),
+      expect_value(checks, "every written key reads back", sys.get(db.call(&Database::get, key_name(write_round, i, j))),
                    fmt::format("value {}.{}", i, j));
     }
   }
-  const int64_t size = sys.get(db.call(&Database::size));
-  checks.always("size counts every distinct key", size == 1 + kWriters * kKeysPerWriter,
-                fmt::format("got {}, expected {}", size, 1 + kWriters * kKeysPerWriter));
-
-  // A second database is a separate actor with its own state.
-  auto other = sys.spawn<Database>({}, std::string("other_db"));
-  expect_value(checks, "databases do not share keys", sys.get(other.call(&Database::get, std::string("key1"))),
-               std::nullopt);
-  checks.always("the second database has its own name", sys.get(other.call(&Database::name)) == "other_db");
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // ("销毁 Actor"). Checks exact values: repr() is "Actor state: initialized" after the constructor
 // and "Actor state: working" after work(); calls submitted together see the transitions in order;
 // after kill, a call that was running and a call made later both fail with ActorDiedError whose
-// cause names the kill, while calls answered before the kill keep their results.
+// cause names the kill, while calls answered before the kill keep their results. The driver
+// repeats this with fresh actors until its fault window has passed.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -59,7 +60,7 @@ void expect_killed(Checks& checks, std::string_view name, const std::optional<st
                 cause ? fmt::format("the cause was \"{}\"", *cause) : "the call returned a value");
 }
 
-void lifecycle_driver(System& sys, Checks& checks) {
+void lifecycle_round(System& sys, Checks& checks) {
   // The seed's hooks: the constructor sets the state, work() changes it, repr() shows it.
   auto actor = sys.spawn<LifecycleActor>({});
   expect_text(checks, "repr after the constructor", sys.get(actor.call(&LifecycleActor::repr)),
@@ -95,6 +96,14 @@ void lifecycle_driver(System& sys, Checks& checks) {
               "Actor state: working");
   sys.kill(actor);
   expect_killed(checks, "a killed LifecycleActor fails later calls", death_cause(sys, actor.call(&LifecycleActor::work)));
+}
+
+// Rounds with fresh actors and a pause between them, until the fault window has passed.
+void lifecycle_driver(System& sys, Checks& checks) {
+  for (int round = 0; keep_working(sys, checks, round); ++round) {
+    if (round > 0) troupe::sleep(std::chrono::milliseconds(150 + troupe::random() % 200));
+    lifecycle_round(sys, checks);
+  }
 }
 
 }  // namespace

@@ -32,10 +32,12 @@ struct PlatformResult {
 };
 
 PlatformResult run_on_sim(const Scenario& scenario, const RunOptions& options, Trace& trace,
-                          absl::AnyInvocable<void(System&)> driver, std::vector<std::string>* realized) {
+                          absl::AnyInvocable<void(System&)> driver, faults::FaultPlan plan,
+                          std::vector<std::string>* realized) {
   sim::SimRunOptions sim_options{.seed = options.seed, .strategy = options.strategy, .cluster = scenario.cluster,
                                  .trace = &trace};
-  faults::FaultPlan plan = plan_for(scenario, options);
+  sim_options.deadline_ns = timing_for(scenario, plan).deadline_ns;
+  sim_options.name = scenario.name;
   if (!plan.faults.empty()) {
     sim_options.prepare = [plan = std::move(plan), realized](sim::World& world) {
       faults::schedule_plan(world, plan, realized);
@@ -90,16 +92,20 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options) {
   Trace& trace = options.trace != nullptr ? *options.trace : own_trace;
   const uint64_t events_before = trace.event_count();
 
+  const bool on_sim = options.platform == PlatformKind::kSim;
+  faults::FaultPlan plan = on_sim ? plan_for(scenario, options) : faults::FaultPlan{};
+  const RunTiming timing = timing_for(scenario, plan);
+  const bool faults_planned = !plan.faults.empty();
   std::optional<Checks> checks;
   auto driver = [&](System& sys) {
     checks.emplace(&sys.platform());
+    checks->set_run_info(timing.fault_window_ns, faults_planned);
     scenario.driver(sys, *checks);
   };
   const WallClock::time_point start = WallClock::now();
   std::vector<std::string> realized;
-  PlatformResult result = options.platform == PlatformKind::kSim
-                              ? run_on_sim(scenario, options, trace, std::move(driver), &realized)
-                              : run_on_threads(scenario, options, trace, std::move(driver));
+  PlatformResult result = on_sim ? run_on_sim(scenario, options, trace, std::move(driver), std::move(plan), &realized)
+                                 : run_on_threads(scenario, options, trace, std::move(driver));
 
   RunOutcome outcome;
   outcome.faults = std::move(realized);
@@ -155,12 +161,25 @@ faults::FaultPlan plan_for(const Scenario& scenario, const RunOptions& options) 
   faults::SwarmOptions swarm;
   swarm.node_count = static_cast<uint32_t>(scenario.cluster.nodes.size());
   swarm.buggify_sites = scenario.buggify_sites;
+  // The faults land while the scenario works: its window, quiet phase and deadline.
+  swarm.fault_window_ns = scenario.fault_window_ns;
+  swarm.quiet_ns = scenario.quiet_ns;
+  swarm.deadline_ns = scenario.deadline_ns;
   swarm.kinds.clear();
   for (faults::FaultKind kind : options.faults.kinds) {
     if (faults::supported_kinds().count(kind) > 0) swarm.kinds.insert(kind);
   }
   if (swarm.kinds.empty()) return {};
   return faults::swarm_plan(options.seed, swarm);
+}
+
+RunTiming timing_for(const Scenario& scenario, const faults::FaultPlan& plan) {
+  if (plan.generator) {
+    return {.fault_window_ns = plan.generator->fault_window_ns, .quiet_ns = plan.generator->quiet_ns,
+            .deadline_ns = plan.generator->deadline_ns};
+  }
+  return {.fault_window_ns = scenario.fault_window_ns, .quiet_ns = scenario.quiet_ns,
+          .deadline_ns = scenario.deadline_ns};
 }
 
 std::string replay_command(std::string_view scenario, const RunOptions& options) {

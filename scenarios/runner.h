@@ -68,6 +68,17 @@ struct RunOutcome {
 // given plan, or the swarm plan of the seed restricted to the kinds the simulator applies.
 faults::FaultPlan plan_for(const Scenario& scenario, const RunOptions& options);
 
+// The liveness timing of a run (DESIGN §4): the plan's generator settings when it has them (a
+// swarm plan has the scenario's; a plan file may set its own), else the scenario's.
+struct RunTiming {
+  Nanos fault_window_ns = 0;
+  Nanos quiet_ns = 0;
+  Nanos deadline_ns = 0;
+};
+RunTiming timing_for(const Scenario& scenario, const faults::FaultPlan& plan);
+
+// Runs the driver; under sim the run fails with a liveness message if the driver has not
+// finished by timing_for(scenario, plan_for(scenario, options)).deadline_ns.
 [[nodiscard]] RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options);
 
 struct DeterminismReport {

@@ -8,6 +8,11 @@
 
 namespace troupe::scenarios {
 
+bool keep_working(System& sys, const Checks& checks, int rounds_done) {
+  if (rounds_done == 0) return true;
+  return sys.platform().simulated() && sys.platform().now() < checks.fault_window_ns();
+}
+
 std::string CheckFailure::message() const {
   if (detail.empty()) return fmt::format("always '{}' failed", name);
   return fmt::format("always '{}' failed: {}", name, detail);

@@ -65,6 +65,17 @@ class Checks {
   const std::set<std::string, std::less<>>& sometimes_declared() const { return declared_; }
   const std::set<std::string, std::less<>>& sometimes_hit() const { return hit_; }
 
+  // What the run does to the driver, set by the runner before the driver starts: the fault window
+  // in force (the scenario's, or a plan's generator settings) and whether the run injects faults
+  // at all. A driver may demand exact values when !faults_planned() and bounds otherwise (an
+  // injected crash adds a restart the driver did not cause).
+  void set_run_info(Nanos fault_window_ns, bool faults_planned) {
+    fault_window_ns_ = fault_window_ns;
+    faults_planned_ = faults_planned;
+  }
+  Nanos fault_window_ns() const { return fault_window_ns_; }
+  bool faults_planned() const { return faults_planned_; }
+
  private:
   void trace(std::string detail);
 
@@ -72,6 +83,8 @@ class Checks {
   std::optional<CheckFailure> failure_;
   std::set<std::string, std::less<>> declared_;
   std::set<std::string, std::less<>> hit_;
+  Nanos fault_window_ns_ = 0;
+  bool faults_planned_ = false;
 };
 
 struct Scenario {
@@ -79,11 +92,29 @@ struct Scenario {
   std::string summary;     // one line, for `troupe list`
   bool expect_fail = false;  // a planted bug: the harness is expected to find it
   sim::ClusterShape cluster;
+  // Liveness (DESIGN §4): faults land in [0, fault_window_ns) of simulated time; then for
+  // quiet_ns nothing goes wrong (the network heals) so the system can recover; and the driver
+  // must have finished by deadline_ns, or the run fails with a liveness report ("liveness:
+  // counter did not finish by its deadline of 5 s (simulated); still waiting: ..."). Swarm draws
+  // its faults inside this window, so a driver should keep working until the window has passed
+  // (see keep_working). REQUIRES: 0 < fault_window_ns, 0 <= quiet_ns,
+  // fault_window_ns + quiet_ns <= deadline_ns. A plan file's generator settings override them.
+  Nanos fault_window_ns = 1 * kSecond;
+  Nanos quiet_ns = 500 * kMillisecond;
+  Nanos deadline_ns = 5 * kSecond;
   std::function<void(System&, Checks&)> driver;
   // The troupe::buggify() sites its code evaluates: swarm's buggify faults force some of them on
   // (faults/swarm.h). Each 1 to faults::kBuggifySiteNameBytesMax bytes, no repeats.
   std::vector<std::string> buggify_sites = {};
 };
+
+// Whether a driver whose rounds of work should cover the run's fault window starts another
+// round: on the simulator, while simulated time is before checks.fault_window_ns(); on real
+// threads (a parity check, without faults) only the first round. `rounds_done` counts the rounds
+// finished so far; the first round always runs.
+//
+//   for (int round = 0; keep_working(sys, checks, round); ++round) { ...; troupe::sleep(...); }
+bool keep_working(System& sys, const Checks& checks, int rounds_done);
 
 // The scenarios a CLI or test can run, by name. Listing order is by name.
 class Registry {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -38,10 +39,19 @@ struct SimRunOptions {
   // Called with the World after its nodes exist and before the run starts (to schedule faults
   // with World::at, say).
   std::function<void(World&)> prepare;
+  // Liveness: the driver must finish by this simulated time (-1: no deadline). A run still going
+  // at the deadline stops there and fails with
+  //   liveness: <name> did not finish by its deadline of 2 s (simulated); still waiting:
+  //     n0 p2 (driver) fiber f3 'driver' waits for ...
+  // one line per fiber of a live process (the deadlock report's wait-for lines). A livelock
+  // (timers that fire forever, a call retried forever) ends here instead of at max_time.
+  Nanos deadline_ns = -1;
+  std::string name = "the run";  // what the liveness message calls the run (a scenario's name)
 };
 
 struct SimRunResult {
-  absl::Status status;   // OK, the driver's exception, or the World's error (deadlock, limit)
+  absl::Status status;   // OK, the driver's exception, or the World's error (deadlock, limit,
+                         // DeadlineExceeded with the liveness message)
   uint64_t trace_hash = 0;
   uint64_t events = 0;
   uint64_t steps = 0;
@@ -49,5 +59,10 @@ struct SimRunResult {
 };
 
 SimRunResult run_simulation(const SimRunOptions& options, absl::AnyInvocable<void(System&)> driver);
+
+// A simulated duration for messages: "2 s", "250 ms", "1.5 s", "10 us", "7 ns" (whole seconds;
+// below a second, whole milliseconds or microseconds; below a microsecond, nanoseconds; else
+// seconds with decimals).
+std::string format_sim_duration(Nanos duration);
 
 }  // namespace troupe::sim

@@ -365,6 +365,13 @@ absl::Status World::run() {
                         deadlock_report()));
         break;
       }
+      if (options_.deadline >= 0 && events_.next_time() > options_.deadline) {
+        now_ = std::max(now_, options_.deadline);
+        status = absl::DeadlineExceededError(
+            fmt::format("deadline of {:.6f}ms passed with work unfinished\n{}", options_.deadline / 1e6,
+                        deadlock_report()));
+        break;
+      }
       now_ = events_.next_time();
       if (now_ > options_.max_time) {
         status = absl::ResourceExhaustedError(

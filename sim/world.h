@@ -73,6 +73,11 @@ struct WorldOptions {
   Trace* trace = nullptr;
   // The cluster object store (sim/storage.h): latencies and capacity.
   StorageOptions storage = {};
+  // Liveness: when the next pending event lies after `deadline` (>= 0), run() stops with
+  // DeadlineExceeded at exactly `deadline`, naming what every parked fiber waits for (the
+  // deadlock report's wait-for lines, see wait_report). Events at the deadline itself still run.
+  // -1: no deadline (max_time still applies).
+  Nanos deadline = -1;
 };
 
 class World final : public Platform {
@@ -113,6 +118,8 @@ class World final : public Platform {
   bool process_alive(ProcessId process) const;
   // The run's buggify() sites (runtime/buggify_sites.h), for forcing sites on and for tests.
   BuggifySites& buggify_sites() { return buggify_; }
+  // One line per fiber of a live process: what it waits for (the deadlock report's lines).
+  std::string wait_report() const { return deadlock_report(); }
 
   // Platform.
   bool simulated() const override { return true; }

@@ -34,6 +34,7 @@ TEST(SimulatedTime, AnHourOfSleepingActorsTakesAnHourOfSimulatedTime) {
   std::vector<int64_t> actor_now_ns;
   int64_t driver_now_ns = 0;
   const Scenario hour{.name = "hour", .summary = "four actors sleep 15 simulated minutes each, in turn",
+                      .deadline_ns = 2 * 3600 * kSecond,  // past the default deadline (5 s), within this one
                       .driver = [&](System& sys, Checks& checks) {
                         for (int i = 0; i < kSleepers; ++i) {
                           auto sleeper = sys.spawn<Sleeper>({});

@@ -4,6 +4,7 @@
 
 #include "fmt/format.h"
 #include "scenarios/runner.h"
+#include "sim/sim_run.h"
 #include "tools/troupe/cli.h"
 
 namespace troupe::cli {
@@ -60,6 +61,12 @@ int replay_command(const ReplayCommand& command, const scenarios::Registry& regi
   fmt::print(out, "{} time: {}.{:09d} s\nwall time: {:.3f} s\n",
              command.platform == scenarios::PlatformKind::kSim ? "sim" : "real", outcome.sim_time / kSecond,
              outcome.sim_time % kSecond, outcome.wall_seconds);
+  if (command.platform == scenarios::PlatformKind::kSim) {
+    const scenarios::RunTiming timing = scenarios::timing_for(*scenario, scenarios::plan_for(*scenario, options));
+    fmt::print(out, "timing: fault window {}, quiet phase {}, deadline {} (simulated)\n",
+               sim::format_sim_duration(timing.fault_window_ns), sim::format_sim_duration(timing.quiet_ns),
+               sim::format_sim_duration(timing.deadline_ns));
+  }
   fmt::print(out, "sometimes hit: {}\n", join(outcome.sometimes_hit));
   std::vector<std::string> missed;
   for (const std::string& name : outcome.sometimes_declared) {
