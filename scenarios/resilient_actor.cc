@@ -37,6 +37,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fmt/format.h"
@@ -57,6 +58,10 @@ constexpr int kPauseMaxMs = 25;
 constexpr Nanos kFaultWindow = 1 * kSecond;
 constexpr Nanos kQuiet = 500 * kMillisecond;
 constexpr Nanos kDeadline = 5 * kSecond;
+// Buggify sites: a slow work() (a wider window for a fault to land mid-call) and a driver that
+// skips its pauses (calls in bursts). The checks hold either way.
+constexpr std::string_view kSlowWorkSite = "resilient_actor.work.slow";
+constexpr std::string_view kNoPauseSite = "resilient_actor.driver.no_pause";
 
 // What work_or_crash answers: the seed's "Call #N" and the incarnation that computed it.
 struct Reply {
@@ -68,6 +73,7 @@ struct Reply {
 class ResilientActor {
  public:
   std::string work() {
+    if (buggify(kSlowWorkSite)) troupe::sleep(std::chrono::milliseconds(5));
     ++call_count_;
     return fmt::format("Call #{}", call_count_);
   }
@@ -92,7 +98,10 @@ TROUPE_ACTOR(ResilientActor, &ResilientActor::work, &ResilientActor::crash, &Res
 
 ActorOptions resilient_options() { return {.max_restarts = kMaxRestarts, .max_task_retries = kMaxTaskRetries}; }
 
-void pause(int max_ms) { troupe::sleep(std::chrono::milliseconds(troupe::random() % static_cast<uint64_t>(max_ms + 1))); }
+void pause(int max_ms) {
+  if (buggify(kNoPauseSite)) return;
+  troupe::sleep(std::chrono::milliseconds(troupe::random() % static_cast<uint64_t>(max_ms + 1)));
+}
 
 // What a get observed: the value, or which error with which text.
 template <typename T>
@@ -404,14 +413,16 @@ void register_resilient_actor(Registry& registry) {
                 .fault_window_ns = kFaultWindow,
                 .quiet_ns = kQuiet,
                 .deadline_ns = kDeadline,
-                .driver = resilient_driver});
+                .driver = resilient_driver,
+                .buggify_sites = {std::string(kSlowWorkSite), std::string(kNoPauseSite)}});
   registry.add({.name = "resilient_actor.bug_double_effect",
                 .summary = "a non-idempotent transfer retried after crashing past its effect applies it twice",
                 .expect_fail = true,
                 .fault_window_ns = kFaultWindow,
                 .quiet_ns = kQuiet,
                 .deadline_ns = kDeadline,
-                .driver = double_effect_driver});
+                .driver = double_effect_driver,
+                .buggify_sites = {std::string(kSlowWorkSite), std::string(kNoPauseSite)}});
 }
 
 }  // namespace troupe::scenarios

@@ -7,6 +7,9 @@
 // failed, applied or not, is simply put again (it writes the whole state, so it is idempotent).
 // Faults come from inside the scenario too: set_state crashes with a seeded probability before
 // or after its checkpoint, and the driver sometimes kills the actor with no_restart = false.
+// Two buggify sites make it harder: a slow checkpoint (a wider window for a crash mid-write) and
+// a crash right after the checkpoint, before the reply (the write is kept, the caller retries).
+// The driver writes in rounds until the scenario's fault window has passed.
 // Checks, after every write and at the end:
 //   * every acknowledged set_state is visible through get_state, also across restarts;
 //   * a write whose call failed (ActorUnavailableError: it may or may not have run) is visible
@@ -32,8 +35,12 @@
 namespace troupe::scenarios {
 namespace {
 
-constexpr int kWrites = 24;
+constexpr int kWrites = 24;  // per round
 constexpr int kKeys = 4;
+constexpr int kRoundPauseMaxMs = 60;
+
+constexpr std::string_view kSlowCheckpointSite = "stateful_actor.set_state.slow_checkpoint";
+constexpr std::string_view kCrashBeforeReplySite = "stateful_actor.set_state.crash_before_reply";
 
 using State = std::map<std::string, std::string>;
 
@@ -74,8 +81,12 @@ class StatefulActor {
     }
     state_[key] = value;
     maybe_crash();  // before the checkpoint: the write is lost, and was never acknowledged
-    if (checkpointing_ == Checkpointing::kBeforeReply) checkpoint();
+    if (checkpointing_ == Checkpointing::kBeforeReply) {
+      if (buggify(kSlowCheckpointSite)) troupe::sleep(std::chrono::milliseconds(3));
+      checkpoint();
+    }
     maybe_crash();  // after the checkpoint: the write is kept, though the call fails or retries
+    if (buggify(kCrashBeforeReplySite)) this_actor::crash();
     return "ok";
   }
   std::optional<std::string> get_state(std::string key) {
@@ -141,31 +152,40 @@ void stateful_driver(System& sys, Checks& checks, Checkpointing checkpointing) {
                                         static_cast<int>(checkpointing));
   std::map<std::string, KeyModel> model;
   int failed = 0;
-  for (int write = 1; write <= kWrites; ++write) {
-    const std::string key = fmt::format("key{}", troupe::random() % kKeys + 1);
-    const std::string value = fmt::format("value{}", write);
-    KeyModel& entry = model[key];
-    try {
-      std::string reply = sys.get(actor.call(&StatefulActor::set_state, key, value));
-      checks.always("set_state replies ok", reply == "ok", reply);
-      entry.acknowledged = value;
-      entry.maybe.clear();
-    } catch (const ActorUnavailableError&) {
-      entry.maybe.insert(value);
-      ++failed;
+  int write = 0;
+  for (int round = 0; keep_working(sys, checks, round); ++round) {
+    if (round > 0) troupe::sleep(std::chrono::milliseconds(troupe::random() % (kRoundPauseMaxMs + 1)));
+    for (int in_round = 1; in_round <= kWrites; ++in_round) {
+      ++write;
+      const std::string key = fmt::format("key{}", troupe::random() % kKeys + 1);
+      const std::string value = fmt::format("value{}", write);
+      KeyModel& entry = model[key];
+      try {
+        std::string reply = sys.get(actor.call(&StatefulActor::set_state, key, value));
+        checks.always("set_state replies ok", reply == "ok", reply);
+        entry.acknowledged = value;
+        entry.maybe.clear();
+      } catch (const ActorUnavailableError&) {
+        entry.maybe.insert(value);
+        ++failed;
+      }
+      if (troupe::random() % 8 == 0) sys.kill(actor, {.no_restart = false});
+      // Read back with retries: a restart in progress must not fail the read.
+      State seen = sys.get(actor.with({.max_task_retries = -1}).call(&StatefulActor::get_all));
+      if (!check_state(checks, seen, model, write)) return;
+      std::optional<std::string> single = sys.get(actor.with({.max_task_retries = -1}).call(&StatefulActor::get_state, key));
+      auto it = seen.find(key);
+      checks.always("get_state agrees with the whole state", single == (it == seen.end() ? std::nullopt : std::optional(it->second)),
+                    fmt::format("get_state({}) = {}", key, single.value_or("(nothing)")));
     }
-    if (troupe::random() % 8 == 0) sys.kill(actor, {.no_restart = false});
-    // Read back with retries: a restart in progress must not fail the read.
-    State seen = sys.get(actor.with({.max_task_retries = -1}).call(&StatefulActor::get_all));
-    if (!check_state(checks, seen, model, write)) return;
-    std::optional<std::string> single = sys.get(actor.with({.max_task_retries = -1}).call(&StatefulActor::get_state, key));
-    auto it = seen.find(key);
-    checks.always("get_state agrees with the whole state", single == (it == seen.end() ? std::nullopt : std::optional(it->second)),
-                  fmt::format("get_state({}) = {}", key, single.value_or("(nothing)")));
   }
   const int restarts = sys.get(actor.with({.max_task_retries = -1}).call(&StatefulActor::restarts));
   checks.sometimes("acknowledged writes survived a restart", restarts > 0);
   checks.sometimes("a write failed", failed > 0);
+}
+
+std::vector<std::string> stateful_sites() {
+  return {std::string(kSlowCheckpointSite), std::string(kCrashBeforeReplySite)};
 }
 
 }  // namespace
@@ -173,15 +193,18 @@ void stateful_driver(System& sys, Checks& checks, Checkpointing checkpointing) {
 void register_stateful_actor(Registry& registry) {
   registry.add({.name = "stateful_actor",
                 .summary = "the seed's StatefulActor checkpointing before each reply: no acknowledged write is lost",
-                .driver = [](System& sys, Checks& checks) { stateful_driver(sys, checks, Checkpointing::kBeforeReply); }});
+                .driver = [](System& sys, Checks& checks) { stateful_driver(sys, checks, Checkpointing::kBeforeReply); },
+                .buggify_sites = stateful_sites()});
   registry.add({.name = "stateful_actor.bug_checkpoint_after_reply",
                 .summary = "checkpoints lazily on the next call, after the reply: a crash loses an acknowledged write",
                 .expect_fail = true,
-                .driver = [](System& sys, Checks& checks) { stateful_driver(sys, checks, Checkpointing::kOnNextCall); }});
+                .driver = [](System& sys, Checks& checks) { stateful_driver(sys, checks, Checkpointing::kOnNextCall); },
+                .buggify_sites = stateful_sites()});
   registry.add({.name = "stateful_actor.bug_no_checkpoint",
                 .summary = "never checkpoints: a restart loses every write",
                 .expect_fail = true,
-                .driver = [](System& sys, Checks& checks) { stateful_driver(sys, checks, Checkpointing::kNever); }});
+                .driver = [](System& sys, Checks& checks) { stateful_driver(sys, checks, Checkpointing::kNever); },
+                .buggify_sites = stateful_sites()});
 }
 
 }  // namespace troupe::scenarios
