@@ -80,6 +80,10 @@ class ProcessHost {
   // `peer` before now may or may not have arrived. Called in this process's context, after the
   // platform's failure-detection delay; one notice covers every loss up to then. Must not block.
   virtual void on_connection_lost(ProcessId peer) {}
+
+  // A node came back (rebooted, empty) and takes processes again; only for processes that asked
+  // (Platform::watch_nodes). Called in this process's context. Must not block.
+  virtual void on_node_up(NodeId node) {}
 };
 
 // How a message travels between two processes (Platform::send).
@@ -134,6 +138,10 @@ class Platform {
   // failure-detection delay (at once if it has already ended). The directory watches workers
   // and owners this way, as Ray's GCS hears from its raylets.
   virtual void watch_process(ProcessId watcher, ProcessId target) = 0;
+  // Tells `watcher` (through ProcessHost::on_node_up) whenever a node comes back after a crash,
+  // so the directory can place the actors that waited for room. A platform whose nodes never
+  // crash never calls it.
+  virtual void watch_nodes(ProcessId watcher) {}
 
   // Starts a fiber in `process` running `body`. Scheduling point.
   virtual void spawn(ProcessId process, std::string name, absl::AnyInvocable<void()> body) = 0;

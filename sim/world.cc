@@ -146,6 +146,11 @@ void World::crash_node(NodeId node, Nanos reboot_after) {
     at(now_ + reboot_after, [this, node] {
       nodes_[node.value].alive = true;
       trace({.kind = TraceKind::kProcessStart, .node = node, .detail = fmt::format("node {} rebooted", node)});
+      for (ProcessId watcher : node_watchers_) {
+        schedule(now_ + options_.failure_detection_ns,
+                 {.kind = ReadyItem::Kind::kCallback, .process = watcher,
+                  .callback = [this, node] { find_process(ExecutionContext::current()->process)->host->on_node_up(node); }});
+      }
     });
   }
 }

@@ -129,6 +129,7 @@ class World final : public Platform {
                                           std::unique_ptr<ProcessHost> host) override;
   void kill_process(ProcessId process, std::string_view why) override;
   void watch_process(ProcessId watcher, ProcessId target) override;
+  void watch_nodes(ProcessId watcher) override { node_watchers_.push_back(watcher); }
   void spawn(ProcessId process, std::string name, absl::AnyInvocable<void()> body) override;
   void park(const WaitReason& reason) override;
   void unpark(FiberId fiber) override;
@@ -205,6 +206,7 @@ class World final : public Platform {
     std::map<uint64_t, std::string> held;  // arrived ahead of a resent message
   };
   std::map<std::pair<uint32_t, uint32_t>, Stream> streams_;
+  std::vector<ProcessId> node_watchers_;  // told when a node reboots, in order
   std::set<std::pair<uint32_t, uint32_t>> lost_notices_;  // (process, peer): a notice is on its way
   ExecutionContext callback_context_;
   ExecutionContext* scheduler_context_ = nullptr;  // the context run() was called in

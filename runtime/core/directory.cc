@@ -17,6 +17,12 @@ void Directory::on_start() {
   for (const NodeInfo& info : platform_.nodes()) {
     nodes_.push_back({.info = info, .free_cpus = info.cpus, .free_memory = info.memory_bytes});
   }
+  platform_.watch_nodes(self_);
+}
+
+void Directory::on_node_up(NodeId node) {
+  platform_.trace({.kind = TraceKind::kActorCreate, .detail = fmt::format("node {} is up: placing waiting actors", node)});
+  place_waiting();
 }
 
 template <typename Body>

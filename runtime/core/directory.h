@@ -39,6 +39,8 @@ class Directory final : public ProcessHost {
   void on_message(ProcessId from, std::string payload) override;
   // A worker ended (a crash, unless the directory ended it) or an owner died.
   void on_process_exit(ProcessId process, std::string_view why) override;
+  // A node rebooted: actors waiting for room may fit now.
+  void on_node_up(NodeId node) override;
 
   // The cluster facts workers need; set by the cluster bootstrap before any actor is created.
   void set_config(ClusterConfig config) { config_ = config; }

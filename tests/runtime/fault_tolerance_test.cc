@@ -347,6 +347,29 @@ TEST(DeadlockSim, ACycleOfSequentialActorsIsReportedNamingBothActorsAndTheirCall
 namespace troupe {
 namespace {
 
+// Regression (resilient_actor seed 18 with crash, node_crash and clog faults): an actor whose
+// restart waited for room was never placed when the node it needed rebooted.
+TEST(NodeCrashSim, AnActorWaitingForRoomIsPlacedWhenANodeReboots) {
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    sim::SimRunOptions options{.seed = seed};
+    options.cluster.nodes = {{.name = "head", .cpus = 1}, {.name = "node1", .cpus = 1}};
+    options.prepare = [](sim::World& world) {
+      world.at(5 * kMillisecond, [&world] { world.crash_node(NodeId{1}, 20 * kMillisecond); });
+    };
+    sim::SimRunResult result = sim::run_simulation(options, [](System& sys) {
+      auto tracker = sys.spawn<Tracker>();  // fills the head (a tie goes to the lowest node id)
+      EXPECT_EQ(sys.get(tracker.call(&Tracker::count, std::string("x"))), 0);
+      auto actor = sys.spawn<Fragile>({.max_restarts = 1, .max_task_retries = -1}, tracker);
+      EXPECT_EQ(sys.get(actor.call(&Fragile::add, 2)), 2);
+      troupe::sleep(10ms);  // node 1 crashed at 5 ms: the restart waits, as no node has a CPU
+      EXPECT_EQ(sys.get(actor.call(&Fragile::restarts)), 1);
+      EXPECT_GE(troupe::now(), 25ms) << "placed only once node 1 was back (rebooted at 25 ms)";
+      EXPECT_EQ(sys.get(actor.call(&Fragile::node)), 1u);
+    });
+    ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
+  }
+}
+
 TEST(NodeCrashSim, ActorsOnACrashedNodeRestartElsewhereAndTheNodeRejoinsAfterItsReboot) {
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     sim::SimRunOptions options{.seed = seed};
