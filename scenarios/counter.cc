@@ -163,12 +163,14 @@ void register_counter(Registry& registry) {
   registry.add({.name = "counter",
                 .summary = "the seed's Counter: exact values, per-caller order, concurrent caller actors",
                 .driver = counter_driver,
-                .buggify_sites = {std::string(kPauseMidUpdate), std::string(kCallerBurst)}});
+                .buggify_sites = {std::string(kPauseMidUpdate), std::string(kCallerBurst)},
+                .tolerates = kDelayFaults});
   registry.add({.name = "counter.bug_lost_increment",
                 .summary = "reads the count after a sleep instead of waiting for the callers' increments",
                 .expect_fail = true,
                 .driver = lost_increment_driver,
-                .buggify_sites = {std::string(kPauseMidUpdate), std::string(kCallerBurst)}});
+                .buggify_sites = {std::string(kPauseMidUpdate), std::string(kCallerBurst)},
+                .tolerates = kDelayFaults});
 }
 
 }  // namespace troupe::scenarios

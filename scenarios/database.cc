@@ -145,7 +145,8 @@ void writers_round(System& sys, Checks& checks, ActorHandle<Database> db, const 
 void register_database(Registry& registry) {
   registry.add({.name = "database",
                 .summary = "the seed's Database(name): insert/get exact values, missing keys, concurrent writers",
-                .driver = database_driver});
+                .driver = database_driver,
+                .tolerates = kDelayFaults});
 }
 
 }  // namespace troupe::scenarios

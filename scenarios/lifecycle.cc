@@ -111,7 +111,8 @@ void lifecycle_driver(System& sys, Checks& checks) {
 void register_lifecycle(Registry& registry) {
   registry.add({.name = "lifecycle",
                 .summary = "the seed's LifecycleActor and ResourceActor: repr transitions, kill fails calls",
-                .driver = lifecycle_driver});
+                .driver = lifecycle_driver,
+                .tolerates = kDelayFaults});
 }
 
 }  // namespace troupe::scenarios

@@ -167,7 +167,7 @@ faults::FaultPlan plan_for(const Scenario& scenario, const RunOptions& options) 
   swarm.deadline_ns = scenario.deadline_ns;
   swarm.kinds.clear();
   for (faults::FaultKind kind : options.faults.kinds) {
-    if (faults::supported_kinds().count(kind) > 0) swarm.kinds.insert(kind);
+    if (faults::supported_kinds().count(kind) > 0 && scenario.tolerates.count(kind) > 0) swarm.kinds.insert(kind);
   }
   if (swarm.kinds.empty()) return {};
   return faults::swarm_plan(options.seed, swarm);

@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "faults/fault_kind.h"
 #include "runtime/system.h"
 #include "sim/sim_run.h"
 
@@ -106,7 +107,17 @@ struct Scenario {
   // The troupe::buggify() sites its code evaluates: swarm's buggify faults force some of them on
   // (faults/swarm.h). Each 1 to faults::kBuggifySiteNameBytesMax bytes, no repeats.
   std::vector<std::string> buggify_sites = {};
+  // The fault kinds the scenario is built to survive: swarm (`--faults swarm` or a list of kinds)
+  // draws only from these. The seed's plain actors (no restarts, no retries: counter, database)
+  // survive delays but not crashes or lost calls, so they take kDelayFaults; a plan file
+  // (`--plan`) applies whatever it says, to any scenario.
+  std::set<faults::FaultKind> tolerates = {faults::kAllFaultKinds.begin(), faults::kAllFaultKinds.end()};
 };
+
+// Faults that only delay work (held messages, latency spikes, storage errors, buggify pauses):
+// what a scenario of actors without restarts or retries must survive.
+inline const std::set<faults::FaultKind> kDelayFaults = {faults::FaultKind::kClog, faults::FaultKind::kLatency,
+                                                         faults::FaultKind::kStorage, faults::FaultKind::kBuggify};
 
 // Whether a driver whose rounds of work should cover the run's fault window starts another
 // round: on the simulator, while simulated time is before checks.fault_window_ns(); on real
