@@ -174,12 +174,15 @@ TEST(RunCli, EveryFailurePrintsItsReplayCommand) {
     const std::string fail_line = fmt::format("FAIL coin seed {}: always 'heads' failed: drew 1\n", seed);
     if (result.out.find(fail_line) == std::string::npos) continue;
     ++failures;
-    EXPECT_NE(result.out.find(fail_line + fmt::format("  replay: troupe replay coin --seed {} --strategy fifo\n", seed)),
-              std::string::npos);
-    // The replay command reproduces the failure.
+    const std::string replay_line = fmt::format("  replay: troupe replay coin --seed {} --strategy fifo  # trace hash ", seed);
+    const size_t at = result.out.find(fail_line + replay_line);
+    ASSERT_NE(at, std::string::npos) << result.out;
+    const std::string hash = result.out.substr(at + fail_line.size() + replay_line.size(), 18);
+    // The replay command reproduces the failure, and the very same run: the same trace hash.
     CliResult replay = run_cli_captured({"replay", "coin", "--seed", std::to_string(seed), "--strategy", "fifo"}, registry);
     EXPECT_EQ(replay.code, kExitFailed);
     EXPECT_NE(replay.out.find("outcome: FAILED: always 'heads' failed: drew 1\n"), std::string::npos) << replay.out;
+    EXPECT_NE(replay.out.find("trace hash: " + hash + "\n"), std::string::npos) << hash << "\n" << replay.out;
   }
   EXPECT_GT(failures, 5u);
   EXPECT_LT(failures, 35u);

@@ -46,7 +46,9 @@ void report_failure(std::FILE* out, Progress& progress, const ScenarioResult& re
     fmt::print(out, "FAIL {} seed {}: ", name, failure.seed);
   }
   print_indented(out, failure.message, 4);
-  fmt::print(out, "  replay: {}\n", scenarios::replay_command(name, run_options(command, failure.seed)));
+  // The hash lets a reader confirm the replay is the same run (replay prints "trace hash: ...").
+  fmt::print(out, "  replay: {}  # trace hash {:#018x}\n",
+             scenarios::replay_command(name, run_options(command, failure.seed)), failure.trace_hash);
   std::fflush(out);
 }
 
