@@ -17,7 +17,8 @@
 //   ActorNameTakenError       spawn with a name that is in use, without get_if_exists
 //   GpuOutOfMemory            an allocation exceeded the simulated GPU's memory
 //   StorageError              a storage put, get or remove failed (runtime/storage.h); says
-//                             whether a write may have been applied and whether to retry
+//                             whether a write may have been applied, whether to retry, and
+//                             whether a fenced write was refused (fenced())
 #pragma once
 
 #include <stdexcept>
@@ -88,19 +89,27 @@ class GpuOutOfMemory : public Error {
 
 // A storage operation failed. A failed write (put or remove) either was certainly not applied
 // (may_have_been_applied() false: a bad key, a full store, a write lost before its
-// acknowledgement) or may have been (true: a transient error after the store received it, an
-// I/O error); a reader cannot tell which without reading again. transient() is true when the
-// same operation may succeed if retried.
+// acknowledgement, a fenced write) or may have been (true: a transient error after the store
+// received it, an I/O error); a reader cannot tell which without reading again. transient() is
+// true when the same operation may succeed if retried. fenced() is true when a fenced write was
+// refused because the key's fence is above its token (runtime/storage.h, "Fencing"): a writer
+// with a newer token has taken over the key; the write was not applied and retrying it is
+// useless (fenced() implies !transient() and !may_have_been_applied()).
 class StorageError : public Error {
  public:
-  StorageError(std::string message, bool may_have_been_applied, bool transient)
-      : Error("storage: " + message), may_have_been_applied_(may_have_been_applied), transient_(transient) {}
+  StorageError(std::string message, bool may_have_been_applied, bool transient, bool fenced = false)
+      : Error("storage: " + message),
+        may_have_been_applied_(may_have_been_applied),
+        transient_(transient),
+        fenced_(fenced) {}
   bool may_have_been_applied() const { return may_have_been_applied_; }
   bool transient() const { return transient_; }
+  bool fenced() const { return fenced_; }
 
  private:
   bool may_have_been_applied_;
   bool transient_;
+  bool fenced_;
 };
 
 }  // namespace troupe

@@ -23,28 +23,30 @@ StorageService& service(std::string_view operation) {
   assert(!status.ok());
   const bool transient = absl::IsUnavailable(status) || absl::IsAborted(status);
   const bool may_have_been_applied = write && storage_write_may_have_applied(status);
+  const bool fenced = write && storage_fenced(status);
+  assert(!(fenced && (transient || may_have_been_applied)));
   throw StorageError(fmt::format("{} '{}' failed{}: {}", operation, describe_storage_key(key),
                                  !write ? "" : may_have_been_applied ? " (the write may have been applied)"
                                                                      : " (the write was not applied)",
                                  status.message()),
-                     may_have_been_applied, transient);
+                     may_have_been_applied, transient, fenced);
 }
 
 }  // namespace
 
-void put(std::string_view key, std::string bytes) {
-  absl::Status status = service("put").put(key, std::move(bytes));
+void put(std::string_view key, std::string bytes, Options options) {
+  absl::Status status = service("put").put(key, std::move(bytes), options);
   if (!status.ok()) throw_error("put", key, status, /*write=*/true);
 }
 
-std::optional<std::string> get(std::string_view key) {
-  absl::StatusOr<std::optional<std::string>> value = service("get").get(key);
+std::optional<std::string> get(std::string_view key, Options options) {
+  absl::StatusOr<std::optional<std::string>> value = service("get").get(key, options);
   if (!value.ok()) throw_error("get", key, value.status(), /*write=*/false);
   return *std::move(value);
 }
 
-void remove(std::string_view key) {
-  absl::Status status = service("remove").remove(key);
+void remove(std::string_view key, Options options) {
+  absl::Status status = service("remove").remove(key, options);
   if (!status.ok()) throw_error("remove", key, status, /*write=*/true);
 }
 

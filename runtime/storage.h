@@ -19,6 +19,24 @@
 //   troupe::storage::put_value("ckpt/counter", state_);          // before replying
 //   std::optional<State> saved = troupe::storage::get_value<State>("ckpt/counter");
 //
+// Fencing (split brain). A falsely suspected actor instance keeps running after its successor
+// started (docs/semantics.md, "Split brain"); if both write the same checkpoint, the old one can
+// overwrite, or acknowledge writes its successor never sees. Fencing tokens (Kleppmann's
+// remedy) stop it: each instance takes a token that grows with each replacement, fences the key
+// with it when it restores, and writes with it:
+//
+//   const uint64_t token = troupe::this_actor::restart_count() + 1;
+//   state_ = troupe::storage::get_value<State>("ckpt/counter", {.fence = token}).value_or(State{});
+//   ...
+//   troupe::storage::put_value("ckpt/counter", state_, {.fence = token});  // throws fenced()
+//
+// A fenced get raises the key's fence to its token (never lowers it) and reads, atomically; a
+// fenced put or remove is refused, with StorageError::fenced(), when its token is below the
+// key's fence (not applied, not transient), and otherwise raises the fence to its token. So once
+// the successor's get is acknowledged, no write of an older instance is applied. Token 0 (the
+// default) is unfenced: it neither checks nor changes the fence. Fences are durable like values
+// and outlive remove. runtime/storage_service.h has the exact rules.
+//
 // REQUIRES (all): called on a fiber of a Troupe platform (a driver, an actor's constructor or
 // method).
 #pragma once
@@ -35,27 +53,33 @@
 
 namespace troupe::storage {
 
-// Stores `bytes` under `key`; returns once the write is durable. Throws StorageError.
-void put(std::string_view key, std::string bytes);
+// Options of one operation: `{.fence = token}` fences it (see "Fencing" above); {} does not.
+using Options = StorageOperationOptions;
 
-// The bytes under `key`, or nullopt if it holds nothing. Throws StorageError.
-std::optional<std::string> get(std::string_view key);
+// Stores `bytes` under `key`; returns once the write is durable. Throws StorageError; with
+// fenced() when options.fence is below the key's fence (nothing was written).
+void put(std::string_view key, std::string bytes, Options options = {});
 
-// Deletes `key` (nothing happens if it holds nothing); returns once that is durable. Throws
-// StorageError.
-void remove(std::string_view key);
+// The bytes under `key`, or nullopt if it holds nothing. A fenced get first raises the key's
+// fence to options.fence. Throws StorageError (a failed fenced get may or may not have raised
+// the fence; retrying it is harmless).
+std::optional<std::string> get(std::string_view key, Options options = {});
 
-// put(key, msgpack encoding of `value`).
+// Deletes `key`'s value (nothing happens if it holds nothing); returns once that is durable.
+// Fenced like put; the key keeps its fence. Throws StorageError.
+void remove(std::string_view key, Options options = {});
+
+// put(key, msgpack encoding of `value`, options).
 template <Serializable T>
-void put_value(std::string_view key, const T& value) {
-  put(key, wire::encode(value));
+void put_value(std::string_view key, const T& value, Options options = {}) {
+  put(key, wire::encode(value), options);
 }
 
-// The value under `key` decoded as T, or nullopt. Throws StorageError, also when the stored
-// bytes are not a T (not transient; nothing was written).
+// The value under `key` decoded as T, or nullopt (fenced like get). Throws StorageError, also
+// when the stored bytes are not a T (not transient; nothing was written).
 template <Serializable T>
-std::optional<T> get_value(std::string_view key) {
-  std::optional<std::string> bytes = get(key);
+std::optional<T> get_value(std::string_view key, Options options = {}) {
+  std::optional<std::string> bytes = get(key, options);
   if (!bytes) return std::nullopt;
   absl::StatusOr<T> value = wire::decode<T>(*bytes, "the stored value");
   if (!value.ok()) {

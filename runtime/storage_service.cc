@@ -1,5 +1,6 @@
 #include "runtime/storage_service.h"
 
+#include <cassert>
 #include <iterator>
 
 #include "fmt/format.h"
@@ -50,5 +51,15 @@ std::string describe_storage_key(std::string_view key) {
 bool storage_write_may_have_applied(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsInternal(status);
 }
+
+bool storage_fence_admits(uint64_t token, uint64_t fence) { return token == 0 || token >= fence; }
+
+absl::Status storage_fenced_error(uint64_t token, uint64_t fence) {
+  assert(token > 0);
+  assert(token < fence);
+  return absl::PermissionDeniedError(fmt::format("fenced: token {} is below the key's fence {}", token, fence));
+}
+
+bool storage_fenced(const absl::Status& status) { return absl::IsPermissionDenied(status); }
 
 }  // namespace troupe

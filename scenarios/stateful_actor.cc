@@ -5,6 +5,18 @@
 // acknowledged write. The store is the platform's, not an actor's: no crash can take it away.
 // Storage faults (transient errors, lost writes) are retried until the store answers: a put that
 // failed, applied or not, is simply put again (it writes the whole state, so it is idempotent).
+// Split brain (the `suspect` fault, docs/semantics.md "Split brain"): a falsely suspected
+// instance keeps serving the callers that have not heard of its restart until the directory's
+// fence reaches it, while its successor has already restored the checkpoint. Without more, the
+// old instance could checkpoint and acknowledge a write the successor never sees. So the
+// checkpoint is fenced (runtime/storage.h, "Fencing"): each instance takes the token
+// restart_count() + 1, which grows with each incarnation; its constructor restores with a fenced
+// get (raising the key's fence to its token) and every checkpoint put carries the same token.
+// Once the successor's get is acknowledged, the old instance's put is refused as fenced: it was
+// replaced, and it ends itself with this_actor::crash() before replying, so the write is never
+// acknowledged. Its caller sees the worker die and, by Ray's rules, retries the call on the new
+// incarnation if it has retries left (max_task_retries), else gets ActorUnavailableError (the
+// write may or may not have run; here it did not).
 // Faults come from inside the scenario too: set_state crashes with a seeded probability before
 // or after its checkpoint, and the driver sometimes kills the actor with no_restart = false.
 // Two buggify sites make it harder: a slow checkpoint (a wider window for a crash mid-write) and
@@ -20,7 +32,9 @@
 // next set_state, i.e. after the reply; a crash before it loses an acknowledged write.
 // stateful_actor.bug_no_checkpoint: the state is never checkpointed; a restart loses it.
 #include <algorithm>
+#include <cassert>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -70,8 +84,13 @@ class StatefulActor {
  public:
   // `checkpointing` is a Checkpointing, sent as its int.
   StatefulActor(int crash_percent, int checkpointing)
-      : crash_percent_(crash_percent), checkpointing_(static_cast<Checkpointing>(checkpointing)) {
-    state_ = retry_storage([] { return storage::get_value<State>(kCheckpointKey); }).value_or(State{});
+      : crash_percent_(crash_percent),
+        checkpointing_(static_cast<Checkpointing>(checkpointing)),
+        token_(static_cast<uint64_t>(this_actor::restart_count()) + 1) {
+    assert(token_ > 0);
+    // Fences the checkpoint: from now on no older incarnation can write it.
+    state_ = retry_storage([this] { return storage::get_value<State>(kCheckpointKey, {.fence = token_}); })
+                 .value_or(State{});
   }
 
   std::string set_state(std::string key, std::string value) {
@@ -101,12 +120,22 @@ class StatefulActor {
   void maybe_crash() {
     if (static_cast<int>(troupe::random() % 100) < crash_percent_) this_actor::crash();
   }
+  // Saves the whole state; if a successor has fenced the checkpoint, this instance was replaced:
+  // it crashes rather than reply for a write its successor will never see.
   void checkpoint() {
-    retry_storage([this] { storage::put_value(kCheckpointKey, state_); });
+    bool replaced = false;
+    try {
+      retry_storage([this] { storage::put_value(kCheckpointKey, state_, {.fence = token_}); });
+    } catch (const StorageError& error) {
+      if (!error.fenced()) throw;
+      replaced = true;
+    }
+    if (replaced) this_actor::crash();
   }
 
   int crash_percent_;
   Checkpointing checkpointing_;
+  uint64_t token_;  // this incarnation's fencing token: restart_count() + 1
   State state_;
 };
 TROUPE_ACTOR(StatefulActor, &StatefulActor::set_state, &StatefulActor::get_state, &StatefulActor::get_all,

@@ -1,5 +1,6 @@
 #include "sim/storage.h"
 
+#include <algorithm>
 #include <cassert>
 #include <memory>
 #include <utility>
@@ -28,6 +29,7 @@ struct Storage::Pending {
   uint64_t number = 0;
   std::string key;
   std::optional<std::string> value;  // for kPut
+  uint64_t fence = 0;                // the fencing token; 0: unfenced
   NodeId node;
   ProcessId process;
   FiberId fiber;
@@ -35,7 +37,8 @@ struct Storage::Pending {
   absl::StatusOr<std::optional<std::string>> result;
 
   std::string name() const {
-    return fmt::format("{} #{} {}", op_name(static_cast<int>(op)), number, describe_storage_key(key));
+    if (fence == 0) return fmt::format("{} #{} {}", op_name(static_cast<int>(op)), number, describe_storage_key(key));
+    return fmt::format("{} #{} {} fence {}", op_name(static_cast<int>(op)), number, describe_storage_key(key), fence);
   }
   bool write() const { return op != Op::kGet; }
 };
@@ -48,13 +51,17 @@ Storage::Storage(World& world, StorageOptions options, Rng rng)
   assert(options_.capacity_bytes >= 0);
 }
 
-absl::Status Storage::put(std::string_view key, std::string value) {
-  return run(Op::kPut, key, std::move(value)).status();
+absl::Status Storage::put(std::string_view key, std::string value, StorageOperationOptions options) {
+  return run(Op::kPut, key, std::move(value), options.fence).status();
 }
 
-absl::StatusOr<std::optional<std::string>> Storage::get(std::string_view key) { return run(Op::kGet, key, {}); }
+absl::StatusOr<std::optional<std::string>> Storage::get(std::string_view key, StorageOperationOptions options) {
+  return run(Op::kGet, key, {}, options.fence);
+}
 
-absl::Status Storage::remove(std::string_view key) { return run(Op::kRemove, key, {}).status(); }
+absl::Status Storage::remove(std::string_view key, StorageOperationOptions options) {
+  return run(Op::kRemove, key, {}, options.fence).status();
+}
 
 void Storage::inject_fault(StorageFaultWindow window) {
   assert(window.error_rate >= 0 && window.error_rate <= 1);
@@ -71,7 +78,20 @@ std::optional<std::string> Storage::peek(std::string_view key) const {
   return it->second;
 }
 
-absl::StatusOr<std::optional<std::string>> Storage::run(Op op, std::string_view key, std::optional<std::string> value) {
+uint64_t Storage::peek_fence(std::string_view key) const {
+  auto it = fences_.find(key);
+  return it == fences_.end() ? 0 : it->second;
+}
+
+void Storage::raise_fence(const std::string& key, uint64_t token) {
+  if (token == 0) return;
+  uint64_t& fence = fences_[key];
+  fence = std::max(fence, token);
+  assert(fence >= token);
+}
+
+absl::StatusOr<std::optional<std::string>> Storage::run(Op op, std::string_view key, std::optional<std::string> value,
+                                                        uint64_t fence) {
   ExecutionContext* context = ExecutionContext::current();
   assert(context != nullptr && context->platform == &world_ && "sim::Storage used outside its World");
   assert(context->fiber.valid() && "storage operations block: call them on a fiber");
@@ -80,6 +100,7 @@ absl::StatusOr<std::optional<std::string>> Storage::run(Op op, std::string_view 
   pending->number = next_operation_++;
   pending->key = std::string(key);
   pending->value = std::move(value);
+  pending->fence = fence;
   pending->node = context->node;
   pending->process = context->process;
   pending->fiber = context->fiber;
@@ -125,16 +146,24 @@ void Storage::acknowledge(Pending& pending) {
   }
   const StorageFaultWindow faults = active_faults();
   if (faults.error_rate > 0 && rng_.bernoulli(faults.error_rate)) {
-    const bool applied = pending.write() && rng_.bernoulli(0.5);
+    // A fenced get writes its fence: like a write, it took effect or not.
+    const bool applied = (pending.write() || pending.fence > 0) && rng_.bernoulli(0.5);
     absl::Status status = absl::OkStatus();
-    if (applied) status = apply(pending);
-    fail(fmt::format("injected error ({})", !pending.write() ? "read" : applied && status.ok() ? "applied" : "not applied"));
+    if (applied && pending.write()) status = apply(pending);
+    if (applied && !pending.write()) raise_fence(pending.key, pending.fence);
+    if (!pending.write()) {
+      fail(pending.fence == 0 ? "injected error (read)"
+                              : fmt::format("injected error (read; fence {})", applied ? "raised" : "not raised"));
+    } else {
+      fail(fmt::format("injected error ({})", applied && status.ok() ? "applied" : "not applied"));
+    }
     pending.result = absl::UnavailableError(
         pending.write() ? "injected storage error: the write may have been applied" : "injected storage error");
   } else if (pending.write() && faults.loss_rate > 0 && rng_.bernoulli(faults.loss_rate)) {
     fail("injected loss (not applied)");
     pending.result = absl::AbortedError("the write was lost before it was acknowledged (injected storage fault); it was not applied");
   } else if (pending.op == Op::kGet) {
+    raise_fence(pending.key, pending.fence);  // the same instant as the read
     auto it = contents_.find(pending.key);
     pending.result = it == contents_.end() ? std::nullopt : std::optional<std::string>(it->second);
     world_.trace({.kind = TraceKind::kStorage, .node = pending.node, .process = pending.process,
@@ -159,12 +188,16 @@ void Storage::acknowledge(Pending& pending) {
 }
 
 absl::Status Storage::apply(const Pending& pending) {
+  assert(pending.write());
+  const uint64_t fence = peek_fence(pending.key);
+  if (!storage_fence_admits(pending.fence, fence)) return storage_fenced_error(pending.fence, fence);
   auto it = contents_.find(pending.key);
   const int64_t old_bytes = it == contents_.end() ? 0 : static_cast<int64_t>(it->first.size() + it->second.size());
   if (pending.op == Op::kRemove) {
     if (it != contents_.end()) contents_.erase(it);
     bytes_ -= old_bytes;
     assert(bytes_ >= 0);
+    raise_fence(pending.key, pending.fence);
     return absl::OkStatus();
   }
   assert(pending.op == Op::kPut && pending.value.has_value());
@@ -175,6 +208,7 @@ absl::Status Storage::apply(const Pending& pending) {
   }
   contents_.insert_or_assign(pending.key, *pending.value);
   bytes_ += new_bytes - old_bytes;
+  raise_fence(pending.key, pending.fence);
   return absl::OkStatus();
 }
 

@@ -361,6 +361,191 @@ TEST(SimStorage, TypedValuesRoundTripThroughMsgpack) {
       << wrong_type->what();
 }
 
+// ---- Fencing ---------------------------------------------------------------------------------------
+
+// A fenced get raises the key's fence; a put below it is refused (not applied, not transient,
+// fenced), one at or above it is applied and raises the fence to its own token.
+TEST(SimStorage, AFencedGetRefusesLaterPutsWithALowerTokenAndAdmitsEqualOrHigherOnes) {
+  Fixture f;
+  ProcessId p = f.start();
+  std::optional<std::string> read;
+  std::optional<StorageError> low;
+  std::optional<StorageError> below_raised;
+  std::vector<uint64_t> fences;
+  f.world.spawn(p, "main", [&] {
+    storage::put("k", "v0");  // unfenced: no fence yet
+    fences.push_back(f.world.storage().peek_fence("k"));
+    read = storage::get("k", {.fence = 2});
+    fences.push_back(f.world.storage().peek_fence("k"));
+    low = storage_error([] { storage::put("k", "v1", {.fence = 1}); });
+    storage::put("k", "v2", {.fence = 2});  // equal: admitted
+    fences.push_back(f.world.storage().peek_fence("k"));
+    storage::put("k", "v3", {.fence = 3});  // higher: admitted, and raises the fence
+    fences.push_back(f.world.storage().peek_fence("k"));
+    below_raised = storage_error([] { storage::put_value("k", 2, {.fence = 2}); });
+  });
+  f.stop_at(kSecond);
+  ASSERT_TRUE(f.world.run().ok());
+  EXPECT_EQ(read, "v0");
+  EXPECT_EQ(fences, (std::vector<uint64_t>{0, 2, 2, 3}));
+  ASSERT_TRUE(low.has_value());
+  EXPECT_TRUE(low->fenced());
+  EXPECT_FALSE(low->transient());
+  EXPECT_FALSE(low->may_have_been_applied());
+  EXPECT_EQ(std::string(low->what()),
+            "storage: put 'k' failed (the write was not applied): fenced: token 1 is below the key's fence 2");
+  ASSERT_TRUE(below_raised.has_value());
+  EXPECT_TRUE(below_raised->fenced());
+  EXPECT_EQ(std::string(below_raised->what()),
+            "storage: put 'k' failed (the write was not applied): fenced: token 2 is below the key's fence 3");
+  EXPECT_EQ(f.world.storage().peek("k"), "v3");
+  EXPECT_EQ(f.world.storage().peek_fence("k"), 3u);
+  EXPECT_EQ(f.details(TraceKind::kStorageFailure),
+            (std::vector<std::string>{"put #3 k fence 1: rejected: fenced: token 1 is below the key's fence 2",
+                                      "put #6 k fence 2: rejected: fenced: token 2 is below the key's fence 3"}));
+  EXPECT_EQ(f.details(TraceKind::kStorage),
+            (std::vector<std::string>{"put #1 k", "put #1 k: ok", "get #2 k fence 2", "get #2 k fence 2: found",
+                                      "put #3 k fence 1", "put #4 k fence 2", "put #4 k fence 2: ok",
+                                      "put #5 k fence 3", "put #5 k fence 3: ok", "put #6 k fence 2"}));
+}
+
+// Token 0 neither checks nor changes the fence; a fenced remove is checked like a put, and the
+// fence outlives the value it guarded.
+TEST(SimStorage, UnfencedOperationsIgnoreTheFenceAndARemovedKeyStaysFenced) {
+  Fixture f;
+  ProcessId p = f.start();
+  std::vector<std::optional<std::string>> reads;
+  std::optional<StorageError> low_remove;
+  std::optional<StorageError> after_remove;
+  f.world.spawn(p, "main", [&] {
+    reads.push_back(storage::get("k", {.fence = 5}));  // fences a key that holds nothing
+    storage::put("k", "unfenced");                     // admitted: token 0 does not check
+    reads.push_back(storage::get("k"));
+    low_remove = storage_error([] { storage::remove("k", {.fence = 4}); });
+    reads.push_back(storage::get("k"));
+    storage::remove("k");  // unfenced: removes the value, keeps the fence
+    storage::put("k", "again", {.fence = 5});
+    storage::remove("k", {.fence = 6});
+    after_remove = storage_error([] { storage::put("k", "stale", {.fence = 5}); });
+    reads.push_back(storage::get("k"));
+  });
+  f.stop_at(kSecond);
+  ASSERT_TRUE(f.world.run().ok());
+  EXPECT_EQ(reads, (std::vector<std::optional<std::string>>{std::nullopt, "unfenced", "unfenced", std::nullopt}));
+  ASSERT_TRUE(low_remove && after_remove);
+  EXPECT_TRUE(low_remove->fenced());
+  EXPECT_EQ(std::string(low_remove->what()),
+            "storage: remove 'k' failed (the write was not applied): fenced: token 4 is below the key's fence 5");
+  EXPECT_TRUE(after_remove->fenced());
+  EXPECT_EQ(std::string(after_remove->what()),
+            "storage: put 'k' failed (the write was not applied): fenced: token 5 is below the key's fence 6");
+  EXPECT_EQ(f.world.storage().peek_fence("k"), 6u);
+  EXPECT_EQ(f.world.storage().size(), 0u);
+  EXPECT_EQ(f.world.storage().bytes(), 0);
+  EXPECT_EQ(f.world.storage().peek_fence("never fenced"), 0u);
+}
+
+TEST(SimStorage, FencesSurviveANodeCrash) {
+  Fixture f;
+  ProcessId fencer = f.start(NodeId{1});
+  ProcessId writer = f.start();
+  std::optional<StorageError> refused;
+  f.world.spawn(fencer, "fencer", [&] { (void)storage::get("k", {.fence = 3}); });  // acked at 0.5 ms
+  f.world.at(2 * kMillisecond, [&] { f.world.crash_node(NodeId{1}, -1); });
+  f.world.spawn(writer, "writer", [&] {
+    troupe::sleep(3ms);
+    refused = storage_error([] { storage::put("k", "stale", {.fence = 2}); });
+    storage::put("k", "current", {.fence = 3});
+  });
+  f.stop_at(10 * kMillisecond);
+  ASSERT_TRUE(f.world.run().ok());
+  EXPECT_FALSE(f.world.process_alive(fencer));
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_TRUE(refused->fenced());
+  EXPECT_EQ(f.world.storage().peek("k"), "current");
+  EXPECT_EQ(f.world.storage().peek_fence("k"), 3u);
+}
+
+// The fence is checked when the put is acknowledged, not when it is issued: a put issued before
+// a newer instance's fenced get but acknowledged after it is refused; one acknowledged before it
+// is applied, and the get reads it.
+TEST(SimStorage, TheFenceIsCheckedAtTheAcknowledgementInstant) {
+  for (const Nanos get_issued : {Nanos{200'000}, Nanos{600'000}}) {
+    SCOPED_TRACE(fmt::format("get issued at {}ns", get_issued));
+    Fixture f;
+    ProcessId old_instance = f.start();
+    ProcessId new_instance = f.start(NodeId{1});
+    std::optional<StorageError> put_error;
+    bool put_returned = false;
+    std::optional<std::string> restored = "unset";
+    Nanos restored_at = 0;
+    f.world.spawn(old_instance, "old", [&] {
+      try {
+        storage::put("ckpt", "old state", {.fence = 1});  // issued at 0, acknowledged at 1 ms
+        put_returned = true;
+      } catch (const StorageError& error) {
+        put_error = error;
+      }
+    });
+    f.world.spawn(new_instance, "new", [&] {
+      troupe::sleep(std::chrono::nanoseconds(get_issued));
+      restored = storage::get("ckpt", {.fence = 2});  // acknowledged 0.5 ms later
+      restored_at = f.world.now();
+    });
+    f.stop_at(10 * kMillisecond);
+    ASSERT_TRUE(f.world.run().ok());
+    EXPECT_EQ(restored_at, get_issued + 500'000);
+    EXPECT_EQ(f.world.storage().peek_fence("ckpt"), 2u);
+    if (get_issued == 200'000) {  // the get (0.7 ms) is acknowledged before the put (1 ms)
+      EXPECT_FALSE(put_returned);
+      ASSERT_TRUE(put_error.has_value());
+      EXPECT_TRUE(put_error->fenced());
+      EXPECT_EQ(restored, std::nullopt);
+      EXPECT_EQ(f.world.storage().peek("ckpt"), std::nullopt);
+    } else {  // the put (1 ms) is acknowledged before the get (1.1 ms)
+      EXPECT_TRUE(put_returned);
+      EXPECT_FALSE(put_error.has_value());
+      EXPECT_EQ(restored, "old state");
+      EXPECT_EQ(f.world.storage().peek("ckpt"), "old state");
+    }
+  }
+}
+
+// An injected error on a fenced get either raised the fence or not (1/2 each); the store holds
+// exactly what the trace says, and the fence never goes down.
+TEST(SimStorage, AFailedFencedGetMayHaveRaisedTheFence) {
+  const uint64_t seed = 11;
+  SCOPED_TRACE(fmt::format("seed {}", seed));
+  Fixture f(seed);
+  ProcessId p = f.start();
+  int raised = 0;
+  int not_raised = 0;
+  f.world.at(0, [&] { f.world.storage().inject_fault({.error_rate = 1.0, .loss_rate = 0, .until = kSecond}); });
+  f.world.spawn(p, "main", [&] {
+    troupe::sleep(1us);
+    for (uint64_t token = 1; token <= 60; ++token) {
+      const uint64_t before = f.world.storage().peek_fence("k");
+      std::optional<StorageError> error = storage_error([token] { (void)storage::get("k", {.fence = token}); });
+      ASSERT_TRUE(error && error->transient());
+      EXPECT_FALSE(error->fenced());
+      const std::string last = f.details(TraceKind::kStorageFailure).back();
+      if (f.world.storage().peek_fence("k") == token) {
+        ++raised;
+        EXPECT_EQ(last, fmt::format("get #{} k fence {}: injected error (read; fence raised)", token, token));
+      } else {
+        ++not_raised;
+        EXPECT_EQ(f.world.storage().peek_fence("k"), before);
+        EXPECT_EQ(last, fmt::format("get #{} k fence {}: injected error (read; fence not raised)", token, token));
+      }
+    }
+  });
+  f.stop_at(2 * kSecond);
+  ASSERT_TRUE(f.world.run().ok());
+  EXPECT_EQ(raised + not_raised, 60);
+  EXPECT_GT(raised, 0);
+  EXPECT_GT(not_raised, 0);
+}
+
 // The same seed gives the same trace (jitter and fault draws included); another seed differs.
 TEST(SimStorage, RunsAreDeterministicPerSeed) {
   const auto run = [](uint64_t seed) {

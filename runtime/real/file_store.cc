@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -74,15 +76,13 @@ absl::Status FileStore::sync_directory() const {
   return absl::OkStatus();
 }
 
-absl::Status FileStore::put(std::string_view key, std::string value) {
-  if (!opened_.ok()) return opened_;
-  if (absl::Status valid = validate_storage_key(key); !valid.ok()) return valid;
-  if (absl::Status valid = validate_storage_value(key, value); !valid.ok()) return valid;
-  std::lock_guard lock(mutex_);
+std::string FileStore::fence_file_name(std::string_view key) { return file_name(key) + ".fence"; }
+
+absl::Status FileStore::write_atomically(const std::string& path, std::string_view data) {
   const std::string temp = fmt::format("{}/.tmp-{}-{}", options_.directory, ::getpid(), next_temp_++);
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return io_error("create", temp, errno);
-  if (!write_all(fd, value) || ::fsync(fd) != 0) {
+  if (!write_all(fd, data) || ::fsync(fd) != 0) {
     int error = errno;
     ::close(fd);
     ::unlink(temp.c_str());
@@ -93,7 +93,6 @@ absl::Status FileStore::put(std::string_view key, std::string value) {
     ::unlink(temp.c_str());
     return io_error("close", temp, error);
   }
-  const std::string path = path_of(key);
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     int error = errno;
     ::unlink(temp.c_str());
@@ -102,11 +101,7 @@ absl::Status FileStore::put(std::string_view key, std::string value) {
   return sync_directory();
 }
 
-absl::StatusOr<std::optional<std::string>> FileStore::get(std::string_view key) {
-  if (!opened_.ok()) return opened_;
-  if (absl::Status valid = validate_storage_key(key); !valid.ok()) return valid;
-  std::lock_guard lock(mutex_);
-  const std::string path = path_of(key);
+absl::StatusOr<std::optional<std::string>> FileStore::read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT) return std::optional<std::string>();
   if (fd < 0) return io_error("open", path, errno);
@@ -132,10 +127,61 @@ absl::StatusOr<std::optional<std::string>> FileStore::get(std::string_view key) 
   return std::optional<std::string>(std::move(value));
 }
 
-absl::Status FileStore::remove(std::string_view key) {
+absl::StatusOr<uint64_t> FileStore::read_fence(std::string_view key) const {
+  const std::string path = options_.directory + "/" + fence_file_name(key);
+  absl::StatusOr<std::optional<std::string>> text = read_file(path);
+  if (!text.ok()) return text.status();
+  if (!text->has_value()) return uint64_t{0};
+  const std::string& digits = **text;
+  // "<decimal>\n", at most 20 digits, no leading zero: what write_atomically wrote.
+  const bool well_formed = digits.size() >= 2 && digits.size() <= 21 && digits.back() == '\n' && digits[0] != '0' &&
+                           std::all_of(digits.begin(), digits.end() - 1, [](char c) { return c >= '0' && c <= '9'; });
+  uint64_t fence = 0;
+  bool overflow = false;
+  for (size_t at = 0; well_formed && !overflow && at + 1 < digits.size(); ++at) {
+    const auto digit = static_cast<uint64_t>(digits[at] - '0');
+    overflow = fence > (UINT64_MAX - digit) / 10;
+    fence = fence * 10 + digit;
+  }
+  if (!well_formed || overflow) {
+    return absl::InternalError(fmt::format("{} is not a fence written by this store", path));
+  }
+  assert(fence > 0);
+  return fence;
+}
+
+absl::Status FileStore::admit_and_raise(std::string_view key, uint64_t token, bool check) {
+  if (token == 0) return absl::OkStatus();
+  absl::StatusOr<uint64_t> fence = read_fence(key);
+  if (!fence.ok()) return fence.status();
+  if (check && !storage_fence_admits(token, *fence)) return storage_fenced_error(token, *fence);
+  if (token <= *fence) return absl::OkStatus();
+  return write_atomically(options_.directory + "/" + fence_file_name(key), fmt::format("{}\n", token));
+}
+
+absl::Status FileStore::put(std::string_view key, std::string value, StorageOperationOptions options) {
+  if (!opened_.ok()) return opened_;
+  if (absl::Status valid = validate_storage_key(key); !valid.ok()) return valid;
+  if (absl::Status valid = validate_storage_value(key, value); !valid.ok()) return valid;
+  std::lock_guard lock(mutex_);
+  // The fence first: a value written with a token never sits under a lower fence on disk.
+  if (absl::Status admitted = admit_and_raise(key, options.fence, /*check=*/true); !admitted.ok()) return admitted;
+  return write_atomically(path_of(key), value);
+}
+
+absl::StatusOr<std::optional<std::string>> FileStore::get(std::string_view key, StorageOperationOptions options) {
   if (!opened_.ok()) return opened_;
   if (absl::Status valid = validate_storage_key(key); !valid.ok()) return valid;
   std::lock_guard lock(mutex_);
+  if (absl::Status raised = admit_and_raise(key, options.fence, /*check=*/false); !raised.ok()) return raised;
+  return read_file(path_of(key));
+}
+
+absl::Status FileStore::remove(std::string_view key, StorageOperationOptions options) {
+  if (!opened_.ok()) return opened_;
+  if (absl::Status valid = validate_storage_key(key); !valid.ok()) return valid;
+  std::lock_guard lock(mutex_);
+  if (absl::Status admitted = admit_and_raise(key, options.fence, /*check=*/true); !admitted.ok()) return admitted;
   const std::string path = path_of(key);
   if (::unlink(path.c_str()) != 0) {
     if (errno == ENOENT) return absl::OkStatus();

@@ -6,7 +6,9 @@
 // file store (runtime/real/file_store.h) for that.
 //
 // Thread-safe: any number of fibers on any pool threads may call it at once; each operation is
-// atomic and linearizable (one lock). Operations do not park: they finish on the calling thread.
+// atomic and linearizable (one lock), fence check and update included (runtime/storage_service.h,
+// "Fencing"). Operations do not park: they finish on the calling thread. Fences live in memory
+// with the values and are not counted in capacity_bytes.
 //
 //   MemoryStore store({.capacity_bytes = 64 << 20});
 //   absl::Status status = store.put("ckpt/a", "bytes");
@@ -32,9 +34,12 @@ class MemoryStore final : public StorageService {
  public:
   explicit MemoryStore(MemoryStoreOptions options = {});
 
-  absl::Status put(std::string_view key, std::string value) override;
-  absl::StatusOr<std::optional<std::string>> get(std::string_view key) override;
-  absl::Status remove(std::string_view key) override;
+  using StorageService::get;
+  using StorageService::put;
+  using StorageService::remove;
+  absl::Status put(std::string_view key, std::string value, StorageOperationOptions options) override;
+  absl::StatusOr<std::optional<std::string>> get(std::string_view key, StorageOperationOptions options) override;
+  absl::Status remove(std::string_view key, StorageOperationOptions options) override;
 
   // Sum of key and value bytes held now.
   int64_t bytes() const;
@@ -44,6 +49,12 @@ class MemoryStore final : public StorageService {
   mutable std::mutex mutex_;
   std::map<std::string, std::string, std::less<>> contents_;  // guarded by mutex_
   int64_t bytes_ = 0;                                           // guarded by mutex_
+  std::map<std::string, uint64_t, std::less<>> fences_;        // guarded by mutex_; never shrinks
+
+  // The fence of `key` (0 if never fenced). REQUIRES: mutex_ held.
+  uint64_t fence_of(std::string_view key) const;
+  // Raises it to `token` (0 changes nothing). REQUIRES: mutex_ held.
+  void raise_fence(std::string_view key, uint64_t token);
 };
 
 }  // namespace troupe

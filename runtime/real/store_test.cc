@@ -92,6 +92,42 @@ void expect_limits(StorageService& store) {
   EXPECT_EQ(value_of(store, std::string(80, 'k'))->size(), kStorageValueBytesMax);
 }
 
+// Fencing, as both stores implement it (runtime/storage_service.h, "Fencing").
+void expect_fencing(StorageService& store) {
+  ASSERT_TRUE(store.put("k", "v0").ok());
+  absl::StatusOr<std::optional<std::string>> read = store.get("k", {.fence = 2});
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, "v0");
+  absl::Status low = store.put("k", "v1", {.fence = 1});
+  EXPECT_EQ(low.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(low.message(), "fenced: token 1 is below the key's fence 2");
+  EXPECT_TRUE(storage_fenced(low));
+  EXPECT_FALSE(storage_write_may_have_applied(low));
+  EXPECT_EQ(value_of(store, "k"), "v0");
+  EXPECT_TRUE(store.put("k", "v2", {.fence = 2}).ok()) << "an equal token is admitted";
+  EXPECT_TRUE(store.put("k", "v3", {.fence = 3}).ok()) << "a higher one too, and raises the fence";
+  EXPECT_EQ(store.put("k", "v2 again", {.fence = 2}).message(), "fenced: token 2 is below the key's fence 3");
+  EXPECT_TRUE(store.put("k", "unfenced").ok()) << "token 0 does not check the fence";
+  EXPECT_EQ(value_of(store, "k"), "unfenced");
+  EXPECT_EQ(store.remove("k", {.fence = 2}).message(), "fenced: token 2 is below the key's fence 3");
+  EXPECT_EQ(value_of(store, "k"), "unfenced");
+  ASSERT_TRUE(store.remove("k", {.fence = 4}).ok());
+  EXPECT_EQ(value_of(store, "k"), std::nullopt);
+  EXPECT_EQ(store.put("k", "stale", {.fence = 3}).message(), "fenced: token 3 is below the key's fence 4")
+      << "a removed key keeps its fence";
+  // A fenced get of a key that holds nothing fences it too.
+  absl::StatusOr<std::optional<std::string>> empty = store.get("fresh", {.fence = 9});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(*empty, std::nullopt);
+  EXPECT_EQ(store.put("fresh", "x", {.fence = 8}).message(), "fenced: token 8 is below the key's fence 9");
+  // A get with a lower token reads and leaves the fence as it is.
+  EXPECT_EQ(value_of(store, "fresh"), std::nullopt);
+  ASSERT_TRUE(store.get("fresh", {.fence = 1}).ok());
+  EXPECT_EQ(store.put("fresh", "x", {.fence = 8}).message(), "fenced: token 8 is below the key's fence 9");
+  EXPECT_TRUE(store.put("fresh", "x", {.fence = 9}).ok());
+  EXPECT_EQ(value_of(store, "fresh"), "x");
+}
+
 // Eight threads each write and read back their own `keys` keys, all at once.
 void expect_thread_safe(StorageService& store, int keys) {
   std::vector<std::thread> threads;
@@ -134,6 +170,12 @@ TEST(MemoryStore, AWriteBeyondCapacityFailsAndChangesNothing) {
   EXPECT_EQ(store.bytes(), 0);
 }
 
+TEST(MemoryStore, FencedWritesBelowTheFenceAreRefused) {
+  MemoryStore store;
+  expect_fencing(store);
+  EXPECT_EQ(store.bytes(), 5 + 1) << "fences are not counted: only fresh = x";
+}
+
 TEST(MemoryStore, IsThreadSafe) {
   MemoryStore store;
   expect_thread_safe(store, 200);
@@ -156,6 +198,7 @@ TEST(FileStore, FileNamesEscapeEveryByteButLettersDigitsUnderscoreAndDash) {
   EXPECT_EQ(FileStore::file_name(".."), "%2E%2E");
   EXPECT_EQ(FileStore::file_name("%"), "%25");
   EXPECT_EQ(FileStore::file_name(std::string(80, '/')).size(), 240u);
+  EXPECT_EQ(FileStore::fence_file_name("ckpt/a2.1"), "ckpt%2Fa2%2E1.fence");
 }
 
 TEST(FileStore, KeyRulesAndSizeLimits) {
@@ -175,6 +218,51 @@ TEST(FileStore, ContentsSurviveTheStoreObject) {
   std::ifstream file(dir.str() + "/ckpt%2Fa");
   std::string on_disk((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   EXPECT_EQ(on_disk, "state 1");
+}
+
+TEST(FileStore, FencedWritesBelowTheFenceAreRefused) {
+  TempDir dir;
+  FileStore store({.directory = dir.str()});
+  expect_fencing(store);
+  // Each fenced key has a sidecar holding its fence; "k" has no value left.
+  EXPECT_EQ(dir.names(), (std::set<std::string>{"k.fence", "fresh", "fresh.fence"}));
+  std::ifstream file(dir.str() + "/k.fence");
+  std::string on_disk((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(on_disk, "4\n");
+}
+
+TEST(FileStore, FencesSurviveReopeningTheStore) {
+  TempDir dir;
+  {
+    FileStore store({.directory = dir.str()});
+    ASSERT_TRUE(store.put("ckpt/a", "state 1", {.fence = 6}).ok());
+    ASSERT_TRUE(store.get("ckpt/a", {.fence = 7}).ok());
+  }
+  FileStore reopened({.directory = dir.str()});
+  EXPECT_EQ(reopened.put("ckpt/a", "stale", {.fence = 6}).message(), "fenced: token 6 is below the key's fence 7");
+  EXPECT_EQ(value_of(reopened, "ckpt/a"), "state 1");
+  EXPECT_TRUE(reopened.put("ckpt/a", "state 2", {.fence = 7}).ok());
+  EXPECT_EQ(dir.names(), (std::set<std::string>{"ckpt%2Fa", "ckpt%2Fa.fence"}));
+  std::ifstream file(dir.str() + "/ckpt%2Fa");
+  std::string value((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(value, "state 2") << "values stay raw bytes";
+  std::ifstream fence(dir.str() + "/ckpt%2Fa.fence");
+  std::string fence_text((std::istreambuf_iterator<char>(fence)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(fence_text, "7\n");
+}
+
+TEST(FileStore, AFenceFileNotWrittenByTheStoreIsAnError) {
+  TempDir dir;
+  FileStore store({.directory = dir.str()});
+  ASSERT_TRUE(store.put("k", "v").ok());
+  for (const std::string text : {"", "7", "07\n", "x\n", "99999999999999999999\n"}) {
+    std::ofstream(dir.str() + "/k.fence", std::ios::trunc) << text;
+    absl::Status status = store.put("k", "w", {.fence = 1});
+    EXPECT_EQ(status.code(), absl::StatusCode::kInternal) << text;
+    EXPECT_EQ(status.message(), dir.str() + "/k.fence is not a fence written by this store") << text;
+    EXPECT_TRUE(store.put("k", "unfenced").ok()) << "unfenced writes do not read the fence";
+  }
+  EXPECT_EQ(value_of(store, "k"), "unfenced");
 }
 
 TEST(FileStore, AnUnusableDirectoryFailsEveryOperationNamingIt) {
