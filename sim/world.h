@@ -209,7 +209,6 @@ class World final : public Platform {
   std::vector<ProcessId> node_watchers_;  // told when a node reboots, in order
   std::set<std::pair<uint32_t, uint32_t>> lost_notices_;  // (process, peer): a notice is on its way
   ExecutionContext callback_context_;
-  ExecutionContext* scheduler_context_ = nullptr;  // the context run() was called in
   std::unique_ptr<Storage> storage_;               // draws from its own stream (kStreamStorage)
 };
 
