@@ -21,13 +21,13 @@ namespace troupe::sim {
 struct ReadyItem {
   enum class Kind : uint8_t { kResume, kCallback, kDeliver };
   Kind kind = Kind::kCallback;
+  Channel channel = Channel::kData;         // kDeliver (beside `kind`: it fills the padding)
   ProcessId process;
   FiberId fiber;                            // kResume
   absl::AnyInvocable<void()> callback;      // kCallback
   ProcessId from;                           // kDeliver: the sender
   std::string payload;                      // kDeliver: the message
   uint64_t epoch = 0;                       // kDeliver: its link's epoch at send (Network::lost)
-  Channel channel = Channel::kData;         // kDeliver
   uint64_t stream_sequence = 0;             // kDeliver on the control channel: its place in the stream
   TimerId timer = 0;                        // nonzero for timer callbacks (may be cancelled)
   uint64_t sequence = 0;

@@ -287,8 +287,8 @@ void World::route_message(ProcessId from, ProcessId to, std::string payload, Cha
     lost_in_network(from, to, std::move(payload), channel, stream_sequence);
     return;
   }
-  schedule(route.at, {.kind = ReadyItem::Kind::kDeliver, .process = to, .from = from, .payload = std::move(payload),
-                      .epoch = route.epoch, .channel = channel, .stream_sequence = stream_sequence});
+  schedule(route.at, {.kind = ReadyItem::Kind::kDeliver, .channel = channel, .process = to, .from = from,
+                      .payload = std::move(payload), .epoch = route.epoch, .stream_sequence = stream_sequence});
 }
 
 void World::lost_in_network(ProcessId from, ProcessId to, std::string payload, Channel channel,
