@@ -26,9 +26,11 @@ struct ReadyItem {
   FiberId fiber;                            // kResume
   absl::AnyInvocable<void()> callback;      // kCallback
   ProcessId from;                           // kDeliver: the sender
+  // kDeliver on the control channel: its place in the stream (32 bits beside `from`, so the item
+  // does not grow: a run is far below 2^32 messages between two processes; World asserts it).
+  uint32_t stream_sequence = 0;
   std::string payload;                      // kDeliver: the message
   uint64_t epoch = 0;                       // kDeliver: its link's epoch at send (Network::lost)
-  uint64_t stream_sequence = 0;             // kDeliver on the control channel: its place in the stream
   TimerId timer = 0;                        // nonzero for timer callbacks (may be cancelled)
   uint64_t sequence = 0;
   Nanos time = 0;

@@ -270,29 +270,34 @@ void World::send(ProcessId from, ProcessId to, std::string payload, Channel chan
     trace({.kind = TraceKind::kDrop, .node = source->node, .process = from, .peer = to, .bytes = bytes,
            .detail = source->alive ? "dead receiver" : "dead sender"});
   } else {
-    uint64_t stream_sequence = channel == Channel::kControl ? streams_[{from.value, to.value}].next_send++ : 0;
-    route_message(from, to, std::move(payload), channel, stream_sequence);
+    uint32_t stream_sequence = 0;
+    if (channel == Channel::kControl) {
+      Stream& stream = streams_[{from.value, to.value}];
+      assert(stream.next_send != UINT32_MAX && "2^32 control messages between two processes");
+      stream_sequence = stream.next_send++;
+    }
+    route_message(*source, *target, std::move(payload), channel, stream_sequence);
   }
   if (current_fiber() != nullptr) yield();
 }
 
-void World::route_message(ProcessId from, ProcessId to, std::string payload, Channel channel,
-                          uint64_t stream_sequence) {
-  SimProcess* source = find_process(from);
-  SimProcess* target = find_process(to);
-  Route route = network_.route({from, source->node}, {to, target->node}, now_, network_rng_);
+void World::route_message(SimProcess& source, SimProcess& target, std::string payload, Channel channel,
+                          uint32_t stream_sequence) {
+  const ProcessId from = source.id;
+  const ProcessId to = target.id;
+  Route route = network_.route({from, source.node}, {to, target.node}, now_, network_rng_);
   if (route.dropped) {
-    trace({.kind = TraceKind::kDrop, .node = source->node, .process = from, .peer = to, .bytes = payload.size(),
+    trace({.kind = TraceKind::kDrop, .node = source.node, .process = from, .peer = to, .bytes = payload.size(),
            .detail = std::string(route.reason)});
     lost_in_network(from, to, std::move(payload), channel, stream_sequence);
     return;
   }
   schedule(route.at, {.kind = ReadyItem::Kind::kDeliver, .channel = channel, .process = to, .from = from,
-                      .payload = std::move(payload), .epoch = route.epoch, .stream_sequence = stream_sequence});
+                      .stream_sequence = stream_sequence, .payload = std::move(payload), .epoch = route.epoch});
 }
 
 void World::lost_in_network(ProcessId from, ProcessId to, std::string payload, Channel channel,
-                            uint64_t stream_sequence) {
+                            uint32_t stream_sequence) {
   if (channel == Channel::kData) {
     connection_lost(from, to);
     return;
@@ -305,7 +310,7 @@ void World::lost_in_network(ProcessId from, ProcessId to, std::string payload, C
               if (!source->alive || !target->alive) return;  // the stream died with its end
               trace({.kind = TraceKind::kSend, .node = source->node, .process = from, .peer = to,
                      .bytes = payload.size(), .detail = "resent"});
-              route_message(from, to, std::move(payload), Channel::kControl, stream_sequence);
+              route_message(*source, *target, std::move(payload), Channel::kControl, stream_sequence);
             }});
 }
 

@@ -157,10 +157,11 @@ class World final : public Platform {
   void run_item(ReadyItem& item);
   void deliver(ReadyItem& item);
   // Routes one message through the network: schedules its delivery, or handles its loss.
-  void route_message(ProcessId from, ProcessId to, std::string payload, Channel channel, uint64_t stream_sequence);
+  void route_message(SimProcess& source, SimProcess& target, std::string payload, Channel channel,
+                     uint32_t stream_sequence);
   // The network lost `payload`: a control message is sent again after retransmit_ns (while both
   // ends live); a data message is gone, and both ends hear of it (connection_lost).
-  void lost_in_network(ProcessId from, ProcessId to, std::string payload, Channel channel, uint64_t stream_sequence);
+  void lost_in_network(ProcessId from, ProcessId to, std::string payload, Channel channel, uint32_t stream_sequence);
   // Tells both ends that their data connection lost messages, after the failure-detection delay
   // (one notice per end until it is delivered).
   void connection_lost(ProcessId a, ProcessId b);
@@ -201,9 +202,9 @@ class World final : public Platform {
   uint64_t next_sequence_ = 0;
   // The control channel: one stream per (from, to) pair of process ids, delivered in order.
   struct Stream {
-    uint64_t next_send = 0;
-    uint64_t next_deliver = 0;
-    std::map<uint64_t, std::string> held;  // arrived ahead of a resent message
+    uint32_t next_send = 0;
+    uint32_t next_deliver = 0;
+    std::map<uint32_t, std::string> held;  // arrived ahead of a resent message
   };
   std::map<std::pair<uint32_t, uint32_t>, Stream> streams_;
   std::vector<ProcessId> node_watchers_;  // told when a node reboots, in order
