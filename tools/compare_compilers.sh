@@ -4,7 +4,8 @@
 #   tools/compare_compilers.sh [GCC_BUILD_DIR] [CLANG_BUILD_DIR]   (default build/default build/clang)
 #
 # Both builds must exist (tools/test.sh and tools/test.sh clang make them). Replays a few seeds
-# of every scenario (counter seed 42 first, the acceptance case) and prints one line per run;
+# of every scenario, without faults and under swarm (counter seed 42 first, the acceptance case),
+# and prints one line per run;
 # exits 1 on the first difference, naming it.
 set -euo pipefail
 
@@ -20,25 +21,27 @@ for bin in "$gcc_bin" "$clang_bin"; do
   fi
 done
 
-# The fingerprint of one replay: its hash and event count lines.
+# The fingerprint of one replay: its hash and event count lines. `faults` is none or swarm.
 fingerprint() {
-  "$1" replay "$2" --seed "$3" | grep -E '^(trace hash|events):' | tr '\n' ' '
+  "$1" replay "$2" --seed "$3" --faults "$4" | grep -E '^(trace hash|events):' | tr '\n' ' '
 }
 
-runs=("counter 42")
+# Each scenario without faults and under swarm faults (every kind it tolerates, drawn from the
+# seed: crashes, partitions, storage errors, buggify, ...).
+runs=("counter 42 none")
 while read -r scenario _; do
   [[ -n "$scenario" && "$scenario" != *.bug_* ]] || continue
-  for seed in 1 7 1000; do runs+=("$scenario $seed"); done
+  for seed in 1 7 1000; do runs+=("$scenario $seed none" "$scenario $seed swarm"); done
 done < <("$gcc_bin" list)
 
 for run in "${runs[@]}"; do
-  read -r scenario seed <<<"$run"
-  a=$(fingerprint "$gcc_bin" "$scenario" "$seed")
-  b=$(fingerprint "$clang_bin" "$scenario" "$seed")
+  read -r scenario seed faults <<<"$run"
+  a=$(fingerprint "$gcc_bin" "$scenario" "$seed" "$faults")
+  b=$(fingerprint "$clang_bin" "$scenario" "$seed" "$faults")
   if [[ "$a" != "$b" ]]; then
-    echo "compare_compilers: $scenario seed $seed differs: g++ [$a] clang++ [$b]" >&2
+    echo "compare_compilers: $scenario seed $seed --faults $faults differs: g++ [$a] clang++ [$b]" >&2
     exit 1
   fi
-  echo "same under g++ and clang++: $scenario seed $seed: $a"
+  echo "same under g++ and clang++: $scenario seed $seed --faults $faults: $a"
 done
 echo "compare_compilers: ${#runs[@]} runs identical"
