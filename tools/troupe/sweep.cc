@@ -83,6 +83,28 @@ void run_seed(ScenarioResult& result, const RunCommand& command, uint64_t seed, 
   report_failure(out, progress, result, command, result.failures.back());
 }
 
+// Swarm draws only the kinds a scenario is built to survive (Scenario::tolerates): say which of
+// the asked-for kinds it leaves out, so `--faults crash` on counter does not look like a pass
+// under crashes.
+void note_untolerated_kinds(const scenarios::Scenario& scenario, const RunCommand& command, std::FILE* out) {
+  if (command.platform != scenarios::PlatformKind::kSim || command.faults.plan ||
+      command.faults.selection.mode == faults::FaultSelection::Mode::kNone) {
+    return;
+  }
+  std::string left_out;
+  for (faults::FaultKind kind : command.faults.selection.kinds) {
+    if (scenario.tolerates.count(kind) > 0) continue;
+    left_out += fmt::format("{}{}", left_out.empty() ? "" : ", ", faults::fault_kind_name(kind));
+  }
+  if (left_out.empty()) return;
+  std::string tolerated;
+  for (faults::FaultKind kind : scenario.tolerates) {
+    tolerated += fmt::format("{}{}", tolerated.empty() ? "" : ", ", faults::fault_kind_name(kind));
+  }
+  fmt::print(out, "note: {} is built to survive only {} (Scenario::tolerates): swarm leaves out {} for it\n",
+             scenario.name, tolerated.empty() ? "no faults" : tolerated, left_out);
+}
+
 }  // namespace
 
 bool ScenarioResult::passed() const {
@@ -120,6 +142,7 @@ SweepResult run_sweep(const std::vector<const scenarios::Scenario*>& selected, c
     ScenarioResult& result = sweep.scenarios.emplace_back();
     result.scenario = scenario;
     result.judged_as_bug = command.bugs && scenario->expect_fail;
+    note_untolerated_kinds(*scenario, command, out);
     const Clock::time_point start = Clock::now();
     for (uint64_t seed = command.seeds.first;; ++seed) {
       const size_t failures_before = result.failures.size() + result.divergences.size();
