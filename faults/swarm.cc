@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cmath>
 #include <iterator>
+#include <map>
 
 #include "fmt/format.h"
 #include "runtime/core/random.h"
@@ -57,8 +58,15 @@ GeneratorSettings choose_settings(Rng& rng, const SwarmOptions& options) {
   const std::set<FaultKind> possible = possible_kinds(options);
   GeneratorSettings settings{
       .fault_window_ns = options.fault_window_ns, .quiet_ns = options.quiet_ns, .deadline_ns = options.deadline_ns};
+  // Each kind decides whether it is on and how hard from its own stream (forked from the faults
+  // stream's seed, not its position), so a kind added later leaves every other kind's choices,
+  // and so every existing seed's plan, as they were.
+  std::map<FaultKind, double> draws;  // the kind's uniform draw for its intensity
   for (FaultKind kind : kAllFaultKinds) {
-    if (rng.one_in(2) && possible.contains(kind)) settings.kinds.insert(kind);
+    Rng choice = rng.fork(kStreamSwarmChoiceBase + static_cast<uint64_t>(kind));
+    const bool on = choice.one_in(2);
+    draws[kind] = choice.uniform_double();
+    if (on && possible.contains(kind)) settings.kinds.insert(kind);
   }
   if (settings.kinds.empty() && !possible.empty()) {
     auto pick = possible.begin();
@@ -67,9 +75,8 @@ GeneratorSettings choose_settings(Rng& rng, const SwarmOptions& options) {
   }
   const double log_min = std::log(options.intensity_per_s_min);
   const double log_max = std::log(options.intensity_per_s_max);
-  for (FaultKind kind : kAllFaultKinds) {
-    const double u = rng.uniform_double();
-    if (!settings.kinds.contains(kind)) continue;
+  for (FaultKind kind : settings.kinds) {
+    const double u = draws.at(kind);
     const double intensity = std::clamp(std::exp(log_min + u * (log_max - log_min)), options.intensity_per_s_min,
                                         options.intensity_per_s_max);
     settings.intensity_per_s[kind] = intensity;

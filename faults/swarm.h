@@ -13,9 +13,11 @@
 //      bounds; targets are indices into the cluster's nodes and processes, resolved later.
 //
 // The result is a pure function of (seed, options): it draws only from Rng(seed) forked with
-// kStreamFaults, and each kind realizes its faults from its own sub-stream, so restricting the
-// allowed kinds (`--faults crash,partition`) leaves the faults of the kinds still enabled as they
-// were. Every fault starts and ends inside the fault window; the quiet phase after it is
+// kStreamFaults, and each kind makes its choices (steps 1 and 2) and realizes its faults (step 3)
+// from its own sub-streams, so restricting the allowed kinds (`--faults crash,partition`) leaves
+// the kinds still enabled as they were, and a kind added to the enum later leaves every existing
+// seed's plan unchanged (except the rare seed where every kind's coin came up off and one kind is
+// picked instead). Every fault starts and ends inside the fault window; the quiet phase after it is
 // fault-free. The plan's generator settings record the choices of steps 1 and 2.
 //
 //   SwarmOptions options{.node_count = 3, .process_count = 5};
@@ -35,8 +37,10 @@
 
 namespace troupe::faults {
 
-// Sub-streams of the faults stream: kind k realizes its faults from fork(kStreamSwarmKindBase + k).
+// Sub-streams of the faults stream: kind k decides whether it is on and its intensity from
+// fork(kStreamSwarmChoiceBase + k), and realizes its faults from fork(kStreamSwarmKindBase + k).
 inline constexpr uint64_t kStreamSwarmKindBase = 100;
+inline constexpr uint64_t kStreamSwarmChoiceBase = 200;
 
 // The cluster's shape and the bounds of every draw. The defaults suit a small cluster and a run of
 // a few tens of simulated seconds.
