@@ -55,6 +55,15 @@ std::optional<FaultKind> fault_kind_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+std::string fault_kind_list(const std::set<FaultKind>& kinds) {
+  std::string list;
+  for (FaultKind kind : kinds) {
+    if (!list.empty()) list += ", ";
+    list += fault_kind_name(kind);
+  }
+  return list;
+}
+
 std::string_view fault_kind_choices() {
   return "crash, node_crash, partition, clog, reset, latency, storage, buggify or suspect";
 }

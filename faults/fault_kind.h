@@ -12,6 +12,7 @@
 #include <array>
 #include <optional>
 #include <set>
+#include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -42,6 +43,9 @@ inline constexpr std::array<FaultKind, kFaultKindCount> kAllFaultKinds = {
 // The stable name of `kind`: "crash", "node_crash", "partition", "clog", "reset", "latency",
 // "storage", "buggify" or "suspect".
 std::string_view fault_kind_name(FaultKind kind);
+
+// The names of `kinds` in enum order, joined by ", " ("crash, partition"); "" for none.
+std::string fault_kind_list(const std::set<FaultKind>& kinds);
 
 // The kind named `name` (exactly, case-sensitive), or nullopt.
 std::optional<FaultKind> fault_kind_from_name(std::string_view name);

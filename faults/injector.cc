@@ -140,13 +140,6 @@ void apply_buggify(sim::World& world, const BuggifyFault& fault, const Recorder&
   world.buggify_sites().force_enable(fault.sites);
 }
 
-// The kinds schedule_plan applies, for error messages: "crash, node_crash, ...".
-std::string supported_list() {
-  std::string list;
-  for (FaultKind kind : supported_kinds()) list += (list.empty() ? "" : ", ") + std::string(fault_kind_name(kind));
-  return list;
-}
-
 }  // namespace
 
 absl::Status check_supported(const FaultPlan& plan) {
@@ -154,7 +147,7 @@ absl::Status check_supported(const FaultPlan& plan) {
     FaultKind kind = plan.faults[i].kind();
     if (!supported(kind)) {
       return absl::UnimplementedError(fmt::format("faults[{}]: the simulator cannot apply '{}' faults yet (supported: {})",
-                                                  i, fault_kind_name(kind), supported_list()));
+                                                  i, fault_kind_name(kind), fault_kind_list(supported_kinds())));
     }
     if (const auto* buggify = std::get_if<BuggifyFault>(&plan.faults[i].params)) {
       if (buggify->sites.empty()) return absl::InvalidArgumentError(fmt::format("faults[{}].sites: must not be empty", i));

@@ -110,12 +110,9 @@ absl::Status parse_faults(const SplitArgs& split, scenarios::PlatformKind platfo
     if (parsed->mode == faults::FaultSelection::Mode::kKinds) {
       for (faults::FaultKind kind : parsed->kinds) {
         if (faults::supported_kinds().count(kind) == 0) {  // every kind today; kept for new ones
-          std::string supported;
-          for (faults::FaultKind k : faults::supported_kinds()) {
-            supported += (supported.empty() ? "" : ", ") + std::string(faults::fault_kind_name(k));
-          }
           return InvalidArgumentError(fmt::format("--faults: the simulator cannot apply '{}' faults yet (supported: {})",
-                                                  faults::fault_kind_name(kind), supported));
+                                                  faults::fault_kind_name(kind),
+                                                  faults::fault_kind_list(faults::supported_kinds())));
         }
       }
     }

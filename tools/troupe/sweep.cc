@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
+#include <string>
 #include <string_view>
 
 #include "fmt/format.h"
@@ -91,18 +93,14 @@ void note_untolerated_kinds(const scenarios::Scenario& scenario, const RunComman
       command.faults.selection.mode == faults::FaultSelection::Mode::kNone) {
     return;
   }
-  std::string left_out;
+  std::set<faults::FaultKind> left_out;
   for (faults::FaultKind kind : command.faults.selection.kinds) {
-    if (scenario.tolerates.count(kind) > 0) continue;
-    left_out += fmt::format("{}{}", left_out.empty() ? "" : ", ", faults::fault_kind_name(kind));
+    if (scenario.tolerates.count(kind) == 0) left_out.insert(kind);
   }
   if (left_out.empty()) return;
-  std::string tolerated;
-  for (faults::FaultKind kind : scenario.tolerates) {
-    tolerated += fmt::format("{}{}", tolerated.empty() ? "" : ", ", faults::fault_kind_name(kind));
-  }
+  const std::string tolerated = faults::fault_kind_list(scenario.tolerates);
   fmt::print(out, "note: {} is built to survive only {} (Scenario::tolerates): swarm leaves out {} for it\n",
-             scenario.name, tolerated.empty() ? "no faults" : tolerated, left_out);
+             scenario.name, tolerated.empty() ? "no faults" : tolerated, faults::fault_kind_list(left_out));
 }
 
 }  // namespace
