@@ -1,6 +1,7 @@
 #include "faults/injector.h"
 
 #include <cassert>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,32 +26,35 @@ struct Recorder {
   }
 };
 
-void apply_crash(sim::World& world, const CrashFault& fault, const Recorder& record) {
+// The live actor worker a process index names (faults/injector.h), or nullopt if none is alive:
+// the driver and the directory are the harness, never targets.
+std::optional<sim::ProcessInfo> worker_target(sim::World& world, uint32_t index) {
   std::vector<sim::ProcessInfo> workers;
   for (const sim::ProcessInfo& process : world.processes()) {
     if (process.alive && process.name != "driver" && process.name != "directory") workers.push_back(process);
   }
-  if (workers.empty()) {
+  if (workers.empty()) return std::nullopt;
+  return workers[index % workers.size()];
+}
+
+void apply_crash(sim::World& world, const CrashFault& fault, const Recorder& record) {
+  std::optional<sim::ProcessInfo> target = worker_target(world, fault.process);
+  if (!target) {
     record(fmt::format("crash #{} skipped: no live actor worker", fault.process));
     return;
   }
-  const sim::ProcessInfo& target = workers[fault.process % workers.size()];
-  record(fmt::format("crash {} ({}) on {}", target.id, target.name, target.node));
-  world.kill_process(target.id, "crashed by a fault plan");
+  record(fmt::format("crash {} ({}) on {}", target->id, target->name, target->node));
+  world.kill_process(target->id, "crashed by a fault plan");
 }
 
 void apply_suspect(sim::World& world, const SuspectFault& fault, const Recorder& record) {
-  std::vector<sim::ProcessInfo> workers;
-  for (const sim::ProcessInfo& process : world.processes()) {
-    if (process.alive && process.name != "driver" && process.name != "directory") workers.push_back(process);
-  }
-  if (workers.empty()) {
+  std::optional<sim::ProcessInfo> target = worker_target(world, fault.process);
+  if (!target) {
     record(fmt::format("suspect #{} skipped: no live actor worker", fault.process));
     return;
   }
-  const sim::ProcessInfo& target = workers[fault.process % workers.size()];
-  record(fmt::format("suspect {} ({}) on {}", target.id, target.name, target.node));
-  world.suspect_process(target.id, "falsely suspected by a fault plan");
+  record(fmt::format("suspect {} ({}) on {}", target->id, target->name, target->node));
+  world.suspect_process(target->id, "falsely suspected by a fault plan");
 }
 
 void apply_node_crash(sim::World& world, const NodeCrashFault& fault, const Recorder& record) {
