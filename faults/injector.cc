@@ -150,8 +150,9 @@ absl::Status check_supported(const FaultPlan& plan) {
   for (size_t i = 0; i < plan.faults.size(); ++i) {
     FaultKind kind = plan.faults[i].kind();
     if (!supported(kind)) {
-      return absl::UnimplementedError(fmt::format("faults[{}]: the simulator cannot apply '{}' faults yet (supported: {})",
-                                                  i, fault_kind_name(kind), fault_kind_list(supported_kinds())));
+      return absl::UnimplementedError(
+          fmt::format("faults[{}]: the simulator cannot apply '{}' faults yet (supported: {})", i,
+                      fault_kind_name(kind), fault_kind_list(supported_kinds())));
     }
     if (const auto* buggify = std::get_if<BuggifyFault>(&plan.faults[i].params)) {
       if (buggify->sites.empty()) return absl::InvalidArgumentError(fmt::format("faults[{}].sites: must not be empty", i));

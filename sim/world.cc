@@ -147,9 +147,7 @@ void World::crash_node(NodeId node, Nanos reboot_after) {
       nodes_[node.value].alive = true;
       trace({.kind = TraceKind::kProcessStart, .node = node, .detail = fmt::format("node {} rebooted", node)});
       for (ProcessId watcher : node_watchers_) {
-        schedule(now_ + options_.failure_detection_ns,
-                 {.kind = ReadyItem::Kind::kCallback, .process = watcher,
-                  .callback = [this, node] { find_process(ExecutionContext::current()->process)->host->on_node_up(node); }});
+        call_host_after_detection(watcher, [node](ProcessHost& host) { host.on_node_up(node); });
       }
     });
   }
@@ -177,11 +175,17 @@ void World::watch_process(ProcessId watcher, ProcessId target) {
   watched->watchers.push_back(watcher);
 }
 
-void World::notify_exit(ProcessId watcher, ProcessId target, std::string why) {
+void World::call_host_after_detection(ProcessId process, absl::AnyInvocable<void(ProcessHost&)> call) {
   schedule(now_ + options_.failure_detection_ns,
-           {.kind = ReadyItem::Kind::kCallback, .process = watcher, .callback = [this, target, why = std::move(why)] {
-              find_process(ExecutionContext::current()->process)->host->on_process_exit(target, why);
-            }});
+           {.kind = ReadyItem::Kind::kCallback,
+            .process = process,
+            .callback = [this, process, call = std::move(call)]() mutable { call(*find_process(process)->host); }});
+}
+
+void World::notify_exit(ProcessId watcher, ProcessId target, std::string why) {
+  call_host_after_detection(watcher, [target, why = std::move(why)](ProcessHost& host) {
+    host.on_process_exit(target, why);
+  });
 }
 
 void World::notify_watchers(SimProcess& process, std::string_view why) {
@@ -320,12 +324,11 @@ void World::connection_lost(ProcessId a, ProcessId b) {
     ProcessId peer = ends.second;
     SimProcess* end = find_process(process);
     if (end == nullptr || !end->alive || !lost_notices_.insert({process.value, peer.value}).second) continue;
-    schedule(now_ + options_.failure_detection_ns,
-             {.kind = ReadyItem::Kind::kCallback, .process = process, .callback = [this, process, peer] {
-                lost_notices_.erase({process.value, peer.value});
-                trace({.kind = TraceKind::kConnectionLost, .peer = peer});
-                find_process(process)->host->on_connection_lost(peer);
-              }});
+    call_host_after_detection(process, [this, process, peer](ProcessHost& host) {
+      lost_notices_.erase({process.value, peer.value});
+      trace({.kind = TraceKind::kConnectionLost, .peer = peer});
+      host.on_connection_lost(peer);
+    });
   }
 }
 

@@ -171,6 +171,9 @@ class World final : public Platform {
   void switch_out_of_fiber();  // from a fiber: back to the scheduler loop
   void destroy_process_fibers(SimProcess& process);
   void notify_watchers(SimProcess& process, std::string_view why);
+  // Runs `call` on `process`'s host, in its context, after the failure-detection delay (skipped
+  // if the process has ended by then): how exits, lost connections and rebooted nodes are heard.
+  void call_host_after_detection(ProcessId process, absl::AnyInvocable<void(ProcessHost&)> call);
   // Tells `watcher` that `target` ended, after the failure-detection delay.
   void notify_exit(ProcessId watcher, ProcessId target, std::string why);
   std::string deadlock_report() const;
