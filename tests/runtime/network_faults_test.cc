@@ -6,6 +6,7 @@
 // The cluster has an empty head (the driver and the directory) and one worker node, so every
 // actor lands on node 1 and every call crosses the link a partition cuts.
 #include <chrono>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,99 +64,88 @@ std::string unavailable_error(F&& f) {
 
 constexpr uint64_t kSeeds = 20;
 
+// Runs `driver` on seeds 1..kSeeds with node 0 cut off from node 1 during [from, to).
+void run_partitioned(Nanos from, Nanos to, const std::function<void(System&)>& driver) {
+  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+    sim::SimRunResult result = sim::run_simulation(partitioned(seed, from, to), driver);
+    ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
+  }
+}
+
 // The reply is lost: the method ran, but an at-most-once caller cannot know, so it gets
 // ActorUnavailableError; the actor keeps its state and answers again once the network heals.
 TEST(BrokenConnectionSim, ALostReplyFailsAnAtMostOnceCallThatRan) {
-  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    sim::SimRunResult result = sim::run_simulation(partitioned(seed, 20 * kMillisecond, 40 * kMillisecond),
-                                                   [](System& sys) {
-      auto slow = sys.spawn<Slow>();
-      EXPECT_EQ(sys.get(slow.call(&Slow::add, 10)), 10);
-      sleep_until(10 * kMillisecond);
-      // Runs from ~10.1 ms to ~30.1 ms; its reply meets the partition.
-      Ref<int> lost = slow.call(&Slow::add_after, 1, 20);
-      EXPECT_EQ(unavailable_error([&] { sys.get(lost); }),
-                "the connection to a2.1 (worker p3) broke while the call was in flight; it may or may not "
-                "have run, and has no retries left");
-      EXPECT_GE(now_ns(), 31 * kMillisecond);  // the reply was dropped at ~30.1 ms, heard of 1 ms later
-      EXPECT_LT(now_ns(), 32 * kMillisecond);
-      sleep_until(50 * kMillisecond);
-      EXPECT_EQ(sys.get(slow.call(&Slow::value)), 11) << "the lost call ran exactly once";
-    });
-    ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
-  }
+  run_partitioned(20 * kMillisecond, 40 * kMillisecond, [](System& sys) {
+    auto slow = sys.spawn<Slow>();
+    EXPECT_EQ(sys.get(slow.call(&Slow::add, 10)), 10);
+    sleep_until(10 * kMillisecond);
+    // Runs from ~10.1 ms to ~30.1 ms; its reply meets the partition.
+    Ref<int> lost = slow.call(&Slow::add_after, 1, 20);
+    EXPECT_EQ(unavailable_error([&] { sys.get(lost); }),
+              "the connection to a2.1 (worker p3) broke while the call was in flight; it may or may not "
+              "have run, and has no retries left");
+    EXPECT_GE(now_ns(), 31 * kMillisecond);  // the reply was dropped at ~30.1 ms, heard of 1 ms later
+    EXPECT_LT(now_ns(), 32 * kMillisecond);
+    sleep_until(50 * kMillisecond);
+    EXPECT_EQ(sys.get(slow.call(&Slow::value)), 11) << "the lost call ran exactly once";
+  });
 }
 
 // The request is lost: the call never ran. The worker does not wait for its sequence number:
 // the next call carries the caller's floor and runs at once.
 TEST(BrokenConnectionSim, ALostRequestFailsAndDoesNotBlockLaterCalls) {
-  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    sim::SimRunResult result = sim::run_simulation(partitioned(seed, 15 * kMillisecond, 30 * kMillisecond),
-                                                   [](System& sys) {
-      auto slow = sys.spawn<Slow>();
-      EXPECT_EQ(sys.get(slow.call(&Slow::add, 10)), 10);
-      sleep_until(20 * kMillisecond);
-      EXPECT_EQ(unavailable_error([&] { sys.get(slow.call(&Slow::add, 1)); }),
-                "the connection to a2.1 (worker p3) broke while the call was in flight; it may or may not "
-                "have run, and has no retries left");
-      sleep_until(40 * kMillisecond);
-      EXPECT_EQ(sys.get(slow.call(&Slow::add, 100)), 110) << "the lost call never ran";
-    });
-    ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
-  }
+  run_partitioned(15 * kMillisecond, 30 * kMillisecond, [](System& sys) {
+    auto slow = sys.spawn<Slow>();
+    EXPECT_EQ(sys.get(slow.call(&Slow::add, 10)), 10);
+    sleep_until(20 * kMillisecond);
+    EXPECT_EQ(unavailable_error([&] { sys.get(slow.call(&Slow::add, 1)); }),
+              "the connection to a2.1 (worker p3) broke while the call was in flight; it may or may not "
+              "have run, and has no retries left");
+    sleep_until(40 * kMillisecond);
+    EXPECT_EQ(sys.get(slow.call(&Slow::add, 100)), 110) << "the lost call never ran";
+  });
 }
 
 // With retries the caller resends after 10 ms; the first attempt had run, so the method runs
 // twice: at-least-once, as Ray promises for max_task_retries > 0.
 TEST(BrokenConnectionSim, AResentCallWhoseReplyWasLostRunsAgain) {
-  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    sim::SimRunResult result = sim::run_simulation(partitioned(seed, 20 * kMillisecond, 40 * kMillisecond),
-                                                   [](System& sys) {
-      auto slow = sys.spawn<Slow>();
-      EXPECT_EQ(sys.get(slow.call(&Slow::add, 10)), 10);
-      sleep_until(10 * kMillisecond);
-      // Reply dropped at ~30.1 ms; heard of at ~31.1 ms; resent at ~41.1 ms, after the heal; the
-      // second run sleeps 20 ms more.
-      EXPECT_EQ(sys.get(slow.with({.max_task_retries = 1}).call(&Slow::add_after, 1, 20)), 12);
-      EXPECT_GE(now_ns(), 61 * kMillisecond);
-      EXPECT_LT(now_ns(), 62 * kMillisecond);
-      EXPECT_EQ(sys.get(slow.call(&Slow::value)), 12);
-    });
-    ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
-  }
+  run_partitioned(20 * kMillisecond, 40 * kMillisecond, [](System& sys) {
+    auto slow = sys.spawn<Slow>();
+    EXPECT_EQ(sys.get(slow.call(&Slow::add, 10)), 10);
+    sleep_until(10 * kMillisecond);
+    // Reply dropped at ~30.1 ms; heard of at ~31.1 ms; resent at ~41.1 ms, after the heal; the
+    // second run sleeps 20 ms more.
+    EXPECT_EQ(sys.get(slow.with({.max_task_retries = 1}).call(&Slow::add_after, 1, 20)), 12);
+    EXPECT_GE(now_ns(), 61 * kMillisecond);
+    EXPECT_LT(now_ns(), 62 * kMillisecond);
+    EXPECT_EQ(sys.get(slow.call(&Slow::value)), 12);
+  });
 }
 
 // A call sent into a long partition is resent with a doubling delay (10, 20, 40, ... ms, each
 // after the 1 ms loss notice) until one attempt gets through: it runs exactly once, since every
 // earlier attempt was lost on the way in.
 TEST(BrokenConnectionSim, ResendsBackOffUntilThePartitionHeals) {
-  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    sim::SimRunResult result = sim::run_simulation(partitioned(seed, 10 * kMillisecond, 500 * kMillisecond),
-                                                   [](System& sys) {
-      auto slow = sys.spawn<Slow>();
-      EXPECT_EQ(sys.get(slow.call(&Slow::add, 10)), 10);
-      sleep_until(20 * kMillisecond);
-      // Lost at 20; resent at 31, 52, 93, 174, 335 (all lost) and 656 ms.
-      EXPECT_EQ(sys.get(slow.with({.max_task_retries = -1}).call(&Slow::add, 1)), 11);
-      EXPECT_GE(now_ns(), 656 * kMillisecond);
-      EXPECT_LT(now_ns(), 657 * kMillisecond);
-    });
-    ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
-  }
+  run_partitioned(10 * kMillisecond, 500 * kMillisecond, [](System& sys) {
+    auto slow = sys.spawn<Slow>();
+    EXPECT_EQ(sys.get(slow.call(&Slow::add, 10)), 10);
+    sleep_until(20 * kMillisecond);
+    // Lost at 20; resent at 31, 52, 93, 174, 335 (all lost) and 656 ms.
+    EXPECT_EQ(sys.get(slow.with({.max_task_retries = -1}).call(&Slow::add, 1)), 11);
+    EXPECT_GE(now_ns(), 656 * kMillisecond);
+    EXPECT_LT(now_ns(), 657 * kMillisecond);
+  });
 }
 
 // Directory traffic rides the control channel: the new worker's "started" notice is resent every
 // 50 ms until the partition heals, so the actor comes up late but does come up, and nothing fails.
 TEST(BrokenConnectionSim, APartitionDelaysActorCreationWithoutLosingIt) {
-  for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    sim::SimRunResult result = sim::run_simulation(partitioned(seed, 0, 120 * kMillisecond), [](System& sys) {
-      auto slow = sys.spawn<Slow>();
-      EXPECT_EQ(sys.get(slow.call(&Slow::add, 5)), 5);
-      EXPECT_GE(now_ns(), 120 * kMillisecond);
-      EXPECT_LT(now_ns(), 152 * kMillisecond);  // the first resend after the heal (every 50 ms)
-    });
-    ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
-  }
+  run_partitioned(0, 120 * kMillisecond, [](System& sys) {
+    auto slow = sys.spawn<Slow>();
+    EXPECT_EQ(sys.get(slow.call(&Slow::add, 5)), 5);
+    EXPECT_GE(now_ns(), 120 * kMillisecond);
+    EXPECT_LT(now_ns(), 152 * kMillisecond);  // the first resend after the heal (every 50 ms)
+  });
 }
 
 // ---- Split brain: a falsely suspected worker keeps running ---------------------------------------
