@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "runtime/ids.h"
 #include "runtime/storage_service.h"
@@ -43,12 +44,25 @@ namespace detail {
 class Runtime;
 }  // namespace detail
 
+// Something a fiber can wait on that has a name and, maybe, a holder: a troupe::Mutex, Event or
+// Semaphore (runtime/sync.h). Deadlock reports follow holders to draw the wait-for graph.
+class Waitable {
+ public:
+  virtual ~Waitable() = default;
+  // "Mutex 'accounts'", for reports. Called only when a report is made.
+  virtual std::string describe() const = 0;
+  // The fiber whose progress the waiter needs (a mutex's holder), or an invalid id when no one
+  // fiber holds it (an event, a semaphore). An edge of the wait-for graph.
+  virtual FiberId holder() const { return {}; }
+};
+
 // Why a fiber is parked, for deadlock reports and the trace. Cheap to build (no formatting on
-// the hot path): a literal and, when it concerns one, an object.
+// the hot path): a literal and, when it concerns one, an object or a Waitable.
 struct WaitReason {
-  std::string_view what;  // "get", "sleep", "wait", "directory reply", ...; must outlive the park
+  std::string_view what;  // "get", "sleep", "wait", "lock", ...; must outlive the park
   uint64_t object = 0;    // the packed ObjectId waited for, if any
-  // "get o2.5", "sleep".
+  const Waitable* on = nullptr;  // the lock, event or semaphore waited on, if any; outlives the park
+  // "get o2.5", "sleep", "lock Mutex 'a' (held by fiber f7)".
   std::string describe() const;
 };
 
@@ -157,6 +171,21 @@ class Platform {
   // Lets other runnable work go first. Scheduling point. REQUIRES: on a fiber.
   virtual void yield() = 0;
 
+  // Threaded actors. Runs `body` on the current fiber outside its process's serial order: on the
+  // threads platform on one of `lanes` OS threads that belong to lane pool `pool` of the process
+  // (Ray gives each concurrency group its own thread pool; pools are created on first use and
+  // live as long as the process), in parallel with the process's other work and with the other
+  // bodies; under sim at once, in the process's order, but every runtime call inside `body` is a
+  // scheduling point there (see ProcessTurn). While `body` runs, ExecutionContext::parallel is
+  // true, and any use of the runtime or the platform from it must happen inside a ProcessTurn.
+  // Returns, on the process's turn again, when `body` returns or throws (the exception
+  // propagates). REQUIRES: on a fiber; lanes >= 1; not already inside run_parallel.
+  virtual void run_parallel(int pool, int lanes, absl::FunctionRef<void()> body);
+  // Takes the process's turn for the current fiber, which runs inside run_parallel, and gives it
+  // back. Only ProcessTurn calls these. The default (one thread per process) only flips the flag.
+  virtual void enter_turn();
+  virtual void leave_turn();
+
   // Runs `callback` in `process` (not on a fiber) at time `deadline` or later.
   virtual TimerId start_timer(ProcessId process, Nanos deadline, absl::AnyInvocable<void()> callback) = 0;
   // Cancels a timer that has not fired; a no-op otherwise.
@@ -202,11 +231,43 @@ struct ExecutionContext {
   ProcessId process;
   ProcessHost* host = nullptr;
   FiberId fiber;  // invalid in a callback
+  // Inside Platform::run_parallel and outside a ProcessTurn: this fiber runs beside the
+  // process's serial work and must take the turn before touching the runtime. Set by the
+  // platform (run_parallel, enter_turn, leave_turn).
+  bool parallel = false;
+  // An async actor's call fiber (set by the runtime when it starts one): the platform never
+  // switches away from it on its own initiative (send and spawn are not scheduling points for
+  // it); it gives way only where it blocks or yields, as a coroutine does at `await`.
+  bool cooperative = false;
 
   // The context of the code running on this thread, or nullptr outside any platform.
   static ExecutionContext* current();
   // Installs `context` for this thread and returns the previous one. Used by platforms only.
   static ExecutionContext* exchange(ExecutionContext* context);
+};
+
+// RAII: the current fiber holds its process's turn for this scope. Every entry from user code
+// into the runtime or the platform (System calls, sleep, yield, random, storage, buggify, sync
+// primitives, dropping a Ref) opens one, so runtime state owned by a process stays serial even
+// when a threaded actor's methods run in parallel (Platform::run_parallel). Outside
+// run_parallel, and when the fiber already holds the turn, it does nothing.
+class ProcessTurn {
+ public:
+  ProcessTurn() {
+    ExecutionContext* context = ExecutionContext::current();
+    if (context != nullptr && context->parallel) {
+      context_ = context;
+      context->platform->enter_turn();
+    }
+  }
+  ~ProcessTurn() {
+    if (context_ != nullptr) context_->platform->leave_turn();
+  }
+  ProcessTurn(const ProcessTurn&) = delete;
+  ProcessTurn& operator=(const ProcessTurn&) = delete;
+
+ private:
+  ExecutionContext* context_ = nullptr;
 };
 
 // RAII: installs a context for a scope and restores the previous one.
