@@ -5,7 +5,7 @@
 //   sys.kill(counter, {.no_restart = true});
 //
 // Per-call options override the actor's (Ray's precedence). Fields marked (later) are accepted
-// and validated now and take effect with the fault-tolerance and concurrency work.
+// and validated now and take effect with the GPU work.
 #pragma once
 
 #include <chrono>
@@ -44,7 +44,32 @@ struct RetryExceptions {
   }
   bool operator==(const RetryExceptions&) const = default;
 };
+// How an actor runs its calls (docs/semantics.md, "Concurrency"):
+//   kSequential  one call at a time, each caller's calls in the order it made them (the default);
+//   kThreaded    up to max_concurrency calls at once, on that many platform threads on the real
+//                platform; under the simulator they interleave at every runtime call;
+//   kAsync       up to max_concurrency calls (1000 by default) interleaved on one thread, switching
+//                only where a call blocks (get, wait, sleep, a lock, an event, yield): Ray's
+//                asyncio actors, without coroutine colouring.
 enum class Concurrency { kSequential, kThreaded, kAsync };
+
+// The default max_concurrency of an async actor (Ray's).
+inline constexpr int kDefaultAsyncMaxConcurrency = 1000;
+
+// A concurrency group (Ray's concurrency_groups): the methods named here run in their own pool,
+// at most `max_concurrency` at once, whatever the actor's other methods are doing. Methods in no
+// group share the default group, limited by ActorOptions::max_concurrency. A call may name its
+// group (CallOptions::concurrency_group). Threaded and async actors only.
+//
+//   .concurrency = troupe::Concurrency::kThreaded,
+//   .concurrency_groups = {{.name = "io", .max_concurrency = 2, .methods = {"fetch", "store"}},
+//                          {.name = "compute", .max_concurrency = 4, .methods = {"train"}}},
+struct ConcurrencyGroup {
+  std::string name;
+  int max_concurrency = 1;
+  std::vector<std::string> methods;  // as listed in TROUPE_ACTOR ("fetch", not "&Store::fetch")
+  bool operator==(const ConcurrencyGroup&) const = default;
+};
 
 struct ActorOptions {
   double num_cpus = 1;                       // needed on a node to place the actor
@@ -52,7 +77,10 @@ struct ActorOptions {
   int64_t memory_bytes = 0;                  // needed on a node; 0 = no requirement
   std::map<std::string, double> resources;   // custom resources (need matching nodes)
   Concurrency concurrency = Concurrency::kSequential;
-  int max_concurrency = 1;                   // (later: concurrency issue)
+  // Calls of the default group that may run at once. 0 = the mode's default: 1, or
+  // kDefaultAsyncMaxConcurrency for kAsync. A sequential actor allows only 1.
+  int max_concurrency = 0;
+  std::vector<ConcurrencyGroup> concurrency_groups;  // threaded and async actors only
   int max_restarts = 0;                      // 0 = never, -1 = forever
   int max_task_retries = 0;                  // 0 = at-most-once, -1 = forever
   RetryExceptions retry_exceptions;          // also retry calls whose method threw (all, or these types)
@@ -70,6 +98,9 @@ struct ActorOptions {
 struct CallOptions {
   std::optional<int> max_task_retries;       // overrides the actor's
   std::optional<RetryExceptions> retry_exceptions;  // overrides the actor's
+  // Runs the call in this concurrency group instead of its method's ("" = the default group).
+  // A group the actor does not have fails the call with TaskError (troupe::Error).
+  std::optional<std::string> concurrency_group;
 };
 
 struct KillOptions {

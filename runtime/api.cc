@@ -125,7 +125,88 @@ Nanos deadline_after(std::chrono::nanoseconds timeout) {
 
 }  // namespace detail
 
-void System::fill_spec(wire::ActorSpec& spec, const ActorOptions& options) {
+namespace {
+
+// Explicit limits: a threaded actor's group gets that many OS threads on the real platform.
+constexpr int kMaxThreadedConcurrency = 1024;
+constexpr int kMaxAsyncConcurrency = 1'000'000;
+
+std::string_view concurrency_name(Concurrency mode) {
+  switch (mode) {
+    case Concurrency::kSequential: return "kSequential";
+    case Concurrency::kThreaded: return "kThreaded";
+    case Concurrency::kAsync: return "kAsync";
+  }
+  return "?";
+}
+
+// Checks one limit (the default group's or a named group's) against the actor's mode.
+void check_limit(int limit, Concurrency mode, std::string_view what) {
+  int most = mode == Concurrency::kThreaded ? kMaxThreadedConcurrency : kMaxAsyncConcurrency;
+  if (limit < 1 || limit > most) {
+    throw std::invalid_argument(fmt::format("spawn: {} is {}; a {} actor allows 1 to {}", what, limit,
+                                            concurrency_name(mode), most));
+  }
+}
+
+void fill_concurrency(wire::ActorSpec& spec, const ActorOptions& options, const detail::ClassInfo& info) {
+  const Concurrency mode = options.concurrency;
+  if (options.max_concurrency < 0) {
+    throw std::invalid_argument(fmt::format("spawn: max_concurrency is {}; use 0 for the default, or a positive limit",
+                                            options.max_concurrency));
+  }
+  int limit = options.max_concurrency;
+  if (limit == 0) limit = mode == Concurrency::kAsync ? kDefaultAsyncMaxConcurrency : 1;
+  if (mode == Concurrency::kSequential) {
+    if (limit > 1) {
+      throw std::invalid_argument(fmt::format(
+          "spawn: max_concurrency = {} needs .concurrency = troupe::Concurrency::kThreaded or kAsync "
+          "(a sequential actor runs one call at a time)", limit));
+    }
+    if (!options.concurrency_groups.empty()) {
+      throw std::invalid_argument(
+          "spawn: concurrency_groups need .concurrency = troupe::Concurrency::kThreaded or kAsync "
+          "(a sequential actor runs one call at a time)");
+    }
+  }
+  check_limit(limit, mode, "max_concurrency");
+  spec.concurrency = static_cast<uint8_t>(mode);
+  spec.max_concurrency = limit;
+  std::map<std::string_view, std::string_view> method_owner;  // method -> group that claimed it
+  for (const ConcurrencyGroup& group : options.concurrency_groups) {
+    if (group.name.empty()) throw std::invalid_argument("spawn: a concurrency group needs a name");
+    for (const wire::ConcurrencyGroupSpec& earlier : spec.concurrency_groups) {
+      if (earlier.name == group.name) {
+        throw std::invalid_argument(fmt::format("spawn: concurrency group '{}' is defined twice", group.name));
+      }
+    }
+    check_limit(group.max_concurrency, mode, fmt::format("max_concurrency of concurrency group '{}'", group.name));
+    wire::ConcurrencyGroupSpec& out = spec.concurrency_groups.emplace_back();
+    out.name = group.name;
+    out.max_concurrency = group.max_concurrency;
+    for (const std::string& method : group.methods) {
+      uint32_t index = 0;
+      while (index < info.methods.size() && info.methods[index].name != method) ++index;
+      if (index == info.methods.size()) {
+        std::string known;
+        for (const detail::MethodEntry& entry : info.methods) known += (known.empty() ? "" : ", ") + entry.name;
+        throw std::invalid_argument(fmt::format("spawn: concurrency group '{}' names method '{}', which {} does not "
+                                                "have (its methods: {})", group.name, method, info.name, known));
+      }
+      auto [claimed, fresh] = method_owner.emplace(info.methods[index].name, group.name);
+      if (!fresh) {
+        throw std::invalid_argument(fmt::format("spawn: method '{}' is in two concurrency groups, '{}' and '{}'",
+                                                method, claimed->second, group.name));
+      }
+      out.methods.push_back(index);
+    }
+  }
+}
+
+}  // namespace
+
+void System::fill_spec(wire::ActorSpec& spec, const ActorOptions& options, const detail::ClassInfo& info) {
+  fill_concurrency(spec, options, info);
   spec.name = options.name;
   spec.ns = options.ns;
   spec.detached = options.lifetime == Lifetime::kDetached;
@@ -166,7 +247,7 @@ detail::Runtime& hosting_runtime() {
 
 ActorId id() { return hosting_runtime().hosted_actor(); }
 System& system() { return hosting_runtime().system(); }
-void exit() { hosting_runtime().exit_actor(); }
+void exit() { hosting_runtime().exit_actor(); }  // exit_actor and crash_actor take the turn
 void crash() { hosting_runtime().crash_actor(); }
 int restart_count() { return hosting_runtime().restart_count(); }
 NodeId node() {
@@ -179,6 +260,7 @@ NodeId node() {
 void sleep(std::chrono::nanoseconds duration) {
   ExecutionContext* context = ExecutionContext::current();
   assert(context != nullptr && context->fiber.valid() && "troupe::sleep must be called on a fiber");
+  ProcessTurn turn;
   Platform& platform = *context->platform;
   Nanos deadline = platform.now() + duration.count();
   FiberId self = context->fiber;
@@ -194,8 +276,14 @@ std::chrono::nanoseconds now() {
   return std::chrono::nanoseconds(context->platform->now());
 }
 
-void yield() { ExecutionContext::current()->platform->yield(); }
+void yield() {
+  ProcessTurn turn;
+  ExecutionContext::current()->platform->yield();
+}
 
-uint64_t random() { return ExecutionContext::current()->platform->random_u64(); }
+uint64_t random() {
+  ProcessTurn turn;
+  return ExecutionContext::current()->platform->random_u64();
+}
 
 }  // namespace troupe

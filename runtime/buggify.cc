@@ -21,6 +21,7 @@ bool buggify(std::string_view site) {
   }
   ExecutionContext* context = ExecutionContext::current();
   if (context == nullptr || context->platform == nullptr) return false;
+  ProcessTurn turn;
   return context->platform->buggify(site);
 }
 

@@ -15,6 +15,7 @@
 //   int v = sys.get(r);
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <type_traits>
@@ -30,11 +31,12 @@ class RefToken {
  public:
   virtual ~RefToken() = default;
   // The Ref left the process (it was encoded): its value must outlive the copies here.
-  void mark_escaped() { escaped_ = true; }
-  bool escaped() const { return escaped_; }
+  // Atomic: a threaded actor's methods may encode copies of one Ref on several threads at once.
+  void mark_escaped() { escaped_.store(true, std::memory_order_relaxed); }
+  bool escaped() const { return escaped_.load(std::memory_order_relaxed); }
 
  private:
-  bool escaped_ = false;
+  std::atomic<bool> escaped_{false};
 };
 }  // namespace detail
 

@@ -35,17 +35,20 @@ StorageService& service(std::string_view operation) {
 }  // namespace
 
 void put(std::string_view key, std::string bytes, Options options) {
+  ProcessTurn turn;
   absl::Status status = service("put").put(key, std::move(bytes), options);
   if (!status.ok()) throw_error("put", key, status, /*write=*/true);
 }
 
 std::optional<std::string> get(std::string_view key, Options options) {
+  ProcessTurn turn;
   absl::StatusOr<std::optional<std::string>> value = service("get").get(key, options);
   if (!value.ok()) throw_error("get", key, value.status(), /*write=*/false);
   return *std::move(value);
 }
 
 void remove(std::string_view key, Options options) {
+  ProcessTurn turn;
   absl::Status status = service("remove").remove(key, options);
   if (!status.ok()) throw_error("remove", key, status, /*write=*/true);
 }

@@ -72,7 +72,7 @@ class System {
     spec.class_name = detail::class_info<T>().name;
     spec.ctor_key = detail::constructor_key<T, detail::wire_t<A>...>();
     spec.ctor_args = detail::pack_args<std::tuple<detail::wire_t<A>...>>(std::forward<A>(args)...);
-    fill_spec(spec, options);
+    fill_spec(spec, options, detail::class_info<T>());
     return ActorHandle<T>(runtime_.create_actor(std::move(spec)));
   }
   template <typename T>
@@ -161,7 +161,8 @@ class System {
   size_t objects_held() const { return runtime_.object_count(); }
 
  private:
-  static void fill_spec(wire::ActorSpec& spec, const ActorOptions& options);
+  // Validates `options` (std::invalid_argument naming the field) and copies them into `spec`.
+  static void fill_spec(wire::ActorSpec& spec, const ActorOptions& options, const detail::ClassInfo& info);
   detail::Runtime& runtime_;
 };
 

@@ -9,6 +9,8 @@
 //   errors.h        the exceptions thrown at get
 //   this_actor.h    this_actor::id(), handle<T>(), system(), exit(), ...
 //   clock.h         sleep, now, yield, random
+//   sync.h          Mutex, Event, Semaphore: fiber-aware, scheduling points under sim
+//   gather.h        gather(refs): wait for several results, values in order
 //   storage.h       storage::put, get, remove (+ typed put_value, get_value): durable checkpoints
 //   buggify.h       buggify("site"): FoundationDB's BUGGIFY, seeded under sim
 //   run_main.h      run_main(argc, argv, driver): a program that runs under sim or threads
@@ -20,8 +22,10 @@
 #include "runtime/buggify.h"
 #include "runtime/clock.h"
 #include "runtime/errors.h"
+#include "runtime/gather.h"
 #include "runtime/ref.h"
 #include "runtime/run_main.h"
 #include "runtime/storage.h"
+#include "runtime/sync.h"
 #include "runtime/system.h"
 #include "runtime/this_actor.h"

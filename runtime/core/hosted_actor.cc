@@ -89,55 +89,108 @@ void ProcessRuntime::on_call(wire::Call call) {
     if (call.attempt == 0) return;  // a duplicate (neither platform makes them; kept as a guard)
     // Resent after the caller's connection broke: the first attempt may have run and its reply
     // been lost. At-least-once: it runs again, unless that first attempt still waits its turn.
-    for (const wire::Call& queued : actor.mailbox) {
-      if (queued.caller == call.caller && queued.sequence == call.sequence) return;
+    for (const HostedActor::Group& group : actor.groups) {
+      for (const wire::Call& queued : group.queue) {
+        if (queued.caller == call.caller && queued.sequence == call.sequence) return;
+      }
     }
-    actor.mailbox.push_back(std::move(call));
-    start_executor();
+    admit(std::move(call));
     return;
   }
   if (call.floor > caller.next_sequence) {
     // The caller abandoned the calls below `floor` (lost, no retries): run what arrived of them,
     // in order, and stop waiting for the rest.
     while (!caller.early.empty() && caller.early.begin()->first < call.floor) {
-      actor.mailbox.push_back(std::move(caller.early.begin()->second));
+      wire::Call arrived = std::move(caller.early.begin()->second);
       caller.early.erase(caller.early.begin());
+      admit(std::move(arrived));
     }
     caller.next_sequence = call.floor;
   }
   caller.early.emplace(call.sequence, std::move(call));
   // Admit every call whose turn has come, in sequence order.
-  for (auto it = caller.early.begin(); it != caller.early.end() && it->first == caller.next_sequence;
-       it = caller.early.erase(it)) {
-    actor.mailbox.push_back(std::move(it->second));
+  while (!caller.early.empty() && caller.early.begin()->first == caller.next_sequence) {
+    wire::Call next = std::move(caller.early.begin()->second);
+    caller.early.erase(caller.early.begin());
     ++caller.next_sequence;
+    admit(std::move(next));
   }
-  start_executor();
+}
+
+bool ProcessRuntime::HostedActor::idle() const {
+  for (const Group& group : groups) {
+    if (group.running > 0 || !group.queue.empty()) return false;
+  }
+  return true;
+}
+
+void ProcessRuntime::admit(wire::Call call) {
+  HostedActor& actor = *hosted_;
+  size_t g = call.method < actor.method_group.size() ? actor.method_group[call.method] : 0;
+  if (!call.concurrency_group.empty()) {
+    g = 0;
+    while (g < actor.groups.size() && actor.groups[g].name != call.concurrency_group) ++g;
+    if (g == actor.groups.size()) {
+      std::string known;
+      for (const HostedActor::Group& group : actor.groups) {
+        if (!group.name.empty()) known += (known.empty() ? "'" : ", '") + group.name + "'";
+      }
+      reply(call, {.status = static_cast<uint8_t>(ObjectStatus::kTaskError), .error_type = "troupe::Error",
+                   .error_message = fmt::format("{} has no concurrency group '{}' (its groups: {})", hosted_actor(),
+                                                call.concurrency_group, known.empty() ? "none" : known)});
+      return;
+    }
+  }
+  actor.groups[g].queue.push_back(std::move(call));
+  dispatch(g);
 }
 
 void ProcessRuntime::start_executor() {
-  HostedActor& actor = *hosted_;
-  if (!actor.constructed || actor.executor_running || actor.mailbox.empty()) return;
-  actor.executor_running = true;
-  platform_.spawn(self_, "execute", [this] { run_executor(); });
+  for (size_t g = 0; g < hosted_->groups.size(); ++g) dispatch(g);
 }
 
-void ProcessRuntime::run_executor() {
+void ProcessRuntime::dispatch(size_t g) {
   HostedActor& actor = *hosted_;
-  while (!actor.mailbox.empty()) {
-    wire::Call call = std::move(actor.mailbox.front());
-    actor.mailbox.pop_front();
-    ObjectPayload result = execute(call);
+  if (!actor.constructed) return;
+  HostedActor::Group& group = actor.groups[g];
+  while (group.running < group.limit && !group.queue.empty()) {
+    wire::Call call = std::move(group.queue.front());
+    group.queue.pop_front();
+    ++group.running;
+    platform_.spawn(self_, "execute", [this, g, call = std::move(call)]() mutable { run_calls(g, std::move(call)); });
+  }
+}
+
+void ProcessRuntime::run_calls(size_t g, wire::Call call) {
+  HostedActor& actor = *hosted_;
+  const bool sequential = actor.mode == Concurrency::kSequential;
+  if (actor.mode == Concurrency::kAsync) ExecutionContext::current()->cooperative = true;
+  std::optional<msgpack::zone> own_zone;  // concurrent calls each decode into their own zone
+  if (!sequential) own_zone.emplace(wire::kZoneChunkBytes);
+  msgpack::zone& zone = sequential ? call_zone_ : *own_zone;
+  for (;;) {
+    zone.clear();
+    ObjectPayload result = execute(call, g, zone);
     reply(call, std::move(result));
+    HostedActor::Group& group = actor.groups[g];
+    if (group.queue.empty()) break;
+    call = std::move(group.queue.front());
+    group.queue.pop_front();
   }
-  actor.executor_running = false;
-  if (actor.exit_requested) {
-    platform_.trace({.kind = TraceKind::kActorDead, .actor = hosted_actor(), .detail = "exited"});
-    send(config_.directory, MessageKind::kActorExited, wire::ActorExited{.actor = actor.spec.actor, .incarnation = actor.spec.incarnation});
-  }
+  --actor.groups[g].running;
+  exit_if_idle();
 }
 
-ObjectPayload ProcessRuntime::execute(const wire::Call& call) {
+void ProcessRuntime::exit_if_idle() {
+  HostedActor& actor = *hosted_;
+  if (!actor.exit_requested || actor.exit_sent || !actor.idle()) return;
+  actor.exit_sent = true;
+  platform_.trace({.kind = TraceKind::kActorDead, .actor = hosted_actor(), .detail = "exited"});
+  send(config_.directory, MessageKind::kActorExited,
+       wire::ActorExited{.actor = actor.spec.actor, .incarnation = actor.spec.incarnation});
+}
+
+ObjectPayload ProcessRuntime::execute(const wire::Call& call, size_t g, msgpack::zone& zone) {
   HostedActor& actor = *hosted_;
   ObjectId result_id = ObjectId::unpack(call.object);
   platform_.trace({.kind = TraceKind::kCallStart, .peer = ProcessId{call.caller}, .actor = hosted_actor(),
@@ -148,11 +201,15 @@ ObjectPayload ProcessRuntime::execute(const wire::Call& call) {
               .error_message = fmt::format("{} has no method #{} '{}'", actor.info->name, call.method,
                                            call.method_name)};
   } else {
-    call_zone_.clear();
     std::string storage;
-    std::variant<msgpack::object, ObjectPayload> args = unpack_args(call_zone_, call.args, storage);
+    std::variant<msgpack::object, ObjectPayload> args = unpack_args(zone, call.args, storage);
     if (auto* error = std::get_if<ObjectPayload>(&args)) {
       result = std::move(*error);
+    } else if (actor.mode == Concurrency::kThreaded) {
+      const detail::MethodInvoker invoke = actor.info->methods[call.method].invoke;
+      const msgpack::object& unpacked = std::get<msgpack::object>(args);
+      platform_.run_parallel(static_cast<int>(g), actor.groups[g].limit,
+                             [&] { result = invoke(actor.object, unpacked); });
     } else {
       result = actor.info->methods[call.method].invoke(actor.object, std::get<msgpack::object>(args));
     }
@@ -210,16 +267,16 @@ void ProcessRuntime::on_fence(const wire::FenceWorker& fence) {
 }
 
 void ProcessRuntime::crash_actor() {
+  ProcessTurn turn;
   assert(hosted_ && "this_actor::crash() outside an actor");
   platform_.kill_process(self_, "crashed (this_actor::crash())");
 }
 
 void ProcessRuntime::exit_actor() {
+  ProcessTurn turn;
   assert(hosted_ && "this_actor::exit() outside an actor");
   hosted_->exit_requested = true;
-  if (!hosted_->executor_running) {
-    send(config_.directory, MessageKind::kActorExited, wire::ActorExited{.actor = hosted_->spec.actor, .incarnation = hosted_->spec.incarnation});
-  }
+  exit_if_idle();
 }
 
 }  // namespace troupe::core

@@ -22,6 +22,16 @@ ProcessRuntime::ProcessRuntime(Platform& platform, ClusterConfig config, std::st
     assert(spec.ok() && "a worker was started with a corrupt actor spec");
     hosted_ = std::make_unique<HostedActor>();
     hosted_->spec = std::move(*spec);
+    HostedActor& actor = *hosted_;
+    actor.mode = static_cast<Concurrency>(actor.spec.concurrency);
+    actor.groups.push_back({.name = "", .limit = std::max(actor.spec.max_concurrency, 1)});
+    for (const wire::ConcurrencyGroupSpec& group : actor.spec.concurrency_groups) {
+      for (uint32_t method : group.methods) {
+        if (method >= actor.method_group.size()) actor.method_group.resize(method + 1, 0);
+        actor.method_group[method] = static_cast<uint32_t>(actor.groups.size());
+      }
+      actor.groups.push_back({.name = group.name, .limit = std::max(group.max_concurrency, 1)});
+    }
   }
 }
 
@@ -192,12 +202,14 @@ bool ProcessRuntime::wait_ready(ObjectId id, std::optional<Nanos> deadline) {
 }
 
 std::optional<ObjectPayload> ProcessRuntime::get_object(ObjectId id, std::optional<Nanos> deadline) {
+  ProcessTurn turn;
   if (!wait_ready(id, deadline)) return std::nullopt;
   return objects_->find(id)->payload;
 }
 
 std::vector<bool> ProcessRuntime::wait_objects(const std::vector<ObjectId>& ids, size_t num_returns,
                                                std::optional<Nanos> deadline) {
+  ProcessTurn turn;
   FiberId self = ExecutionContext::current()->fiber;
   auto count_ready = [&] {
     size_t ready = 0;
@@ -229,6 +241,7 @@ class OwnedRefToken final : public detail::RefToken {
   OwnedRefToken(std::weak_ptr<ObjectTable> table, ObjectId id) : table_(std::move(table)), id_(id) {}
   ~OwnedRefToken() override {
     if (escaped()) return;
+    ProcessTurn turn;
     if (std::shared_ptr<ObjectTable> table = table_.lock()) table->release(id_);
   }
 
@@ -239,11 +252,13 @@ class OwnedRefToken final : public detail::RefToken {
 }  // namespace
 
 std::shared_ptr<detail::RefToken> ProcessRuntime::ref_token(ObjectId id) {
+  ProcessTurn turn;
   if (id.owner != self_.value) return nullptr;
   return std::make_shared<OwnedRefToken>(objects_, id);
 }
 
 ObjectId ProcessRuntime::put_object(std::string bytes) {
+  ProcessTurn turn;
   ObjectId id = new_object_id();
   objects_->get_or_create(id);
   fill_object(id, ObjectPayload{.bytes = std::move(bytes)});
@@ -284,6 +299,7 @@ ProcessRuntime::RemoteActor& ProcessRuntime::remote(ActorId actor) {
 }
 
 ActorId ProcessRuntime::create_actor(wire::ActorSpec spec) {
+  ProcessTurn turn;
   ActorId id{self_.value, next_actor_++};
   spec.actor = id.packed();
   spec.owner = self_.value;
@@ -319,6 +335,7 @@ ActorId ProcessRuntime::create_actor(wire::ActorSpec spec) {
 
 ObjectId ProcessRuntime::submit_call(ActorId actor, uint32_t method, std::string_view method_name, std::string args,
                                      const CallOptions& options) {
+  ProcessTurn turn;
   RemoteActor& r = remote(actor);
   int limit = r.max_pending_calls;
   if (limit >= 0 && r.state != wire::ActorState::kDead &&
@@ -333,7 +350,8 @@ ObjectId ProcessRuntime::submit_call(ActorId actor, uint32_t method, std::string
     return result;
   }
   PendingCall pending{.call = {.actor = actor.packed(), .caller = self_.value, .object = result.packed(),
-                               .method = method, .method_name = std::string(method_name), .args = std::move(args)},
+                               .method = method, .method_name = std::string(method_name), .args = std::move(args),
+                               .concurrency_group = options.concurrency_group.value_or("")},
                       .max_task_retries = options.max_task_retries,
                       .retry_exceptions = options.retry_exceptions};
   if (r.state == wire::ActorState::kAlive) {
@@ -502,6 +520,7 @@ void ProcessRuntime::on_call_reply(wire::CallReply reply) {
 }
 
 void ProcessRuntime::kill_actor(ActorId actor, bool no_restart) {
+  ProcessTurn turn;
   RemoteActor& r = remote(actor);
   // With no_restart the caller knows at once that the actor is gone; otherwise the directory
   // treats the kill as a crash and says whether the actor restarts.
@@ -538,6 +557,7 @@ void ProcessRuntime::on_rpc_reply(uint64_t rpc, std::string body) {
 }
 
 std::optional<detail::NamedActor> ProcessRuntime::lookup_actor(const std::string& name, const std::string& ns) {
+  ProcessTurn turn;
   std::string reply_bytes = directory_rpc(
       MessageKind::kLookupName, wire::LookupName{.name = name, .ns = ns.empty() ? kDefaultNamespace : ns},
       "lookup_name");

@@ -7,7 +7,9 @@
 // worker, the hosted actor (its object, its mailbox, per-caller ordering, the executor fiber).
 //
 // Concurrency: the platform runs a process's callbacks and fibers one at a time, so nothing
-// here takes a lock. Blocking operations park the calling fiber.
+// here takes a lock. Blocking operations park the calling fiber. The one exception is a threaded
+// actor's method bodies, which run beside the process's serial work (Platform::run_parallel):
+// every entry point user code reaches opens a ProcessTurn first.
 //
 // Ordering: each caller numbers its calls to an actor from 0; the worker runs them strictly in
 // that order per caller, whatever order the network delivers them in.
@@ -69,7 +71,10 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
                                  std::optional<Nanos> deadline) override;
   ObjectId put_object(std::string bytes) override;
   std::shared_ptr<detail::RefToken> ref_token(ObjectId id) override;
-  size_t object_count() const override { return objects_->size(); }
+  size_t object_count() const override {
+    ProcessTurn turn;
+    return objects_->size();
+  }
   std::optional<detail::NamedActor> lookup_actor(const std::string& name, const std::string& ns) override;
   void kill_actor(ActorId actor, bool no_restart) override;
   ActorId hosted_actor() const override { return hosted_ ? ActorId::unpack(hosted_->spec.actor) : ActorId{}; }
@@ -109,19 +114,37 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   };
 
   // The actor this worker hosts.
+  //
+  // Calls wait in their concurrency group's queue, in the order they were admitted (each
+  // caller's in sequence order). A group runs at most `limit` calls at once, each on an executor
+  // fiber that takes the next queued call of its group when it finishes one; a sequential actor
+  // is one group with limit 1, so one fiber drains it. A threaded actor's method bodies run
+  // through Platform::run_parallel (lane pool = group index); an async actor's fibers are
+  // cooperative (ExecutionContext::cooperative).
   struct HostedActor {
-    wire::ActorSpec spec;
-    const detail::ClassInfo* info = nullptr;
-    void* object = nullptr;
-    bool constructed = false;
-    bool executor_running = false;
-    bool exit_requested = false;
-    std::deque<wire::Call> mailbox;
+    struct Group {
+      std::string name;  // "" for the default group
+      int limit = 1;
+      int running = 0;   // calls executing now, one per executor fiber
+      std::deque<wire::Call> queue;
+    };
     struct CallerQueue {
       uint64_t next_sequence = 0;
       std::map<uint64_t, wire::Call> early;  // arrived ahead of their turn
     };
+
+    wire::ActorSpec spec;
+    const detail::ClassInfo* info = nullptr;
+    void* object = nullptr;
+    bool constructed = false;
+    bool exit_requested = false;
+    bool exit_sent = false;
+    Concurrency mode = Concurrency::kSequential;
+    std::vector<Group> groups;            // [0] is the default group
+    std::vector<uint32_t> method_group;   // method index -> its group (methods of no group: 0)
     std::map<uint32_t, CallerQueue> callers;
+
+    bool idle() const;
   };
 
   // A directory request this process waits on.
@@ -174,11 +197,22 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
 
   // Hosted actor.
   void construct_actor();
+  // Puts an admitted call in its group's queue (or answers it at once when it names a group the
+  // actor does not have) and dispatches the group.
+  void admit(wire::Call call);
+  // Dispatches every group (once the actor is constructed).
   void start_executor();
+  // Starts an executor fiber for each queued call of group `g` that fits under its limit.
+  void dispatch(size_t g);
   // Sends `result` to the caller of `call`, stamped with this worker's incarnation.
   void reply(const wire::Call& call, wire::ObjectPayload result);
-  void run_executor();
-  wire::ObjectPayload execute(const wire::Call& call);
+  // An executor fiber of group `g`: runs `call`, then the group's next queued calls while the
+  // group stays within its limit.
+  void run_calls(size_t g, wire::Call call);
+  // Runs one call; `zone` holds its decoded arguments.
+  wire::ObjectPayload execute(const wire::Call& call, size_t g, msgpack::zone& zone);
+  // After this_actor::exit(): tells the directory once every admitted call has run.
+  void exit_if_idle();
   // Unpacks an argument array into `zone`, resolving Ref arguments first (which may block);
   // `storage` keeps the bytes of the resolved array. Returns the array, or the error payload
   // (a malformed array, or the failure of a Ref argument's call).
@@ -203,7 +237,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   TimerId refetch_timer_ = 0;
   std::unique_ptr<HostedActor> hosted_;
   wire::MessageReader reader_;                         // on_message's
-  msgpack::zone call_zone_{wire::kZoneChunkBytes};     // the executor's, cleared before each call
+  msgpack::zone call_zone_{wire::kZoneChunkBytes};     // a sequential actor's executor's, cleared per call
 };
 
 }  // namespace troupe::core

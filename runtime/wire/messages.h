@@ -62,6 +62,15 @@ struct ObjectPayload {
   MSGPACK_DEFINE(status, bytes, error_type, error_message);
 };
 
+// A concurrency group as the worker sees it: its limit and the methods (indices in TROUPE_ACTOR's
+// list) that run in it unless a call names another group.
+struct ConcurrencyGroupSpec {
+  std::string name;
+  int32_t max_concurrency = 1;
+  std::vector<uint32_t> methods;
+  MSGPACK_DEFINE(name, max_concurrency, methods);
+};
+
 // Everything the directory needs to place and start an actor.
 struct ActorSpec {
   uint64_t actor = 0;
@@ -84,9 +93,13 @@ struct ActorSpec {
   int64_t restart_backoff_ns = 0;      // wait before the first restart; doubles per restart
   int64_t restart_backoff_max_ns = 0;  // the cap
   std::vector<std::string> retry_exception_types;  // when !retry_exceptions: retry only these
+  uint8_t concurrency = 0;       // troupe::Concurrency
+  int32_t max_concurrency = 1;   // of the default group (resolved: never 0)
+  std::vector<ConcurrencyGroupSpec> concurrency_groups;
   MSGPACK_DEFINE(actor, owner, class_name, ctor_key, ctor_args, name, ns, detached, get_if_exists, num_cpus,
                  memory_bytes, resources, max_pending_calls, max_restarts, max_task_retries, retry_exceptions,
-                 incarnation, restart_backoff_ns, restart_backoff_max_ns, retry_exception_types);
+                 incarnation, restart_backoff_ns, restart_backoff_max_ns, retry_exception_types, concurrency,
+                 max_concurrency, concurrency_groups);
 };
 
 struct CreateActor {
@@ -165,7 +178,9 @@ struct Call {
   // Every sequence below this one is answered or abandoned by the caller (it failed a lost call
   // that had no retries): the worker need not wait for a lost one before running later calls.
   uint64_t floor = 0;
-  MSGPACK_DEFINE(actor, caller, sequence, incarnation, object, method, method_name, args, attempt, floor);
+  std::string concurrency_group;  // the caller's choice (CallOptions); empty: the method's group
+  MSGPACK_DEFINE(actor, caller, sequence, incarnation, object, method, method_name, args, attempt, floor,
+                 concurrency_group);
 };
 
 struct CallReply {
