@@ -80,6 +80,9 @@ class ProcessHost {
   // What a parked fiber of this process waits for, in words, for deadlock reports ("the result
   // of a2.2 Counter.increment (o4.7)"). Called only when a report is made.
   virtual std::string describe_wait(const WaitReason& reason) { return reason.describe(); }
+  // What `fiber` of this process is doing, for the same reports ("Transfers.a_then_b for p2"),
+  // or "" when there is nothing to add to its name.
+  virtual std::string describe_fiber(FiberId fiber) { return ""; }
 
   // A process this one watches (Platform::watch_process) has ended; called in this process's
   // context, after the platform's failure-detection delay. Must not block.

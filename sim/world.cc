@@ -1,6 +1,7 @@
 #include "sim/world.h"
 
 #include <cassert>
+#include <exception>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -38,6 +39,7 @@ World::World(WorldOptions options)
       trace_(options_.trace ? options_.trace : own_trace_.get()),
       root_rng_(options_.seed),
       network_rng_(root_rng_.fork(kStreamNetwork)),
+      preemption_rng_(root_rng_.fork(kStreamPreemption)),
       strategy_(make_strategy(options_.strategy, root_rng_.fork(kStreamScheduler))),
       stacks_(options_.stacks),
       network_(options_.network, [this](TraceEvent event) { trace(std::move(event)); }),
@@ -219,7 +221,7 @@ void World::spawn(ProcessId process_id, std::string name, absl::AnyInvocable<voi
   fibers_.emplace(id.value, fiber.get());
   process->fibers.emplace(id, std::move(fiber));
   make_ready({.kind = ReadyItem::Kind::kResume, .process = process_id, .fiber = id});
-  if (current_fiber() != nullptr) yield();
+  if (SimFiber* self = current_fiber(); self != nullptr && !self->context.cooperative) yield();
 }
 
 void World::park(const WaitReason& reason) {
@@ -228,6 +230,31 @@ void World::park(const WaitReason& reason) {
   fiber->state = SimFiber::State::kParked;
   fiber->waiting = reason;
   trace({.kind = TraceKind::kFiberPark, .call = reason.object, .detail = std::string(reason.what)});
+  if (reason.on != nullptr && reason.on->holder().valid() && stop_status_.ok()) {
+    if (std::string cycle = lock_cycle(*fiber); !cycle.empty()) {
+      // Reported at once: no fiber of the cycle can ever run again.
+      stop_status_ = absl::FailedPreconditionError(fmt::format(
+          "deadlock at {:.6f}ms: fibers wait for each other's locks in a cycle\n{}", now_ / 1e6, cycle));
+      stop_requested_ = true;
+    }
+  }
+  switch_out_of_fiber();
+}
+
+void World::enter_turn() {
+  Platform::enter_turn();
+  SimFiber* fiber = current_fiber();
+  if (fiber == nullptr || fiber->killed || std::uncaught_exceptions() > 0) return;  // unwinding: no switch
+  const Nanos cpu = options_.preemption_max_ns > 0
+                        ? static_cast<Nanos>(preemption_rng_.below(static_cast<uint64_t>(options_.preemption_max_ns) + 1))
+                        : 0;
+  if (cpu == 0) {
+    yield();
+    return;
+  }
+  // Preempted: runnable again (not parked: unpark leaves it alone) once its CPU time has passed.
+  fiber->state = SimFiber::State::kReady;
+  schedule(now_ + cpu, {.kind = ReadyItem::Kind::kResume, .process = fiber->process, .fiber = fiber->id});
   switch_out_of_fiber();
 }
 
@@ -282,7 +309,7 @@ void World::send(ProcessId from, ProcessId to, std::string payload, Channel chan
     }
     route_message(*source, *target, std::move(payload), channel, stream_sequence);
   }
-  if (current_fiber() != nullptr) yield();
+  if (SimFiber* self = current_fiber(); self != nullptr && !self->context.cooperative) yield();
 }
 
 void World::route_message(SimProcess& source, SimProcess& target, std::string payload, Channel channel,
@@ -369,6 +396,7 @@ absl::Status World::run() {
   running_ = true;
   stop_requested_ = false;
   absl::Status status;
+  stop_status_ = absl::OkStatus();
   while (!stop_requested_) {
     while (!events_.empty() && events_.next_time() <= now_) ready_.push_back(events_.pop());
     if (ready_.empty()) {
@@ -416,6 +444,7 @@ absl::Status World::run() {
     run_item(item);
   }
   running_ = false;
+  if (!stop_status_.ok()) status = stop_status_;
   return status;
 }
 
@@ -514,18 +543,42 @@ void World::resume_fiber(SimFiber& fiber) {
   }
 }
 
+std::string World::describe_parked(const SimFiber& fiber) const {
+  const SimProcess& process = *processes_[fiber.process.value - 1];
+  std::string doing = process.host->describe_fiber(fiber.id);
+  return fmt::format("  {} {} ({}) fiber {} '{}'{} waits for {}\n", process.node, process.id, process.name, fiber.id,
+                     fiber.fiber->name(), doing.empty() ? "" : fmt::format(" ({})", doing),
+                     fiber.state == SimFiber::State::kParked ? process.host->describe_wait(fiber.waiting) : "(runnable)");
+}
+
 std::string World::deadlock_report() const {
   std::string report;
   for (const auto& process : processes_) {
-    ProcessId id = process->id;
     if (!process->alive) continue;
-    for (const auto& [fid, fiber] : process->fibers) {
-      report += fmt::format("  {} {} ({}) fiber {} '{}' waits for {}\n", process->node, id, process->name, fid,
-                            fiber->fiber->name(), fiber->state == SimFiber::State::kParked ? process->host->describe_wait(fiber->waiting) : "(runnable)");
-    }
+    for (const auto& [fid, fiber] : process->fibers) report += describe_parked(*fiber);
   }
   if (report.empty()) report = "  (no fiber is parked)\n";
   return report;
+}
+
+std::string World::lock_cycle(const SimFiber& start) const {
+  // Follow holders: start waits on a lock held by F1, which waits on one held by F2, ... A
+  // fiber waits on one thing at a time, so the walk is a path; it closes a cycle only if it
+  // comes back to `start` (a cycle not through `start` was reported when it formed).
+  std::string lines = describe_parked(start);
+  const SimFiber* at = &start;
+  for (size_t hops = 0; hops <= fibers_.size(); ++hops) {
+    FiberId holder = at->waiting.on->holder();
+    if (holder == start.id) return lines;
+    auto next = fibers_.find(holder.value);
+    if (next == fibers_.end()) return "";
+    at = next->second;
+    if (at->state != SimFiber::State::kParked || at->waiting.on == nullptr || !at->waiting.on->holder().valid()) {
+      return "";
+    }
+    lines += describe_parked(*at);
+  }
+  return "";
 }
 
 }  // namespace troupe::sim

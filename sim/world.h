@@ -55,6 +55,9 @@ struct ProcessInfo {
   bool alive = true;
 };
 
+// The stream that draws the simulated CPU time of threaded actors' method bodies (preemptions).
+inline constexpr uint64_t kStreamPreemption = 6;
+
 struct WorldOptions {
   uint64_t seed = 1;
   StrategyKind strategy = StrategyKind::kRandom;
@@ -78,6 +81,13 @@ struct WorldOptions {
   // deadlock report's wait-for lines, see wait_report). Events at the deadline itself still run.
   // -1: no deadline (max_time still applies).
   Nanos deadline = -1;
+  // Threaded actors: code runs in zero simulated time, so two method bodies would only overlap
+  // if their calls arrived at the same nanosecond. Real threads overlap because code takes time
+  // and the OS preempts it. So at each runtime call a threaded method body makes (a ProcessTurn),
+  // the World preempts it for a duration drawn uniformly from [0, preemption_max_ns] (its own
+  // stream), as if the code before the call had taken that long: calls that arrive within that
+  // window of each other interleave. 0: only yield (a scheduling point at the same instant).
+  Nanos preemption_max_ns = 100 * kMicrosecond;
 };
 
 class World final : public Platform {
@@ -134,6 +144,9 @@ class World final : public Platform {
   void park(const WaitReason& reason) override;
   void unpark(FiberId fiber) override;
   void yield() override;
+  // A threaded actor's method entering the runtime: a scheduling point (the simulator's stand-in
+  // for threads that may be preempted anywhere), unless the fiber is being unwound.
+  void enter_turn() override;
   TimerId start_timer(ProcessId process, Nanos deadline, absl::AnyInvocable<void()> callback) override;
   void cancel_timer(TimerId timer) override;
   using Platform::send;
@@ -177,12 +190,18 @@ class World final : public Platform {
   // Tells `watcher` that `target` ended, after the failure-detection delay.
   void notify_exit(ProcessId watcher, ProcessId target, std::string why);
   std::string deadlock_report() const;
+  // When `fiber` is about to park on a Waitable with a holder: the wait-for cycle of locks it
+  // closes, one line per fiber, or "" if it closes none.
+  std::string lock_cycle(const SimFiber& fiber) const;
+  // One line for a parked fiber: node, process, fiber and what it waits for.
+  std::string describe_parked(const SimFiber& fiber) const;
 
   WorldOptions options_;
   std::unique_ptr<Trace> own_trace_;
   Trace* trace_;
   Rng root_rng_;
   Rng network_rng_;
+  Rng preemption_rng_;
   std::unique_ptr<Strategy> strategy_;
   StackPool stacks_;
   Network network_;
@@ -192,6 +211,7 @@ class World final : public Platform {
   uint64_t steps_ = 0;
   bool running_ = false;
   bool stop_requested_ = false;
+  absl::Status stop_status_;  // why run() stops early (a lock cycle), when not OK
   EventQueue events_;
   std::vector<ReadyItem> ready_;
 

@@ -226,6 +226,7 @@ void Directory::on_exited(wire::ActorExited exited) {
   auto it = actors_.find(ActorId::unpack(exited.actor));
   if (it == actors_.end() || it->second.state == wire::ActorState::kDead) return;
   if (exited.incarnation != it->second.incarnation) return;
+  it->second.answered = std::move(exited.answered);
   mark_dead(it->second, ObjectStatus::kActorDied, fmt::format("{} exited (this_actor::exit())", it->first));
 }
 
@@ -320,7 +321,8 @@ wire::ActorState Directory::state_of(const ActorRecord& actor) {
   return {.actor = actor.spec.actor, .state = actor.state, .address = actor.worker.value,
           .incarnation = actor.incarnation, .death_status = actor.death_status, .death_cause = actor.death_cause,
           .max_task_retries = actor.spec.max_task_retries, .retry_exceptions = actor.spec.retry_exceptions,
-          .max_pending_calls = actor.spec.max_pending_calls, .retry_exception_types = actor.spec.retry_exception_types};
+          .max_pending_calls = actor.spec.max_pending_calls, .retry_exception_types = actor.spec.retry_exception_types,
+          .answered = actor.answered};
 }
 
 void Directory::publish(const ActorRecord& actor) {

@@ -58,6 +58,7 @@ class Directory final : public ProcessHost {
     std::string death_cause;
     std::string pending_reason;
     std::set<ProcessId> subscribers;  // ordered: notified in id order
+    std::map<uint32_t, uint64_t> answered;  // exited: calls answered per caller (ActorExited)
   };
   struct NodeCapacity {
     NodeInfo info;

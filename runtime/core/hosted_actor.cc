@@ -168,9 +168,12 @@ void ProcessRuntime::run_calls(size_t g, wire::Call call) {
   std::optional<msgpack::zone> own_zone;  // concurrent calls each decode into their own zone
   if (!sequential) own_zone.emplace(wire::kZoneChunkBytes);
   msgpack::zone& zone = sequential ? call_zone_ : *own_zone;
+  const FiberId self = ExecutionContext::current()->fiber;
   for (;;) {
     zone.clear();
+    actor.running[self] = &call;
     ObjectPayload result = execute(call, g, zone);
+    actor.running.erase(self);
     reply(call, std::move(result));
     HostedActor::Group& group = actor.groups[g];
     if (group.queue.empty()) break;
@@ -181,13 +184,22 @@ void ProcessRuntime::run_calls(size_t g, wire::Call call) {
   exit_if_idle();
 }
 
+std::string ProcessRuntime::describe_fiber(FiberId fiber) {
+  if (!hosted_) return "";
+  auto it = hosted_->running.find(fiber);
+  if (it == hosted_->running.end()) return "";
+  const wire::Call& call = *it->second;
+  return fmt::format("running {}.{} for {}", hosted_->spec.class_name, call.method_name, ProcessId{call.caller});
+}
+
 void ProcessRuntime::exit_if_idle() {
   HostedActor& actor = *hosted_;
   if (!actor.exit_requested || actor.exit_sent || !actor.idle()) return;
   actor.exit_sent = true;
   platform_.trace({.kind = TraceKind::kActorDead, .actor = hosted_actor(), .detail = "exited"});
-  send(config_.directory, MessageKind::kActorExited,
-       wire::ActorExited{.actor = actor.spec.actor, .incarnation = actor.spec.incarnation});
+  wire::ActorExited exited{.actor = actor.spec.actor, .incarnation = actor.spec.incarnation};
+  for (const auto& [caller, queue] : actor.callers) exited.answered[caller] = queue.next_sequence;
+  send(config_.directory, MessageKind::kActorExited, exited);
 }
 
 ObjectPayload ProcessRuntime::execute(const wire::Call& call, size_t g, msgpack::zone& zone) {

@@ -110,7 +110,9 @@ Channel ProcessRuntime::channel_of(MessageKind kind) {
 
 void ProcessRuntime::on_connection_lost(ProcessId peer) {
   for (auto& [id, r] : remotes_) {  // in actor id order
-    if (r.state == wire::ActorState::kAlive && r.address == peer && !r.in_flight.empty()) on_calls_lost(id, r);
+    if (r.address != peer || r.in_flight.empty()) continue;
+    if (r.state == wire::ActorState::kAlive) on_calls_lost(id, r);
+    if (r.state == wire::ActorState::kDead) fail_calls(r);  // an exited actor's lost answers
   }
   // Object fetches are idempotent: ask again, after the same first delay as calls.
   refetch_from_.insert(peer);
@@ -386,12 +388,18 @@ void ProcessRuntime::send_call(RemoteActor& r, PendingCall pending) {
   send(r.address, MessageKind::kCall, it->second.call);
 }
 
-void ProcessRuntime::fail_calls(RemoteActor& r) {
+void ProcessRuntime::fail_calls(RemoteActor& r, uint64_t keep_below) {
   std::deque<PendingCall> queued = std::move(r.queued);
   r.queued.clear();
   std::map<uint64_t, PendingCall> in_flight = std::move(r.in_flight);
   r.in_flight.clear();
-  for (const auto& [sequence, pending] : in_flight) fill_object(ObjectId::unpack(pending.call.object), r.death);
+  for (auto& [sequence, pending] : in_flight) {
+    if (sequence < keep_below) {
+      r.in_flight.emplace(sequence, std::move(pending));  // answered: its reply is on the way
+      continue;
+    }
+    fill_object(ObjectId::unpack(pending.call.object), r.death);
+  }
   for (const PendingCall& pending : queued) fill_object(ObjectId::unpack(pending.call.object), r.death);
 }
 
@@ -490,11 +498,17 @@ void ProcessRuntime::on_actor_state(wire::ActorState state) {
       for (PendingCall& pending : queued) send_call(r, std::move(pending));
       break;
     }
-    case wire::ActorState::kDead:
+    case wire::ActorState::kDead: {
       r.state = state.state;
       r.death = {.status = state.death_status, .error_message = state.death_cause};
-      fail_calls(r);
+      // An actor that exited answered its admitted calls first; their replies may still be on
+      // the way (the worker's data channel and the directory's notice race). Keep waiting for
+      // those, from the incarnation that answered them; fail the rest.
+      auto answered = state.answered.find(self_.value);
+      uint64_t keep_below = answered != state.answered.end() && state.incarnation == r.incarnation ? answered->second : 0;
+      fail_calls(r, keep_below);
       break;
+    }
   }
 }
 
@@ -504,14 +518,20 @@ void ProcessRuntime::on_call_reply(wire::CallReply reply) {
   RemoteActor& r = it->second;
   // Fenced by incarnation: an answer from a worker this caller no longer talks to (a crashed or
   // falsely suspected one) is ignored; its call was retried or failed already.
-  if (reply.incarnation != r.incarnation || r.state != wire::ActorState::kAlive) return;
+  // A dead actor's replies count only for the calls it answered before exiting (fail_calls kept
+  // exactly those in flight).
+  if (reply.incarnation != r.incarnation ||
+      (r.state != wire::ActorState::kAlive && r.state != wire::ActorState::kDead)) {
+    return;
+  }
   auto call = r.in_flight.find(reply.sequence);
   if (call == r.in_flight.end()) return;
   PendingCall pending = std::move(call->second);
   r.in_flight.erase(call);
   r.resend_delay = 0;  // the connection works again
   bool threw = reply.result.status == static_cast<uint8_t>(ObjectStatus::kTaskError);
-  if (threw && pending.retry_exceptions.value_or(r.retry_exceptions).covers(reply.result.error_type) &&
+  if (threw && r.state == wire::ActorState::kAlive &&
+      pending.retry_exceptions.value_or(r.retry_exceptions).covers(reply.result.error_type) &&
       take_retry(r, pending)) {
     send_call(r, std::move(pending));  // a new sequence number: it runs after what is queued now
     return;

@@ -58,6 +58,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   void on_message(ProcessId from, std::string payload) override;
   void on_connection_lost(ProcessId peer) override;
   std::string describe_wait(const WaitReason& reason) override;
+  std::string describe_fiber(FiberId fiber) override;
 
   // detail::Runtime.
   Platform& platform() override { return platform_; }
@@ -143,6 +144,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
     std::vector<Group> groups;            // [0] is the default group
     std::vector<uint32_t> method_group;   // method index -> its group (methods of no group: 0)
     std::map<uint32_t, CallerQueue> callers;
+    std::map<FiberId, const wire::Call*> running;  // executor fiber -> the call it runs (reports)
 
     bool idle() const;
   };
@@ -172,7 +174,9 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   // Submitter.
   RemoteActor& remote(ActorId actor);
   void send_call(RemoteActor& remote, PendingCall call);
-  void fail_calls(RemoteActor& remote);
+  // Fails the queued calls and those in flight with the actor's death, except calls in flight
+  // with a sequence below `keep_below` (an exited actor answered them; replies are on the way).
+  void fail_calls(RemoteActor& remote, uint64_t keep_below = 0);
   // Takes one retry for `call`; false when it has none left under its policy.
   bool take_retry(const RemoteActor& remote, PendingCall& call) const;
   // The worker of `remote` ended: retry what may be retried, fail the rest as unavailable.

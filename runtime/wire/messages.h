@@ -130,7 +130,11 @@ struct ActorStarted {
 struct ActorExited {
   uint64_t actor = 0;
   uint32_t incarnation = 0;
-  MSGPACK_DEFINE(actor, incarnation);
+  // Per caller process: how many of its calls (sequences 0..n-1 of this incarnation) the worker
+  // ran and answered before exiting. Their replies may still be on their way when the callers
+  // hear of the exit; later calls were refused or never arrived.
+  std::map<uint32_t, uint64_t> answered;
+  MSGPACK_DEFINE(actor, incarnation, answered);
 };
 
 // The directory gave up on this worker (it was reported dead, perhaps falsely) and replaced it:
@@ -154,8 +158,9 @@ struct ActorState {
   bool retry_exceptions = false;
   int32_t max_pending_calls = -1;
   std::vector<std::string> retry_exception_types;
+  std::map<uint32_t, uint64_t> answered;  // dead by this_actor::exit(): ActorExited::answered
   MSGPACK_DEFINE(actor, state, address, incarnation, death_status, death_cause, max_task_retries, retry_exceptions,
-                 max_pending_calls, retry_exception_types);
+                 max_pending_calls, retry_exception_types, answered);
 };
 
 struct SubscribeActor {

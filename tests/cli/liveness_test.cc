@@ -71,7 +71,7 @@ TEST(Liveness, ALivelockedCallIsNamedInTheReport) {
   EXPECT_EQ(outcome.failure,
             "liveness: spinning did not finish by its deadline of 250 ms (simulated); still waiting:\n"
             "  n0 p2 (driver) fiber f1 'driver' waits for the result of a2.1.spin (o2.1, sent to p3)\n"
-            "  n0 p3 (a2.1 Spinner) fiber f3 'execute' waits for sleep\n");
+            "  n0 p3 (a2.1 Spinner) fiber f3 'execute' (running Spinner.spin for p2) waits for sleep\n");
 }
 
 TEST(Liveness, ADriverFinishingAtItsDeadlinePasses) {
