@@ -7,6 +7,9 @@ namespace troupe::scenarios {
 // Declared here rather than in scenario.h: only this list calls them.
 void register_resilient_actor(Registry& registry);
 void register_stateful_actor(Registry& registry);
+void register_concurrent_counters(Registry& registry);
+void register_async_actors(Registry& registry);
+void register_lock_order(Registry& registry);
 
 void register_builtin_scenarios(Registry& registry) {
   register_counter(registry);
@@ -14,6 +17,9 @@ void register_builtin_scenarios(Registry& registry) {
   register_lifecycle(registry);
   register_resilient_actor(registry);
   register_stateful_actor(registry);
+  register_concurrent_counters(registry);
+  register_async_actors(registry);
+  register_lock_order(registry);
 }
 
 }  // namespace troupe::scenarios
