@@ -234,7 +234,8 @@ void World::park(const WaitReason& reason) {
     if (std::string cycle = lock_cycle(*fiber); !cycle.empty()) {
       // Reported at once: no fiber of the cycle can ever run again.
       stop_status_ = absl::FailedPreconditionError(fmt::format(
-          "deadlock at {:.6f}ms: fibers wait for each other's locks in a cycle\n{}", now_ / 1e6, cycle));
+          "deadlock at {:.6f}ms: fibers wait for each other's locks in a cycle\n{}", now_ / 1e6,
+          std::string_view(cycle).substr(0, cycle.size() - 1)));  // without the last line's newline
       stop_requested_ = true;
     }
   }
