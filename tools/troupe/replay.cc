@@ -45,13 +45,16 @@ int replay_command(const ReplayCommand& command, const scenarios::Registry& regi
   }
   const scenarios::RunOptions options{
       .seed = command.seed, .platform = command.platform, .strategy = command.strategy,
+      .strategy_options = {.pct = command.pct, .schedule = command.schedule}, .schedule_path = command.schedule_path,
       .faults = command.faults.selection, .plan = command.faults.plan, .plan_path = command.faults.plan_path,
       .trace = &trace};
   fmt::print(out, "{}\n", scenarios::replay_command(scenario->name, options));
   const scenarios::RunOutcome outcome = scenarios::run_scenario(*scenario, options);
   trace.finish();
 
-  if (outcome.passed) {
+  if (outcome.schedule_diverged) {
+    fmt::print(out, "outcome: DIVERGED: {}\n", outcome.failure);
+  } else if (outcome.passed) {
     fmt::print(out, "outcome: passed\n");
   } else {
     fmt::print(out, "outcome: FAILED: {}\n", outcome.failure);
