@@ -41,6 +41,7 @@ for strategy in random pct; do
   hash=$(hash_of "$got")
   decisions=$(grep -c '"kind":"decision"' "$trace")
   [[ $decisions -eq 5 ]] || fail "resilient_actor seed 3 under $strategy made $decisions decisions, expected 5"
+  grep -qx "decisions: 5" <<<"$got" || fail "replay does not print the decision count"$'\n'"$got"
   got=$("$troupe" replay resilient_actor --seed 3 --schedule "$trace") || fail "the schedule replay failed"$'\n'"$got"
   [[ $(hash_of "$got") == "$hash" ]] || fail "the $strategy schedule replays to another hash than $hash"$'\n'"$got"
   echo "resilient_actor seed 3 ($strategy): its schedule replays to $hash"
