@@ -29,12 +29,14 @@ double seconds_since(WallClock::time_point start) {
 struct PlatformResult {
   absl::Status status;
   Nanos time = 0;
+  bool schedule_diverged = false;
 };
 
 PlatformResult run_on_sim(const Scenario& scenario, const RunOptions& options, Trace& trace,
                           absl::AnyInvocable<void(System&)> driver, faults::FaultPlan plan,
                           std::vector<std::string>* realized) {
-  sim::SimRunOptions sim_options{.seed = options.seed, .strategy = options.strategy, .cluster = scenario.cluster,
+  sim::SimRunOptions sim_options{.seed = options.seed, .strategy = options.strategy,
+                                 .strategy_options = options.strategy_options, .cluster = scenario.cluster,
                                  .trace = &trace};
   sim_options.deadline_ns = timing_for(scenario, plan).deadline_ns;
   sim_options.name = scenario.name;
@@ -44,7 +46,7 @@ PlatformResult run_on_sim(const Scenario& scenario, const RunOptions& options, T
     };
   }
   sim::SimRunResult result = sim::run_simulation(sim_options, std::move(driver));
-  return {.status = std::move(result.status), .time = result.sim_time};
+  return {.status = std::move(result.status), .time = result.sim_time, .schedule_diverged = result.schedule_diverged};
 }
 
 PlatformResult run_on_threads(const Scenario& scenario, const RunOptions& options, Trace& trace,
@@ -117,7 +119,10 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options) {
     outcome.sometimes_declared = sorted(checks->sometimes_declared());
     outcome.sometimes_hit = sorted(checks->sometimes_hit());
   }
-  if (checks.has_value() && checks->failed()) {
+  outcome.schedule_diverged = result.schedule_diverged;
+  if (result.schedule_diverged) {
+    outcome.failure = std::string(result.status.message());  // what the checks saw is another run's
+  } else if (checks.has_value() && checks->failed()) {
     outcome.failure = checks->failure()->message();
   } else if (!result.status.ok()) {
     outcome.failure = std::string(result.status.message());
@@ -183,8 +188,16 @@ RunTiming timing_for(const Scenario& scenario, const faults::FaultPlan& plan) {
 }
 
 std::string replay_command(std::string_view scenario, const RunOptions& options) {
-  std::string command = fmt::format("troupe replay {} --seed {} --strategy {}", scenario, options.seed,
-                                    sim::strategy_name(options.strategy));
+  std::string command = fmt::format("troupe replay {} --seed {}", scenario, options.seed);
+  if (options.strategy == sim::StrategyKind::kReplay) {
+    command += fmt::format(" --schedule {}", options.schedule_path);
+  } else {
+    command += fmt::format(" --strategy {}", sim::strategy_name(options.strategy));
+  }
+  if (options.strategy == sim::StrategyKind::kPct) {
+    command += fmt::format(" --pct-depth {}", options.strategy_options.pct.depth);
+    if (options.strategy_options.pct.steps != 0) command += fmt::format(" --pct-steps {}", options.strategy_options.pct.steps);
+  }
   if (!options.plan_path.empty()) {
     command += fmt::format(" --plan {}", options.plan_path);
   } else if (options.faults.mode == faults::FaultSelection::Mode::kSwarm) {

@@ -40,6 +40,10 @@ struct RunOptions {
   uint64_t seed = 1;
   PlatformKind platform = PlatformKind::kSim;
   sim::StrategyKind strategy = sim::StrategyKind::kRandom;  // sim only
+  // pct's depth and steps; for kReplay the schedule to follow, read from `schedule_path` (named
+  // in replay commands).
+  sim::StrategyOptions strategy_options = {};
+  std::string schedule_path;
   // Faults (sim only): none, swarm over the selection's kinds (drawn from the seed), or the
   // plan, which wins when set. `plan_path` is where the plan came from, for replay commands.
   faults::FaultSelection faults;
@@ -55,6 +59,7 @@ struct RunOutcome {
   // Why the run failed: the first failed check ("always 'name' failed: detail"), else the
   // driver's uncaught exception or the platform's error (deadlock report, exceeded limit).
   std::string failure;
+  bool schedule_diverged = false;  // replay: the run left its schedule (`failure` says where)
   uint64_t trace_hash = kEmptyTraceHash;
   uint64_t events = 0;
   Nanos sim_time = 0;          // virtual time under sim; elapsed real time on threads
@@ -101,6 +106,8 @@ struct DeterminismReport {
 [[nodiscard]] DeterminismReport check_determinism(const Scenario& scenario, RunOptions options);
 
 // "troupe replay counter --seed 17 --strategy random" (plus " --platform threads" off sim).
+// Under pct: "--strategy pct --pct-depth 3" (and " --pct-steps K" when k is fixed); under
+// replay: "--schedule FILE" instead of --strategy. Running it gives the same trace hash.
 std::string replay_command(std::string_view scenario, const RunOptions& options);
 
 }  // namespace troupe::scenarios

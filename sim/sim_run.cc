@@ -18,7 +18,8 @@ SimRunResult run_simulation(const SimRunOptions& options, absl::AnyInvocable<voi
   Trace* trace = options.trace != nullptr ? options.trace : &own;
   SimRunResult result;
   {
-    World world({.seed = options.seed, .strategy = options.strategy, .network = options.network,
+    World world({.seed = options.seed, .strategy = options.strategy, .strategy_options = options.strategy_options,
+                 .network = options.network,
                  .max_steps = options.max_steps, .max_time = options.max_time, .trace = trace,
                  .deadline = options.deadline_ns});
     for (const NodeOptions& node : options.cluster.nodes) world.add_node(node);
@@ -29,6 +30,13 @@ SimRunResult run_simulation(const SimRunOptions& options, absl::AnyInvocable<voi
       result.status = absl::DeadlineExceededError(
           fmt::format("liveness: {} did not finish by its deadline of {} (simulated); still waiting:\n{}",
                       options.name, format_sim_duration(options.deadline_ns), world.wait_report()));
+    }
+    if (absl::Status stopped = world.strategy().stop_reason(); !stopped.ok()) {
+      result.status = stopped;
+      result.schedule_diverged = true;
+    } else if (absl::Status unfinished = world.strategy().at_end(); !unfinished.ok()) {
+      result.status = unfinished;
+      result.schedule_diverged = true;
     }
     result.steps = world.steps();
     result.sim_time = world.now();

@@ -29,6 +29,7 @@ struct ClusterShape {
 struct SimRunOptions {
   uint64_t seed = 1;
   StrategyKind strategy = StrategyKind::kRandom;
+  StrategyOptions strategy_options = {};  // pct's depth and steps, replay's schedule
   ClusterShape cluster;
   NetworkOptions network;
   // Limits (see WorldOptions).
@@ -56,6 +57,10 @@ struct SimRunResult {
   uint64_t events = 0;
   uint64_t steps = 0;
   Nanos sim_time = 0;
+  // Under the replay strategy: the run left its schedule (status is FailedPrecondition naming
+  // the decision), or ended before using all of it. Everything after a divergence is a
+  // different run, so this outranks whatever else the run reported.
+  bool schedule_diverged = false;
 };
 
 SimRunResult run_simulation(const SimRunOptions& options, absl::AnyInvocable<void(System&)> driver);

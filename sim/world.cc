@@ -40,7 +40,7 @@ World::World(WorldOptions options)
       root_rng_(options_.seed),
       network_rng_(root_rng_.fork(kStreamNetwork)),
       preemption_rng_(root_rng_.fork(kStreamPreemption)),
-      strategy_(make_strategy(options_.strategy, root_rng_.fork(kStreamScheduler))),
+      strategy_(make_strategy(options_.strategy, options_.strategy_options, root_rng_.fork(kStreamScheduler))),
       stacks_(options_.stacks),
       network_(options_.network, [this](TraceEvent event) { trace(std::move(event)); }),
       buggify_(options_.seed, [this](TraceEvent event) { trace(std::move(event)); }) {
@@ -424,7 +424,11 @@ absl::Status World::run() {
     }
     size_t index = 0;
     if (ready_.size() > 1) {
-      index = strategy_->pick(ready_.size());
+      index = strategy_->pick(ready_);
+      if (index >= ready_.size()) {  // Strategy::kStop: a replayed schedule diverged
+        status = strategy_->stop_reason();
+        break;
+      }
       trace({.kind = TraceKind::kDecision, .call = (uint64_t{ready_.size()} << 32) | index});
     }
     // Take the item out. The oldest (index 0, fifo's choice) keeps the order of the rest; any

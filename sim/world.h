@@ -61,6 +61,7 @@ inline constexpr uint64_t kStreamPreemption = 6;
 struct WorldOptions {
   uint64_t seed = 1;
   StrategyKind strategy = StrategyKind::kRandom;
+  StrategyOptions strategy_options = {};  // pct's depth and steps, replay's schedule
   NetworkOptions network;
   StackPoolOptions stacks;
   // Limits: a run that exceeds one stops with ResourceExhausted naming the limit.
@@ -122,6 +123,8 @@ class World final : public Platform {
   Trace& trace_log() { return *trace_; }
   uint64_t steps() const { return steps_; }
   const WorldOptions& options() const { return options_; }
+  // The scheduling strategy (for its at_end() check after a run).
+  const Strategy& strategy() const { return *strategy_; }
   // The simulated network, for injecting faults (partitions, clogs, resets); each is traced.
   Network& network() { return network_; }
   // True while `process` runs (false once it has ended, and for an unknown id).

@@ -83,6 +83,24 @@ TEST(ParseCommand, RunTakesScenariosAndFlagsInEitherSpelling) {
   EXPECT_EQ(run.json_path, "out.json");
 }
 
+TEST(ParseCommand, PctTakesADepthAndOptionallyASteps) {
+  absl::StatusOr<Command> command =
+      parse_command({"run", "counter", "--seeds", "1..9", "--strategy", "pct", "--pct-depth", "2", "--max-failures=1"});
+  ASSERT_TRUE(command.ok()) << command.status();
+  const RunCommand& run = std::get<RunCommand>(*command);
+  EXPECT_EQ(run.strategy, sim::StrategyKind::kPct);
+  EXPECT_EQ(run.pct.depth, 2u);
+  EXPECT_EQ(run.pct.steps, 0u);  // adaptive
+  EXPECT_EQ(run.max_failures, 1u);
+  command = parse_command({"replay", "counter", "--seed", "4", "--strategy=pct", "--pct-steps", "500"});
+  ASSERT_TRUE(command.ok()) << command.status();
+  const ReplayCommand& replay = std::get<ReplayCommand>(*command);
+  EXPECT_EQ(replay.strategy, sim::StrategyKind::kPct);
+  EXPECT_EQ(replay.pct.depth, sim::kPctDefaultDepth);
+  EXPECT_EQ(replay.pct.steps, 500u);
+  EXPECT_EQ(std::get<RunCommand>(*parse_command({"run", "counter", "--seeds", "1"})).max_failures, 0u);
+}
+
 TEST(ParseCommand, ReplayTakesOneScenarioASeedAndATrace) {
   absl::StatusOr<Command> command = parse_command(
       {"replay", "counter", "--seed", "17", "--platform=threads", "--trace", "t.json", "--trace-format", "chrome"});
@@ -113,8 +131,31 @@ TEST(ParseCommand, MistakesAreOneLineNamingWhatIsWrong) {
   EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "-v"}), "unknown flag '-v' for run (troupe help shows the usage)");
   EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--jobs", "4"}), "--jobs is not implemented yet");
   EXPECT_EQ(parse_error({"run", "counter", "--seeds", "5..1"}), "bad seed range '5..1': the first seed is larger than the last");
-  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--strategy", "pct"}),
-            "unknown strategy 'pct' (expected random or fifo)");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--strategy", "dfs"}),
+            "--strategy: unknown strategy 'dfs' (expected random, pct or fifo)");
+  EXPECT_EQ(parse_error({"replay", "counter", "--seed", "1", "--strategy", "replay"}),
+            "--strategy: unknown strategy 'replay' (expected random, pct or fifo)");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--pct-depth", "2"}), "--pct-depth needs --strategy pct");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--strategy", "fifo", "--pct-steps", "9"}),
+            "--pct-steps needs --strategy pct");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--strategy", "pct", "--pct-depth", "0"}),
+            "--pct-depth: '0' is not a depth (expected an integer from 1 to 1000)");
+  EXPECT_EQ(parse_error({"replay", "counter", "--seed", "1", "--strategy", "pct", "--pct-depth", "1001"}),
+            "--pct-depth: '1001' is not a depth (expected an integer from 1 to 1000)");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--strategy", "pct", "--pct-depth", "two"}),
+            "--pct-depth: 'two' is not a depth (expected an integer from 1 to 1000)");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--strategy", "pct", "--pct-steps", "-5"}),
+            "--pct-steps: '-5' is not a step bound (expected an integer from 1 to 1000000000000)");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--max-failures", "0"}),
+            "--max-failures: '0' is not a count of seeds (expected an integer from 1 to 1000000000)");
+  EXPECT_EQ(parse_error({"replay", "counter", "--seed", "1", "--max-failures", "1"}),
+            "unknown flag '--max-failures' for replay (troupe help shows the usage)");
+  EXPECT_EQ(parse_error({"replay", "counter", "--seed", "1", "--strategy", "pct", "--schedule", "s.jsonl"}),
+            "--schedule replays recorded decisions: give it without --strategy, --pct-depth or --pct-steps");
+  EXPECT_EQ(parse_error({"replay", "counter", "--seed", "1", "--schedule", "/nonexistent/s.jsonl"}),
+            "cannot read the schedule '/nonexistent/s.jsonl'");
+  EXPECT_EQ(parse_error({"replay", "counter", "--seed", "1", "--platform", "threads", "--schedule", "s.jsonl"}),
+            "--schedule needs --platform sim");
   EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--platform", "cluster"}),
             "unknown platform 'cluster' (expected sim or threads)");
   EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--platform", "threads", "--check-determinism"}),

@@ -118,5 +118,44 @@ TEST(JsonReport, ListsFailuresWithSeedMessageAndTraceHash) {
   }
 }
 
+TEST(JsonReport, RecordsThePctDepthAndWhereMaxFailuresStoppedTheSweep) {
+  scenarios::Registry registry;
+  scenarios::register_builtin_scenarios(registry);
+  const std::string path = temp_path("report_pct.json");
+  CliResult result = run_cli_captured({"run", "counter.bug_lost_increment", "--seeds", "1..100", "--strategy", "pct",
+                                       "--pct-depth", "2", "--max-failures", "1", "--json", path},
+                                      registry);
+  EXPECT_EQ(result.code, cli::kExitFailed) << result.out;
+  std::string error;
+  std::optional<JsonValue> report = parse_json(read_file(path), &error);
+  ASSERT_TRUE(report.has_value()) << error;
+  EXPECT_EQ(*report->find("strategy")->string(), "pct");
+  EXPECT_EQ(*report->find("pct_depth")->number(), 2);
+  EXPECT_EQ(*report->find("pct_steps")->number(), 0);  // adaptive
+  EXPECT_EQ(*report->find("max_failures")->number(), 1);
+  const JsonValue& scenario = report->find("scenarios")->array()->at(0);
+  const JsonValue::Array& failures = *scenario.find("failures")->array();
+  ASSERT_EQ(failures.size(), 1u);
+  const double seed = *failures[0].find("seed")->number();
+  EXPECT_EQ(*scenario.find("stopped_at_seed")->number(), seed);
+  EXPECT_EQ(*scenario.find("seeds")->number(), seed);  // seeds 1..seed ran, the first failure last
+  EXPECT_EQ(*failures[0].find("replay")->string(),
+            fmt::format("troupe replay counter.bug_lost_increment --seed {} --strategy pct --pct-depth 2", seed));
+  EXPECT_NE(result.out.find(fmt::format("stopped counter.bug_lost_increment at seed {} after 1 failing seed "
+                                        "(--max-failures 1); seeds {}..100 not run\n",
+                                        seed, seed + 1)),
+            std::string::npos)
+      << result.out;
+
+  // Without pct the report has no pct fields, and a sweep that ran every seed stopped nowhere.
+  result = run_cli_captured({"run", "counter", "--seeds", "1..3", "--json", path}, registry);
+  EXPECT_EQ(result.code, cli::kExitPassed) << result.out;
+  report = parse_json(read_file(path), &error);
+  ASSERT_TRUE(report.has_value()) << error;
+  EXPECT_EQ(report->find("pct_depth"), nullptr);
+  EXPECT_EQ(*report->find("max_failures")->number(), 0);
+  EXPECT_TRUE(std::holds_alternative<std::nullptr_t>(report->find("scenarios")->array()->at(0).find("stopped_at_seed")->value));
+}
+
 }  // namespace
 }  // namespace troupe::testing

@@ -29,7 +29,7 @@ bool parse_number(std::string_view text, T* out) {
 }
 
 constexpr std::string_view kUsage =
-    "usage: PROGRAM [--platform=threads|sim] [--seed=N] [--strategy=random|fifo] [--nodes=N] [--cpus=N]\n";
+    "usage: PROGRAM [--platform=threads|sim] [--seed=N] [--strategy=random|pct|fifo] [--nodes=N] [--cpus=N]\n";
 
 // Parses the flags; returns an error message for the first bad one.
 std::optional<std::string> parse(int argc, char** argv, MainFlags& flags) {

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "faults/injector.h"
 #include "fmt/format.h"
+#include "tools/troupe/schedule_file.h"
 
 namespace troupe::cli {
 namespace {
@@ -25,10 +26,12 @@ constexpr std::string_view kNotYetImplemented[] = {"--jobs", "--shard", "--junit
 
 constexpr FlagSpec kRunFlags[] = {{"--all", false},         {"--bugs", false},     {"--seeds", true},
                                   {"--strategy", true},     {"--platform", true},  {"--check-determinism", false},
-                                  {"--json", true},         {"--faults", true},    {"--plan", true}};
+                                  {"--json", true},         {"--faults", true},    {"--plan", true},
+                                  {"--pct-depth", true},    {"--pct-steps", true}, {"--max-failures", true}};
 constexpr FlagSpec kReplayFlags[] = {{"--seed", true},  {"--strategy", true},     {"--platform", true},
                                      {"--trace", true}, {"--trace-format", true}, {"--faults", true},
-                                     {"--plan", true}};
+                                     {"--plan", true},  {"--pct-depth", true},    {"--pct-steps", true},
+                                     {"--schedule", true}};
 
 struct SplitArgs {
   std::vector<std::string> positional;
@@ -80,12 +83,38 @@ absl::StatusOr<SplitArgs> split_args(std::string_view command, const std::vector
   return split;
 }
 
-// Parses --strategy and --platform, shared by run and replay.
-absl::Status parse_common(const SplitArgs& split, sim::StrategyKind& strategy, scenarios::PlatformKind& platform) {
+// The value of `flag` as an integer in [1, max], or InvalidArgument naming the flag and the range.
+absl::StatusOr<uint64_t> parse_count(std::string_view flag, const std::string& value, std::string_view what,
+                                     uint64_t max) {
+  absl::StatusOr<uint64_t> parsed = parse_seed(value);  // decimal digits, at most 2^64-1
+  if (!parsed.ok() || *parsed < 1 || *parsed > max) {
+    return InvalidArgumentError(fmt::format("{}: '{}' is not {} (expected an integer from 1 to {})", flag, value, what, max));
+  }
+  return *parsed;
+}
+
+// Parses --strategy, --pct-depth, --pct-steps and --platform, shared by run and replay.
+absl::Status parse_common(const SplitArgs& split, sim::StrategyKind& strategy, sim::PctOptions& pct,
+                          scenarios::PlatformKind& platform) {
   if (const std::string* value = split.value("--strategy")) {
     absl::StatusOr<sim::StrategyKind> parsed = sim::parse_strategy(*value);
-    if (!parsed.ok()) return parsed.status();
+    if (!parsed.ok()) return InvalidArgumentError(fmt::format("--strategy: {}", parsed.status().message()));
     strategy = *parsed;
+  }
+  for (std::string_view flag : {"--pct-depth", "--pct-steps"}) {
+    if (split.has(flag) && strategy != sim::StrategyKind::kPct) {
+      return InvalidArgumentError(fmt::format("{} needs --strategy pct", flag));
+    }
+  }
+  if (const std::string* value = split.value("--pct-depth")) {
+    absl::StatusOr<uint64_t> depth = parse_count("--pct-depth", *value, "a depth", sim::kPctMaxDepth);
+    if (!depth.ok()) return depth.status();
+    pct.depth = static_cast<uint32_t>(*depth);
+  }
+  if (const std::string* value = split.value("--pct-steps")) {
+    absl::StatusOr<uint64_t> steps = parse_count("--pct-steps", *value, "a step bound", kMaxPctSteps);
+    if (!steps.ok()) return steps.status();
+    pct.steps = *steps;
   }
   if (const std::string* value = split.value("--platform")) {
     absl::StatusOr<scenarios::PlatformKind> parsed = scenarios::parse_platform(*value);
@@ -135,7 +164,12 @@ absl::StatusOr<Command> parse_run(const std::vector<std::string>& args) {
   if (!split.ok()) return split.status();
   RunCommand run{.scenarios = split->positional, .all = split->has("--all"), .bugs = split->has("--bugs"),
                  .check_determinism = split->has("--check-determinism")};
-  if (absl::Status status = parse_common(*split, run.strategy, run.platform); !status.ok()) return status;
+  if (absl::Status status = parse_common(*split, run.strategy, run.pct, run.platform); !status.ok()) return status;
+  if (const std::string* value = split->value("--max-failures")) {
+    absl::StatusOr<uint64_t> count = parse_count("--max-failures", *value, "a count of seeds", kMaxSeeds);
+    if (!count.ok()) return count.status();
+    run.max_failures = *count;
+  }
   const std::string* seeds = split->value("--seeds");
   if (seeds == nullptr) return InvalidArgumentError("run needs --seeds A..B");
   absl::StatusOr<SeedRange> range = parse_seed_range(*seeds);
@@ -161,7 +195,20 @@ absl::StatusOr<Command> parse_replay(const std::vector<std::string>& args) {
                                             split->positional[0], split->positional[1]));
   }
   ReplayCommand replay{.scenario = split->positional[0]};
-  if (absl::Status status = parse_common(*split, replay.strategy, replay.platform); !status.ok()) return status;
+  if (absl::Status status = parse_common(*split, replay.strategy, replay.pct, replay.platform); !status.ok()) {
+    return status;
+  }
+  if (const std::string* path = split->value("--schedule")) {
+    if (split->has("--strategy") || split->has("--pct-depth") || split->has("--pct-steps")) {
+      return InvalidArgumentError("--schedule replays recorded decisions: give it without --strategy, --pct-depth or --pct-steps");
+    }
+    if (replay.platform != scenarios::PlatformKind::kSim) return InvalidArgumentError("--schedule needs --platform sim");
+    absl::StatusOr<sim::Schedule> schedule = load_schedule(*path);
+    if (!schedule.ok()) return InvalidArgumentError(std::string(schedule.status().message()));
+    replay.strategy = sim::StrategyKind::kReplay;
+    replay.schedule_path = *path;
+    replay.schedule = std::make_shared<const sim::Schedule>(std::move(*schedule));
+  }
   const std::string* seed = split->value("--seed");
   if (seed == nullptr) return InvalidArgumentError("replay needs --seed N");
   absl::StatusOr<uint64_t> parsed_seed = parse_seed(*seed);
@@ -254,14 +301,22 @@ std::string_view usage() {
   return R"(usage:
   troupe list                      one scenario per line: name, [expect-fail] for planted bugs, summary
   troupe run [SCENARIO...|--all] [--bugs] --seeds A..B
-             [--strategy random|fifo] [--platform sim|threads]
+             [--strategy random|pct|fifo [--pct-depth D] [--pct-steps K]] [--platform sim|threads]
              [--check-determinism] [--json FILE] [--faults none|swarm|KIND,...] [--plan FILE]
+             [--max-failures N]
                                    sweep the seeds A..B (or one seed N); --all runs every scenario
                                    but the planted bugs, --bugs runs every planted bug and expects
-                                   each to fail on some seed
-  troupe replay SCENARIO --seed N [--strategy S] [--platform P] [--faults F | --plan FILE]
-             [--trace FILE [--trace-format text|jsonl|chrome]]
-                                   run one seed, print its outcome and trace hash, write its trace
+                                   each to fail on some seed; --max-failures stops a scenario's
+                                   sweep after N failing seeds
+  troupe replay SCENARIO --seed N [--strategy S [--pct-depth D] [--pct-steps K] | --schedule FILE]
+             [--platform P] [--faults F | --plan FILE] [--trace FILE [--trace-format text|jsonl|chrome]]
+                                   run one seed, print its outcome and trace hash, write its trace;
+                                   --schedule FILE follows the decisions of a jsonl trace instead of
+                                   a strategy, and stops where the run departs from them
+strategies (sim only): random (default) picks uniformly at each decision; pct (probabilistic
+  concurrency testing) runs the highest-priority task and lowers the running one at D-1 random
+  decisions among the first K (depth D from 1 to 1000, default 3; K adaptive per seed unless
+  given); fifo always runs the oldest ready item (docs/exploration.md)
 exit status: 0 all passed, 1 some failed, 2 bad usage
 )";
 }

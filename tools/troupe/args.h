@@ -1,10 +1,11 @@
 // Parsing the `troupe` command line (DESIGN §7) into a Command.
 //
 //   troupe list
-//   troupe run [SCENARIO...|--all] [--bugs] --seeds A..B [--strategy random|fifo]
+//   troupe run [SCENARIO...|--all] [--bugs] --seeds A..B [--strategy random|pct|fifo]
+//              [--pct-depth D] [--pct-steps K] [--max-failures N]
 //              [--platform sim|threads] [--check-determinism] [--json FILE]
-//   troupe replay SCENARIO --seed N [--strategy S] [--platform P]
-//              [--trace FILE [--trace-format text|jsonl|chrome]]
+//   troupe replay SCENARIO --seed N [--strategy S [--pct-depth D] [--pct-steps K] | --schedule FILE]
+//              [--platform P] [--trace FILE [--trace-format text|jsonl|chrome]]
 //   troupe help
 //
 // Flags take their value as the next argument or after '=' (`--seeds 1..100`, `--seeds=1..100`).
@@ -14,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -58,12 +60,17 @@ struct FaultArgs {
   std::string plan_path;
 };
 
+// The most --pct-steps and --max-failures accept (limits, like kMaxSeeds).
+inline constexpr uint64_t kMaxPctSteps = 1'000'000'000'000;
+
 struct RunCommand {
   std::vector<std::string> scenarios;  // as named, in order
   bool all = false;                    // every scenario that is not a planted bug
   bool bugs = false;                   // every planted bug, each expected to fail
   SeedRange seeds;
   sim::StrategyKind strategy = sim::StrategyKind::kRandom;
+  sim::PctOptions pct;                 // --pct-depth, --pct-steps (only with --strategy pct)
+  uint64_t max_failures = 0;           // --max-failures: a scenario stops after this many failing seeds; 0: never
   scenarios::PlatformKind platform = scenarios::PlatformKind::kSim;
   bool check_determinism = false;
   std::string json_path;               // empty: no JSON report
@@ -73,7 +80,10 @@ struct RunCommand {
 struct ReplayCommand {
   std::string scenario;
   uint64_t seed = 0;
-  sim::StrategyKind strategy = sim::StrategyKind::kRandom;
+  sim::StrategyKind strategy = sim::StrategyKind::kRandom;  // kReplay with --schedule
+  sim::PctOptions pct;
+  std::string schedule_path;           // --schedule FILE, loaded into `schedule`
+  std::shared_ptr<const sim::Schedule> schedule;
   scenarios::PlatformKind platform = scenarios::PlatformKind::kSim;
   std::string trace_path;              // empty: no trace file
   TraceFormat trace_format = TraceFormat::kText;

@@ -19,6 +19,16 @@ std::string_view format_name(TraceFormat format) {
   return "?";
 }
 
+// Counts the run's scheduling decisions (what --pct-steps should cover; docs/exploration.md).
+class DecisionCounter final : public TraceSink {
+ public:
+  explicit DecisionCounter(uint64_t& count) : count_(count) {}
+  void write(const TraceEvent& event) override { count_ += event.kind == TraceKind::kDecision ? 1 : 0; }
+
+ private:
+  uint64_t& count_;
+};
+
 std::string join(const std::vector<std::string>& names) {
   std::string joined;
   for (const std::string& name : names) joined += fmt::format("{}'{}'", joined.empty() ? "" : ", ", name);
@@ -34,6 +44,8 @@ int replay_command(const ReplayCommand& command, const scenarios::Registry& regi
     return kExitUsage;
   }
   Trace trace;
+  uint64_t decisions = 0;
+  trace.add_sink(std::make_unique<DecisionCounter>(decisions));
   std::ofstream file;
   if (!command.trace_path.empty()) {
     file.open(command.trace_path, std::ios::binary);
@@ -45,19 +57,23 @@ int replay_command(const ReplayCommand& command, const scenarios::Registry& regi
   }
   const scenarios::RunOptions options{
       .seed = command.seed, .platform = command.platform, .strategy = command.strategy,
+      .strategy_options = {.pct = command.pct, .schedule = command.schedule}, .schedule_path = command.schedule_path,
       .faults = command.faults.selection, .plan = command.faults.plan, .plan_path = command.faults.plan_path,
       .trace = &trace};
   fmt::print(out, "{}\n", scenarios::replay_command(scenario->name, options));
   const scenarios::RunOutcome outcome = scenarios::run_scenario(*scenario, options);
   trace.finish();
 
-  if (outcome.passed) {
+  if (outcome.schedule_diverged) {
+    fmt::print(out, "outcome: DIVERGED: {}\n", outcome.failure);
+  } else if (outcome.passed) {
     fmt::print(out, "outcome: passed\n");
   } else {
     fmt::print(out, "outcome: FAILED: {}\n", outcome.failure);
   }
   if (scenario->expect_fail) fmt::print(out, "note: {} is a planted bug, expected to fail on some seeds\n", scenario->name);
   fmt::print(out, "trace hash: {:#018x}\nevents: {}\n", outcome.trace_hash, outcome.events);
+  if (command.platform == scenarios::PlatformKind::kSim) fmt::print(out, "decisions: {}\n", decisions);
   fmt::print(out, "{} time: {}.{:09d} s\nwall time: {:.3f} s\n",
              command.platform == scenarios::PlatformKind::kSim ? "sim" : "real", outcome.sim_time / kSecond,
              outcome.sim_time % kSecond, outcome.wall_seconds);

@@ -34,6 +34,7 @@ void print_indented(std::FILE* out, std::string_view text, int indent) {
 
 scenarios::RunOptions run_options(const RunCommand& command, uint64_t seed) {
   return {.seed = seed, .platform = command.platform, .strategy = command.strategy,
+          .strategy_options = {.pct = command.pct},
           .faults = command.faults.selection, .plan = command.faults.plan, .plan_path = command.faults.plan_path};
 }
 
@@ -145,9 +146,21 @@ SweepResult run_sweep(const std::vector<const scenarios::Scenario*>& selected, c
     for (uint64_t seed = command.seeds.first;; ++seed) {
       const size_t failures_before = result.failures.size() + result.divergences.size();
       run_seed(result, command, seed, out, progress);
-      if (!result.judged_as_bug) failures += result.failures.size() + result.divergences.size() - failures_before;
+      const size_t new_failures = result.failures.size() + result.divergences.size() - failures_before;
+      if (!result.judged_as_bug) failures += new_failures;
+      if (new_failures > 0) ++result.failed_seeds;
       progress.update(scenario->name, ++done, failures);
       if (seed == command.seeds.last) break;  // the range may end at 2^64-1
+      if (command.max_failures != 0 && result.failed_seeds >= command.max_failures) {
+        result.stopped_at_seed = seed;
+        done += command.seeds.last - seed;  // the seeds it will not run
+        progress.clear();
+        fmt::print(out, "stopped {} at seed {} after {} failing seed{} (--max-failures {}); seeds {}..{} not run\n",
+                   scenario->name, seed, result.failed_seeds, result.failed_seeds == 1 ? "" : "s",
+                   command.max_failures, seed + 1, command.seeds.last);
+        std::fflush(out);
+        break;
+      }
     }
     result.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   }
@@ -163,6 +176,12 @@ void print_summary(const SweepResult& sweep, std::FILE* out) {
   for (const ScenarioResult& result : sweep.scenarios) {
     fmt::print(out, "{:<{}}  {:>10}  {:>8}  {:>8}  {:>8.2f}s  {}\n", result.scenario->name, width, result.seeds_run,
                result.failures.size(), result.distinct.size(), result.wall_seconds, result.verdict());
+  }
+  for (const ScenarioResult& result : sweep.scenarios) {
+    if (!result.stopped_at_seed) continue;
+    fmt::print(out, "stopped early: {} at seed {} after {} failing seed{} (--max-failures {})\n", result.scenario->name,
+               *result.stopped_at_seed, result.failed_seeds, result.failed_seeds == 1 ? "" : "s",
+               sweep.command.max_failures);
   }
   for (const ScenarioResult& result : sweep.scenarios) {
     if (result.fault_kinds.empty()) continue;

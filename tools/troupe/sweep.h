@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -52,6 +53,10 @@ struct ScenarioResult {
   std::set<std::string> sometimes_hit;
   std::vector<Divergence> divergences;
   std::map<std::string, uint64_t> fault_kinds;  // realized faults by kind ("crash"), over all seeds
+  // --max-failures: the seed after which the scenario's sweep stopped, with seeds of the range
+  // left (unset when it ran them all).
+  std::optional<uint64_t> stopped_at_seed;
+  uint64_t failed_seeds = 0;  // seeds that failed or diverged (a seed that does both counts once)
   double wall_seconds = 0;
 
   bool passed() const;
@@ -76,11 +81,13 @@ SweepResult run_sweep(const std::vector<const scenarios::Scenario*>& selected, c
 // The table, never-hit probes, divergences and the final line.
 void print_summary(const SweepResult& result, std::FILE* out);
 
-// The --json report: {"seeds":{...},"strategy":..,"platform":..,"check_determinism":..,
-// "exit_code":..,"scenarios":[{"name","expect_fail","judged_as_bug","passed","seeds",
+// The --json report: {"seeds":{...},"strategy":..,["pct_depth":..,"pct_steps":..(0: adaptive),]
+// "platform":..,"check_determinism":..,"max_failures":..(0: none),"exit_code":..,
+// "scenarios":[{"name","expect_fail","judged_as_bug","passed","seeds",
 // "failures":[{"seed","message","trace_hash","replay"}],"distinct_failures",
-// "sometimes_never_hit":[...],"divergences":[...],"wall_seconds"}]}. Hashes are "0x" + 16 hex
-// digits (strings: JSON numbers cannot hold every 64-bit value).
+// "sometimes_never_hit":[...],"divergences":[...],"stopped_at_seed":N|null,"wall_seconds"}]}.
+// pct_depth and pct_steps appear under --strategy pct only. Hashes are "0x" + 16 hex digits
+// (strings: JSON numbers cannot hold every 64-bit value).
 std::string sweep_json(const SweepResult& result);
 
 }  // namespace troupe::cli

@@ -27,6 +27,7 @@ void append_failures(std::string& out, const ScenarioResult& result, const RunCo
     append_json_string(out, scenarios::replay_command(
                                 result.scenario->name,
                                 {.seed = failure.seed, .platform = command.platform, .strategy = command.strategy,
+                                 .strategy_options = {.pct = command.pct},
                                  .faults = command.faults.selection, .plan_path = command.faults.plan_path}));
     out.push_back('}');
   }
@@ -65,6 +66,8 @@ void append_scenario(std::string& out, const ScenarioResult& result, const RunCo
   }
   out += "],";
   append_divergences(out, result);
+  out += ",\"stopped_at_seed\":";
+  out += result.stopped_at_seed ? std::to_string(*result.stopped_at_seed) : "null";
   out += fmt::format(",\"wall_seconds\":{:.3f}}}", result.wall_seconds);
 }
 
@@ -72,11 +75,15 @@ void append_scenario(std::string& out, const ScenarioResult& result, const RunCo
 
 std::string sweep_json(const SweepResult& sweep) {
   const RunCommand& command = sweep.command;
-  std::string out = fmt::format(
-      "{{\"seeds\":{{\"first\":{},\"last\":{}}},\"strategy\":\"{}\",\"platform\":\"{}\",\"check_determinism\":{},"
-      "\"exit_code\":{},\"divergences\":{},\"scenarios\":[",
-      command.seeds.first, command.seeds.last, sim::strategy_name(command.strategy),
-      scenarios::platform_name(command.platform), command.check_determinism, sweep.exit_code(),
+  std::string out = fmt::format("{{\"seeds\":{{\"first\":{},\"last\":{}}},\"strategy\":\"{}\",", command.seeds.first,
+                                command.seeds.last, sim::strategy_name(command.strategy));
+  if (command.strategy == sim::StrategyKind::kPct) {
+    out += fmt::format("\"pct_depth\":{},\"pct_steps\":{},", command.pct.depth, command.pct.steps);
+  }
+  out += fmt::format(
+      "\"platform\":\"{}\",\"check_determinism\":{},\"max_failures\":{},\"exit_code\":{},\"divergences\":{},"
+      "\"scenarios\":[",
+      scenarios::platform_name(command.platform), command.check_determinism, command.max_failures, sweep.exit_code(),
       sweep.divergence_count());
   for (size_t i = 0; i < sweep.scenarios.size(); ++i) {
     if (i > 0) out.push_back(',');
