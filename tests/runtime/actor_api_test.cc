@@ -11,6 +11,7 @@
 #include "runtime/real/threads_platform.h"
 #include "runtime/troupe.h"
 #include "sim/sim_run.h"
+#include "tests/runtime/backends.h"
 
 namespace troupe {
 namespace {
@@ -73,25 +74,6 @@ class Thrower {
   int work() { return 1; }
 };
 TROUPE_ACTOR(Thrower, &Thrower::work);
-
-enum class Backend { kSim, kThreads };
-
-// Runs `driver` on the sim (seeds first_seed .. first_seed + seeds - 1) or once on threads.
-void run_on(Backend backend, uint64_t first_seed, uint64_t seeds, absl::AnyInvocable<void(System&)>& driver) {
-  if (backend == Backend::kThreads) {
-    ThreadsPlatform platform({.threads = 4,
-                              .nodes = {{.name = "head", .cpus = 8}, {.name = "node1", .cpus = 8},
-                                        {.name = "node2", .cpus = 8}},
-                              .seed = first_seed});
-    absl::Status status = core::run_driver(platform, [&](System& sys) { driver(sys); });
-    ASSERT_TRUE(status.ok()) << "threads: " << status;
-    return;
-  }
-  for (uint64_t seed = first_seed; seed < first_seed + seeds; ++seed) {
-    sim::SimRunResult result = sim::run_simulation({.seed = seed}, [&](System& sys) { driver(sys); });
-    ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
-  }
-}
 
 constexpr uint64_t kSeeds = 20;
 
@@ -383,10 +365,7 @@ TEST(ActorApiSim, SameSeedSameTraceHash) {
   EXPECT_NE(a.trace_hash, c.trace_hash);
 }
 
-INSTANTIATE_TEST_SUITE_P(Platforms, ActorApi, ::testing::Values(Backend::kSim, Backend::kThreads),
-                         [](const ::testing::TestParamInfo<Backend>& info) {
-                           return info.param == Backend::kSim ? "Sim" : "Threads";
-                         });
+INSTANTIATE_TEST_SUITE_P(Platforms, ActorApi, kBothBackends, backend_name);
 
 }  // namespace
 }  // namespace troupe

@@ -15,6 +15,7 @@
 #include "runtime/real/threads_platform.h"
 #include "runtime/troupe.h"
 #include "sim/sim_run.h"
+#include "tests/runtime/backends.h"
 
 namespace troupe {
 namespace {
@@ -177,22 +178,7 @@ class Failing {
 };
 TROUPE_ACTOR(Failing, &Failing::value, &Failing::fail);
 
-enum class Backend { kSim, kThreads };
-
 constexpr uint64_t kSeeds = 10;
-
-void run_on(Backend backend, uint64_t first_seed, uint64_t seeds, absl::AnyInvocable<void(System&)>& driver) {
-  if (backend == Backend::kThreads) {
-    ThreadsPlatform platform({.threads = 4, .seed = first_seed});
-    absl::Status status = core::run_driver(platform, [&](System& sys) { driver(sys); });
-    ASSERT_TRUE(status.ok()) << "threads: " << status;
-    return;
-  }
-  for (uint64_t seed = first_seed; seed < first_seed + seeds; ++seed) {
-    sim::SimRunResult result = sim::run_simulation({.seed = seed}, [&](System& sys) { driver(sys); });
-    ASSERT_TRUE(result.status.ok()) << "seed " << seed << ": " << result.status;
-  }
-}
 
 class Concurrency : public ::testing::TestWithParam<Backend> {
  protected:
@@ -403,10 +389,7 @@ TEST_P(Concurrency, CallsAnsweredBeforeExitKeepTheirResultsWhenTheExitNoticeOver
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Platforms, Concurrency, ::testing::Values(Backend::kSim, Backend::kThreads),
-                         [](const ::testing::TestParamInfo<Backend>& info) {
-                           return info.param == Backend::kSim ? "Sim" : "Threads";
-                         });
+INSTANTIATE_TEST_SUITE_P(Platforms, Concurrency, kBothBackends, backend_name);
 
 // ---- Simulator only: what the scheduler explores ------------------------------------------------
 
