@@ -41,6 +41,7 @@ void ThreadsPlatform::run_parallel(int pool, int lanes, absl::FunctionRef<void()
     body();
     return;
   }
+  assert(!slot->on_lane && "run_parallel() inside run_parallel (in a turn)");
   slot->lane_pool = pool;
   slot->lane_count = lanes;
   slot->on_lane = true;
