@@ -9,7 +9,7 @@
 // Fields are grouped by who may touch them: fixed at start, guarded by `mutex`, and strand-owned
 // (only the thread currently draining the process, or the platform's destructor once the pool
 // has stopped). Fibers are strand-owned, so their state machine needs no lock: park, unpark and
-// yield all run on the process's own strand.
+// yield all run on the process's own strand (or in its turn, below).
 //
 // Threaded actors (Platform::run_parallel) add the process's *gate* and its lane pools: once a
 // process has used run_parallel (`gated`), "strand-owned" means "owned by whoever holds `gate`":

@@ -272,6 +272,42 @@ TEST(ThreadsParallel, FiberParkedInATurnIsUnparkedByATimerAndAMessageAndStaysOnI
   EXPECT_TRUE(parallel_after);
 }
 
+TEST(ThreadsParallel, AFiberParkedInATurnIsUnparkedFromAnotherTurnWhichYields) {
+  ThreadsPlatform platform(two_threads());
+  ProcessId p = start(platform);
+  // Both written and read only inside turns of p.
+  FiberId sleeper;
+  bool sleeper_parked = false;
+  bool sleeper_woke = false;
+  std::thread::id sleeper_lane;
+  bool sleeper_on_its_lane = false;
+  int returned = 0;  // strand-owned
+  platform.spawn(p, "sleeper", [&] {
+    platform.run_parallel(0, 2, [&] {
+      sleeper_lane = std::this_thread::get_id();
+      ProcessTurn turn;
+      sleeper = here().fiber;
+      sleeper_parked = true;  // the turn is held until park gives it back: the waker sees it parked
+      while (!sleeper_woke) platform.park({"woken by the other body"});
+      sleeper_on_its_lane = std::this_thread::get_id() == sleeper_lane;
+    });
+    if (++returned == 2) platform.stop();
+  });
+  platform.spawn(p, "waker", [&] {
+    platform.run_parallel(0, 2, [&] {
+      ProcessTurn turn;
+      while (!sleeper_parked) platform.yield();  // gives the turn back meanwhile, or the sleeper could never park
+      sleeper_woke = true;
+      platform.unpark(sleeper);
+    });
+    if (++returned == 2) platform.stop();
+  });
+  run_until_stopped(platform);
+  EXPECT_EQ(returned, 2);
+  EXPECT_TRUE(sleeper_woke);
+  EXPECT_TRUE(sleeper_on_its_lane);
+}
+
 TEST(ThreadsParallel, TwoPoolsOfAProcessHaveTheirOwnLaneLimits) {
   ThreadsPlatform platform(two_threads());
   ProcessId p = start(platform);
