@@ -25,7 +25,6 @@
 #include <memory>
 #include <functional>
 #include <mutex>
-#include <semaphore>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +35,45 @@
 #include "runtime/platform.h"
 
 namespace troupe::real {
+
+// A binary semaphore (not owner-bound: any thread may release it) on a mutex and a condition
+// variable. Not std::binary_semaphore: libstdc++ 12 builds it on its futex-based atomic wait, whose
+// release() carries a FIXME about not waking a waiter (bits/semaphore_base.h); after one hang of
+// threads_parallel_test under TSan that could not be explained otherwise, the platform does not
+// depend on it. Costs a mutex per acquire and release, only for processes with lanes.
+class Semaphore01 {
+ public:
+  explicit Semaphore01(bool available) : available_(available) {}
+  Semaphore01(const Semaphore01&) = delete;
+  Semaphore01& operator=(const Semaphore01&) = delete;
+
+  // Waits until available, then takes it.
+  void acquire() {
+    std::unique_lock lock(mutex_);
+    if (!available_) {
+      ++waiters_;
+      changed_.wait(lock, [this] { return available_; });
+      --waiters_;
+    }
+    available_ = false;
+  }
+  // Makes it available. REQUIRES: it was taken.
+  void release() {
+    bool wake = false;
+    {
+      std::lock_guard lock(mutex_);
+      available_ = true;
+      wake = waiters_ > 0;
+    }
+    if (wake) changed_.notify_one();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool available_;   // guarded by mutex_
+  int waiters_ = 0;  // guarded by mutex_
+};
 
 // One unit of work in a process's queue.
 struct WorkItem {
@@ -78,7 +116,7 @@ struct FiberSlot {
   bool unwinding = false;   // a lane thread is unwinding it (park, yield, turns are no-ops)
   int lane_pool = 0;        // the hand-off request: pool and lanes of run_parallel
   int lane_count = 0;
-  std::binary_semaphore wake{0};  // a fiber parked on its lane waits here; at most one release
+  Semaphore01 wake{false};  // a fiber parked on its lane waits here; at most one release per park
 };
 
 class LanePool;
@@ -111,7 +149,7 @@ struct ProcessStrand {
   // thread holds while its fiber is inside a ProcessTurn. `gated` only goes from false to true,
   // written by the strand when it first hands a fiber to a lane; before that no lane exists, so
   // ordinary processes pay one relaxed load per item.
-  std::binary_semaphore gate{1};
+  Semaphore01 gate{true};
   std::atomic<bool> gated{false};
   std::map<int, std::unique_ptr<LanePool>> lane_pools;  // strand-owned; by pool number
 };

@@ -6,11 +6,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <barrier>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
-#include <latch>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -91,6 +90,56 @@ class Guard {
   std::function<void()> on_destroy_;
 };
 
+// std::latch and std::barrier on a mutex and a condition variable. (libstdc++ 12's are built on
+// its futex-based atomic wait, as its semaphores are, which the platform stopped using after an
+// unexplained hang; these keep the tests free of that suspicion.)
+class Latch {
+ public:
+  explicit Latch(int count) : count_(count) {}
+  void count_down() {
+    std::lock_guard lock(mutex_);
+    EXPECT_GT(count_, 0) << "a latch counted down below zero";
+    if (--count_ == 0) done_.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [this] { return count_ <= 0; });
+  }
+  void arrive_and_wait() {
+    count_down();
+    wait();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_;
+  int count_;
+};
+
+// Lets threads through in groups of `count`: each arrival waits until `count` have arrived.
+class Barrier {
+ public:
+  explicit Barrier(int count) : count_(count) {}
+  void arrive_and_wait() {
+    std::unique_lock lock(mutex_);
+    const uint64_t phase = phase_;
+    if (++arrived_ == count_) {
+      arrived_ = 0;
+      ++phase_;
+      next_phase_.notify_all();
+      return;
+    }
+    next_phase_.wait(lock, [&] { return phase_ != phase; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable next_phase_;
+  const int count_;
+  int arrived_ = 0;
+  uint64_t phase_ = 0;
+};
+
 // Raises `max` to at least `value`.
 void raise_to(std::atomic<int>& max, int value) {
   int seen = max.load();
@@ -124,7 +173,7 @@ ThreadsPlatformOptions two_threads() { return {.threads = 2, .seed = 11}; }
 TEST(ThreadsParallel, FourBodiesRunAtOnceOnFourLanes) {
   ThreadsPlatform platform(two_threads());
   ProcessId p = start(platform);
-  std::latch all_inside(4);  // completes only when four bodies are inside at once
+  Latch all_inside(4);  // completes only when four bodies are inside at once
   ThreadSet lane_threads;
   std::atomic<int> parallel_inside{0};
   int returned = 0;  // strand-owned
@@ -150,7 +199,7 @@ TEST(ThreadsParallel, FourBodiesRunAtOnceOnFourLanes) {
 TEST(ThreadsParallel, TwoLanesRunAtMostTwoBodiesAtOnceAndAllFinish) {
   ThreadsPlatform platform(two_threads());
   ProcessId p = start(platform);
-  std::barrier pairs(2);  // each body waits for a partner: two run at once, phase after phase
+  Barrier pairs(2);  // each body waits for a partner: two run at once, phase after phase
   std::atomic<int> inside{0};
   std::atomic<int> max_inside{0};
   ThreadSet lane_threads;
@@ -179,7 +228,7 @@ TEST(ThreadsParallel, ATurnExcludesTheStrandAndOtherTurns) {
   std::atomic<int> busy{0};  // callbacks, strand fiber steps and turns of `p` in progress
   std::atomic<int> max_busy{0};
   std::atomic<int> handled{0};
-  std::latch all_inside(kBodies);
+  Latch all_inside(kBodies);
   // Runs `work` as one exclusive section of the process, counting overlaps.
   auto exclusive = [&](const std::function<void()>& work) {
     raise_to(max_busy, ++busy);
@@ -313,7 +362,7 @@ TEST(ThreadsParallel, TwoPoolsOfAProcessHaveTheirOwnLaneLimits) {
   ProcessId p = start(platform);
   // Completes only with three bodies inside at once: the single lane of pool 0 and both lanes of
   // pool 1 (the second body of pool 0 cannot be one of them: it waits for the first to end).
-  std::latch three_inside(3);
+  Latch three_inside(3);
   std::atomic<int> arrivals{0};
   std::atomic<int> inside[2] = {0, 0};
   std::atomic<int> max_inside[2] = {0, 0};
@@ -356,8 +405,8 @@ TEST(ThreadsParallel, AnExceptionFromTheBodyPropagatesToTheCallerOnTheStrand) {
 TEST(ThreadsParallel, KillingTheProcessUnwindsBodiesAtTheirNextTurn) {
   ThreadsPlatform platform(two_threads());
   constexpr int kBodies = 3;
-  std::latch bodies_started(kBodies);
-  std::latch killed(1);
+  Latch started(kBodies + 1);  // the bodies, and the strand fiber that parks
+  Latch killed(1);
   std::atomic<int> unwound_on_their_lane{0};
   std::atomic<int> unwound_elsewhere{0};
   std::atomic<int> ran_past_the_turn{0};
@@ -375,7 +424,7 @@ TEST(ThreadsParallel, KillingTheProcessUnwindsBodiesAtTheirNextTurn) {
           ++(right ? unwound_on_their_lane : unwound_elsewhere);
           count_unwound();
         });
-        bodies_started.count_down();
+        started.count_down();
         killed.wait();  // user code goes on after the kill, until its next turn
         ProcessTurn turn;
         ++ran_past_the_turn;
@@ -388,10 +437,11 @@ TEST(ThreadsParallel, KillingTheProcessUnwindsBodiesAtTheirNextTurn) {
       ++parked_unwound;
       count_unwound();
     });
+    started.count_down();
     platform.park({"forever"});
   });
   std::thread killer([&] {
-    bodies_started.wait();
+    started.wait();
     platform.kill_process(p, "killed while bodies run");
     killed.count_down();
   });
@@ -405,7 +455,7 @@ TEST(ThreadsParallel, KillingTheProcessUnwindsBodiesAtTheirNextTurn) {
 
 TEST(ThreadsParallel, ABodyKillingItsOwnProcessInATurnIsUnwoundWithTheOthers) {
   ThreadsPlatform platform(two_threads());
-  std::latch both_started(2);
+  Latch both_started(2);
   std::atomic<int> unwound{0};
   std::atomic<bool> kill_returned{false};
   ProcessId p = start(platform);
@@ -435,8 +485,8 @@ TEST(ThreadsParallel, ABodyKillingItsOwnProcessInATurnIsUnwoundWithTheOthers) {
 
 TEST(ThreadsParallel, BodiesGoOnAfterRunReturnsAndTheNextRunFinishesTheCalls) {
   ThreadsPlatform platform(two_threads());
-  std::latch inside(1);
-  std::latch go_on(1);
+  Latch inside(1);
+  Latch go_on(1);
   std::atomic<int> messages{0};
   bool call_returned = false;  // strand-owned
   ProcessId p = start(platform, [&](ProcessId, std::string) { ++messages; });
@@ -472,7 +522,7 @@ TEST(ThreadsParallel, DestroyingThePlatformUnwindsFibersParkedInATurnOnTheirLane
   {
     ThreadsPlatform platform(two_threads());
     ProcessId p = start(platform, nullptr, [&] { event("host"); });
-    std::latch both_in_turn(2);
+    Latch both_in_turn(2);
     for (int i = 0; i < 2; ++i) {
       platform.spawn(p, "call", [&] {
         platform.run_parallel(0, 2, [&] {
