@@ -3,8 +3,8 @@
 #include <cassert>
 #include <deque>
 #include <memory>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "fmt/format.h"
 #include "runtime/fiber/fiber.h"
