@@ -453,6 +453,45 @@ TEST(ThreadsParallel, KillingTheProcessUnwindsBodiesAtTheirNextTurn) {
   EXPECT_EQ(ran_past_the_turn, 0);
 }
 
+TEST(ThreadsParallel, KillingTheProcessWhileBodiesTakeTurnsAndParkUnwindsThemAll) {
+  // The kill lands wherever the bodies are: outside a turn, waiting for one, in one, or parked in
+  // one on a timer. Every body must be unwound on its lane, whatever the interleaving.
+  constexpr int kBodies = 4;
+  ThreadsPlatform platform({.threads = 2, .seed = 11});
+  std::atomic<int> unwound_on_their_lane{0};
+  std::atomic<int> unwound_elsewhere{0};
+  std::atomic<int> returned{0};
+  int handled = 0;  // p's turn
+  ProcessId p = start(platform, [&](ProcessId, std::string) {
+    if (++handled == 500) platform.kill_process(here().process, "killed mid-flight");
+  });
+  for (int i = 0; i < kBodies; ++i) {
+    platform.spawn(p, "call", [&, i] {
+      platform.run_parallel(0, kBodies, [&, i] {
+        const std::thread::id lane = std::this_thread::get_id();
+        Guard guard([&, lane] {
+          ++(std::this_thread::get_id() == lane && here().process == p ? unwound_on_their_lane : unwound_elsewhere);
+          if (unwound_on_their_lane + unwound_elsewhere == kBodies) platform.stop();
+        });
+        for (int round = 0;; ++round) {
+          ProcessTurn turn;
+          platform.send(here().process, here().process, "m");
+          if ((round + i) % 4 == 0) {  // a short sleep in the turn now and then
+            FiberId self = here().fiber;
+            platform.start_timer(here().process, platform.now() + kMicrosecond, [&platform, self] { platform.unpark(self); });
+            platform.park({"sleep"});
+          }
+        }
+      });
+      ++returned;
+    });
+  }
+  run_until_stopped(platform);
+  EXPECT_EQ(unwound_on_their_lane, kBodies);
+  EXPECT_EQ(unwound_elsewhere, 0);
+  EXPECT_EQ(returned, 0);
+}
+
 TEST(ThreadsParallel, ABodyKillingItsOwnProcessInATurnIsUnwoundWithTheOthers) {
   ThreadsPlatform platform(two_threads());
   Latch both_started(2);
