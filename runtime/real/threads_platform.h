@@ -48,10 +48,10 @@
 // the strand, and it returns from run_parallel there; an exception from the body is rethrown
 // there), or to be unwound. The lane thread gives the gate back only after the fiber has switched
 // out completely, so nobody resumes a fiber that is still running.
-//   Deadlock freedom: the gate is the only lock anyone waits for while holding strand state, and
-// its holders never wait: an item of the strand never waits for a lane (hand-off is a push), a
-// turn never blocks while holding the gate (park and yield give it back first), and the leaf
-// mutexes (queues, timers, trace) are never held while taking a gate. Lanes wait only for the
+//   Deadlock freedom: a gate's holder waits for nothing but leaf mutexes (queues, timers, trace,
+// lane pools), which are held briefly and never while taking a gate, and no one takes two gates:
+// an item of the strand never waits for a lane (hand-off is a push), and a turn never blocks
+// while holding the gate (park and yield give it back first). Lanes wait only for the
 // gate or for work. A process that never calls run_parallel never has a lane, and each of its
 // items costs one relaxed atomic load more.
 //   Death with bodies on lanes: the code of a body keeps running after its process dies, until
@@ -65,11 +65,11 @@
 //
 // Thread-safe: every method may be called from any thread, except park, unpark and yield (on
 // the process's own strand or in a turn, as platform.h requires) and run (from one non-pool
-// thread). run()
-// starts the pool and timer threads, blocks until stop(), then lets each pool thread finish its
-// current item and joins them all: queued work stays queued for the next run() or for the
-// destructor. The destructor (REQUIRES: run() is not active) unwinds every fiber still parked
-// on the destroying thread, then destroys the hosts.
+// thread). run() starts the pool and timer threads, blocks until stop(), then lets each pool
+// thread finish its current item and joins them all: queued work stays queued for the next run()
+// or for the destructor. The destructor (REQUIRES: run() is not active) unwinds every fiber still
+// parked on the destroying thread (those inside run_parallel on their lanes, which it then
+// joins), then destroys the hosts.
 //
 //   ThreadsPlatform platform({.threads = 4, .seed = 42});
 //   ProcessId p = *platform.start_process(NodeId{0}, "driver", std::make_unique<Driver>());
