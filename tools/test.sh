@@ -3,6 +3,7 @@
 #
 #   tools/test.sh            g++ RelWithDebInfo
 #   tools/test.sh asan       g++ ASan + UBSan
+#   tools/test.sh tsan       g++ TSan, the threads-platform tests only
 #   tools/test.sh clang      clang++ RelWithDebInfo
 #
 # Environment: JOBS (build and ctest parallelism, default 2 — the machines have 2 cores),

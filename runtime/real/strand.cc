@@ -45,4 +45,55 @@ void ReadyQueue::start() {
   stopping_.store(false, std::memory_order_release);
 }
 
+LanePool::~LanePool() {
+  close();
+  join();
+}
+
+void LanePool::push(FiberSlot* slot) {
+  assert(slot != nullptr);
+  std::lock_guard lock(mutex_);
+  assert(!closed_ && "a fiber handed to a closed lane pool");
+  queue_.push_back(slot);
+  // Every queued fiber needs a thread that is idle now, or a new one while under the limit.
+  if (queue_.size() > static_cast<size_t>(idle_) && threads_.size() < static_cast<size_t>(limit_)) {
+    threads_.emplace_back([this] { loop(); });
+  } else {
+    work_.notify_one();
+  }
+}
+
+void LanePool::close() {
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
+  work_.notify_all();
+}
+
+void LanePool::join() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mutex_);
+    assert(closed_);
+    threads.swap(threads_);
+  }
+  for (std::thread& thread : threads) thread.join();
+}
+
+void LanePool::loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    ++idle_;
+    work_.wait(lock, [this] { return closed_ || !queue_.empty(); });
+    --idle_;
+    if (queue_.empty()) return;  // closed, and nothing left to run
+    FiberSlot* slot = queue_.front();
+    queue_.pop_front();
+    lock.unlock();
+    run_(*slot);
+    lock.lock();
+  }
+}
+
 }  // namespace troupe::real

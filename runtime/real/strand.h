@@ -9,7 +9,12 @@
 // Fields are grouped by who may touch them: fixed at start, guarded by `mutex`, and strand-owned
 // (only the thread currently draining the process, or the platform's destructor once the pool
 // has stopped). Fibers are strand-owned, so their state machine needs no lock: park, unpark and
-// yield all run on the process's own strand.
+// yield all run on the process's own strand (or in its turn, below).
+//
+// Threaded actors (Platform::run_parallel) add the process's *gate* and its lane pools: once a
+// process has used run_parallel (`gated`), "strand-owned" means "owned by whoever holds `gate`":
+// the draining thread for each item, or a lane thread whose fiber holds the process's turn. See
+// threads_platform.h for the protocol.
 #pragma once
 
 #include <atomic>
@@ -18,8 +23,10 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -28,6 +35,45 @@
 #include "runtime/platform.h"
 
 namespace troupe::real {
+
+// A binary semaphore (not owner-bound: any thread may release it) on a mutex and a condition
+// variable. Not std::binary_semaphore: libstdc++ 12 builds it on its futex-based atomic wait, whose
+// release() carries a FIXME about not waking a waiter (bits/semaphore_base.h); after one hang of
+// threads_parallel_test under TSan that could not be explained otherwise, the platform does not
+// depend on it. Costs a mutex per acquire and release, only for processes with lanes.
+class Semaphore01 {
+ public:
+  explicit Semaphore01(bool available) : available_(available) {}
+  Semaphore01(const Semaphore01&) = delete;
+  Semaphore01& operator=(const Semaphore01&) = delete;
+
+  // Waits until available, then takes it.
+  void acquire() {
+    std::unique_lock lock(mutex_);
+    if (!available_) {
+      ++waiters_;
+      changed_.wait(lock, [this] { return available_; });
+      --waiters_;
+    }
+    available_ = false;
+  }
+  // Makes it available. REQUIRES: it was taken.
+  void release() {
+    bool wake = false;
+    {
+      std::lock_guard lock(mutex_);
+      available_ = true;
+      wake = waiters_ > 0;
+    }
+    if (wake) changed_.notify_one();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool available_;   // guarded by mutex_
+  int waiters_ = 0;  // guarded by mutex_
+};
 
 // One unit of work in a process's queue.
 struct WorkItem {
@@ -50,14 +96,30 @@ struct WorkItem {
 // kRunning: it is on a pool thread now, or it killed its own process and waits to be unwound.
 // kParked: suspended in park(); only unpark (which queues one resume item) moves it on.
 // A finished fiber is erased from its process at once.
+//
+// Inside run_parallel (`on_lane`), the fiber belongs to one lane thread from the hand-off to the
+// hand-back, and it is never resumed by the strand meanwhile:
+// kOnLane: waiting for a lane thread, or running its body there outside the process's turn.
+// kRunning: holding the turn on its lane (inside a ProcessTurn).
+// kParkedOnLane: parked inside a turn; its lane thread blocks on `wake` (it gave the turn back).
+//   unpark (and the reaper) move it to kQueued and release `wake`.
 struct FiberSlot {
-  enum class State : uint8_t { kQueued, kRunning, kParked };
+  enum class State : uint8_t { kQueued, kRunning, kParked, kOnLane, kParkedOnLane };
   FiberId id;
   State state = State::kQueued;
   std::string waiting_for;  // the reason of the last park(), while parked
   ExecutionContext context;  // installed around every step of this fiber; `fiber` is set
   std::unique_ptr<Fiber> fiber;
+
+  // Threaded actors; all strand-owned (under the process's gate).
+  bool on_lane = false;     // between run_parallel's hand-off to a lane and the hand-back
+  bool unwinding = false;   // a lane thread is unwinding it (park, yield, turns are no-ops)
+  int lane_pool = 0;        // the hand-off request: pool and lanes of run_parallel
+  int lane_count = 0;
+  Semaphore01 wake{false};  // a fiber parked on its lane waits here; at most one release per park
 };
+
+class LanePool;
 
 struct ProcessStrand {
   // Fixed when the process starts.
@@ -80,7 +142,52 @@ struct ProcessStrand {
   std::map<FiberId, std::unique_ptr<FiberSlot>> fibers;  // ordered: unwound in id order
   Rng rng;
   bool reaping = false;  // its fibers are being unwound (park and yield return at once)
-  bool reaped = false;   // fibers unwound, queue dropped, timers cancelled
+  bool reaped = false;   // fibers unwound (but those on lanes), queue dropped, timers cancelled
+
+  // Threaded actors (threads_platform.h). `gate` is the process's turn: a binary semaphore (not
+  // owner-bound) that the draining thread holds around each item once `gated`, and that a lane
+  // thread holds while its fiber is inside a ProcessTurn. `gated` only goes from false to true,
+  // written by the strand when it first hands a fiber to a lane; before that no lane exists, so
+  // ordinary processes pay one relaxed load per item.
+  Semaphore01 gate{true};
+  std::atomic<bool> gated{false};
+  std::map<int, std::unique_ptr<LanePool>> lane_pools;  // strand-owned; by pool number
+};
+
+// The OS threads of one lane pool of one process: at most `limit` of them, started on demand and
+// kept until the pool closes. A lane thread takes one handed-off fiber at a time and keeps it
+// until its body ends (the fiber is pinned to that thread: user code may rely on thread-locals and
+// on unlocking a std::mutex on the thread that locked it), so at most `limit` bodies run at once.
+// Thread-safe.
+class LanePool {
+ public:
+  // `run` runs one handed-off fiber on the calling lane thread until it leaves the lane.
+  LanePool(int limit, std::function<void(FiberSlot&)> run) : limit_(limit), run_(std::move(run)) {}
+  // Closes and joins.
+  ~LanePool();
+  LanePool(const LanePool&) = delete;
+  LanePool& operator=(const LanePool&) = delete;
+
+  int limit() const { return limit_; }
+  // Queues `slot` for the next free lane thread, starting one if none is idle and fewer than
+  // `limit` exist. REQUIRES: not closed.
+  void push(FiberSlot* slot);
+  // Lane threads exit once the queue is empty; idle ones at once.
+  void close();
+  // Waits for every lane thread to exit. REQUIRES: closed.
+  void join();
+
+ private:
+  void loop();
+
+  const int limit_;
+  const std::function<void(FiberSlot&)> run_;
+  std::mutex mutex_;
+  std::condition_variable work_;
+  std::deque<FiberSlot*> queue_;  // guarded by mutex_
+  int idle_ = 0;                  // threads waiting for work; guarded by mutex_
+  bool closed_ = false;           // guarded by mutex_
+  std::vector<std::thread> threads_;  // guarded by mutex_ (join() takes them out)
 };
 
 // The processes that have work, in FIFO order. Pool threads block in pop().

@@ -47,7 +47,15 @@ ThreadsPlatform::~ThreadsPlatform() {
     process->alive.store(false, std::memory_order_release);
   }
   for (auto& process : state_->processes) {
+    // A lane thread may hold the turn of a process with threaded calls: wait for it.
+    process->gate.acquire();
     if (!process->reaped) state_->reap(*process);
+    process->gate.release();
+  }
+  // Bodies still running on lanes go on until their next turn or their end, where their fibers
+  // are unwound on their lane threads (reap woke those parked in a turn); then the lanes exit.
+  for (auto& process : state_->processes) {
+    for (auto& [number, pool] : process->lane_pools) pool->join();
   }
   for (auto& process : state_->processes) {
     ScopedExecutionContext scope(&process->callback_context);
@@ -100,6 +108,10 @@ void ThreadsPlatform::kill_process(ProcessId id, std::string_view why) {
   bool on_own_fiber = context != nullptr && context->platform == this && context->process == id &&
                       context->fiber.valid();
   if (!on_own_fiber || process->reaping) return;  // while unwinding, there is nothing left to do
+  // On a lane the fiber must hold the turn (its lane thread then unwinds it); a fiber that a lane
+  // thread is unwinding already has nothing left to do.
+  assert(!context->parallel && "kill_process() from a threaded call outside a ProcessTurn");
+  if (auto it = process->fibers.find(context->fiber); it != process->fibers.end() && it->second->unwinding) return;
   Fiber::suspend();
   assert(false && "a fiber of a dead process was resumed");
   std::abort();
@@ -139,6 +151,10 @@ void ThreadsPlatform::park(const WaitReason& reason) {
   slot->waiting_for = reason.describe();
   state_->record({.kind = TraceKind::kFiberPark, .node = process->node, .process = process->id,
                   .call = slot->id.value, .detail = std::string(reason.what)});
+  if (slot->on_lane) {  // inside a turn on its lane: gives the turn back while parked
+    state_->park_on_lane(*process, *slot);
+    return;
+  }
   Fiber::suspend();
   // Resumed by a resume item, which unpark queued.
   assert(slot->state == FiberSlot::State::kRunning);
@@ -156,6 +172,12 @@ void ThreadsPlatform::unpark(FiberId fiber) {
     return;
   }
   FiberSlot& slot = *it->second;
+  if (slot.state == FiberSlot::State::kParkedOnLane) {  // its lane thread resumes it
+    slot.state = FiberSlot::State::kQueued;
+    slot.waiting_for.clear();
+    slot.wake.release();
+    return;
+  }
   if (slot.state != FiberSlot::State::kParked) return;
   slot.state = FiberSlot::State::kQueued;
   slot.waiting_for.clear();
@@ -166,6 +188,10 @@ void ThreadsPlatform::yield() {
   ProcessStrand* process = nullptr;
   FiberSlot* slot = state_->current_slot(&process);
   if (slot == nullptr) return;
+  if (slot->on_lane) {
+    state_->yield_on_lane(*process, *slot);
+    return;
+  }
   slot->state = FiberSlot::State::kQueued;
   // If the process died meanwhile the item is dropped; the strand unwinds this fiber instead.
   state_->post(*process, {.kind = WorkItem::Kind::kResumeFiber, .fiber = slot->id});

@@ -29,12 +29,47 @@
 // callback or a fiber body crashes its process the same way (reported on stderr). The host stays
 // (a tombstone, as under sim) until the platform is destroyed.
 //
+// Threaded calls (run_parallel; threads_platform_lanes.cc). A fiber calling run_parallel(pool,
+// lanes, body) switches out of its strand, which hands it to lane pool `pool` of its process: up
+// to `lanes` OS threads, started on demand and kept until the process is reaped (the platform's
+// destructor joins them). A lane thread runs one such fiber from the hand-off until its body
+// ends, so at most `lanes` bodies of a pool run at once, and a body stays on one OS thread
+// (thread-locals and std::mutex work in user code). The body runs outside the process's serial
+// order, beside its strand and the other bodies.
+//   The process's turn is its *gate* (strand.h), a binary semaphore. Once the process has handed
+// a fiber to a lane it is `gated`: the draining pool thread holds the gate around each item, and
+// a fiber on a lane takes it in enter_turn (a ProcessTurn) and gives it back in leave_turn. So
+// "strand-owned" state (fibers, rng, queue bookkeeping) is touched only by the gate's holder. In
+// a turn, park gives the gate back and blocks the lane thread on the fiber's own semaphore (the
+// fiber does not switch), and takes it again when woken: unpark of such a fiber, from the strand
+// or from another turn, releases that semaphore instead of queueing a resume item; yield gives the
+// gate back and takes it again. A lane fiber switches out of its lane only while holding the
+// gate, and only to leave: when its body has ended (the lane thread then posts its resume item to
+// the strand, and it returns from run_parallel there; an exception from the body is rethrown
+// there), or to be unwound. The lane thread gives the gate back only after the fiber has switched
+// out completely, so nobody resumes a fiber that is still running.
+//   Deadlock freedom: a gate's holder waits for nothing but leaf mutexes (queues, timers, trace,
+// lane pools), which are held briefly and never while taking a gate, and no one takes two gates:
+// an item of the strand never waits for a lane (hand-off is a push), and a turn never blocks
+// while holding the gate (park and yield give it back first). Lanes wait only for the
+// gate or for work. A process that never calls run_parallel never has a lane, and each of its
+// items costs one relaxed atomic load more.
+//   Death with bodies on lanes: the code of a body keeps running after its process dies, until
+// its next enter_turn or the end of the body; the fiber then switches out and its lane thread
+// unwinds it (destructors run there, with the fiber's context installed and the gate held). reap
+// unwinds the other fibers at once and wakes those parked in a turn, which unwind the same way.
+// A body that never takes the turn again keeps its lane thread, and the platform's destructor
+// waits for it.
+// After stop(), run() returns while bodies may still run on lanes: they can take turns (the pool
+// is gone, so nobody else holds the gate) and their work stays queued for the next run().
+//
 // Thread-safe: every method may be called from any thread, except park, unpark and yield (on
-// the process's own strand, as platform.h requires) and run (from one non-pool thread). run()
-// starts the pool and timer threads, blocks until stop(), then lets each pool thread finish its
-// current item and joins them all: queued work stays queued for the next run() or for the
-// destructor. The destructor (REQUIRES: run() is not active) unwinds every fiber still parked
-// on the destroying thread, then destroys the hosts.
+// the process's own strand or in a turn, as platform.h requires) and run (from one non-pool
+// thread). run() starts the pool and timer threads, blocks until stop(), then lets each pool
+// thread finish its current item and joins them all: queued work stays queued for the next run()
+// or for the destructor. The destructor (REQUIRES: run() is not active) unwinds every fiber still
+// parked on the destroying thread (those inside run_parallel on their lanes, which it then
+// joins), then destroys the hosts.
 //
 //   ThreadsPlatform platform({.threads = 4, .seed = 42});
 //   ProcessId p = *platform.start_process(NodeId{0}, "driver", std::make_unique<Driver>());
@@ -84,7 +119,8 @@ class ThreadsPlatform final : public Platform {
  public:
   explicit ThreadsPlatform(ThreadsPlatformOptions options = {});
   // Destroys every process: unwinds the fibers still parked (on this thread, in process and
-  // fiber id order), then the hosts. REQUIRES: run() is not active.
+  // fiber id order; those inside run_parallel on their lane threads, which it then joins), then
+  // the hosts. REQUIRES: run() is not active.
   ~ThreadsPlatform() override;
   ThreadsPlatform(const ThreadsPlatform&) = delete;
   ThreadsPlatform& operator=(const ThreadsPlatform&) = delete;
@@ -101,6 +137,12 @@ class ThreadsPlatform final : public Platform {
   void park(const WaitReason& reason) override;
   void unpark(FiberId fiber) override;
   void yield() override;
+  // Threaded actors: `body` runs on a lane thread of (current process, pool); see the header.
+  void run_parallel(int pool, int lanes, absl::FunctionRef<void()> body) override;
+  // Blocks this lane thread until the process's turn is free; takes it. If the process has died,
+  // does not return: the fiber is unwound (forced unwind).
+  void enter_turn() override;
+  void leave_turn() override;
   TimerId start_timer(ProcessId process, Nanos deadline, absl::AnyInvocable<void()> callback) override;
   void cancel_timer(TimerId timer) override;
   using Platform::send;

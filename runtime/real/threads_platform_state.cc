@@ -122,6 +122,7 @@ FiberSlot* ThreadsPlatform::State::current_slot(ProcessStrand** process) {
   if ((*process)->reaping) return nullptr;
   auto it = (*process)->fibers.find(context->fiber);
   assert(it != (*process)->fibers.end());
+  if (it->second->unwinding) return nullptr;  // a lane thread is unwinding it
   assert(it->second->state == FiberSlot::State::kRunning);
   return it->second.get();
 }

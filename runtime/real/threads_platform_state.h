@@ -63,6 +63,22 @@ struct ThreadsPlatform::State {
   // the platform's destructor, which owns every strand once the pool has stopped.
   void reap(ProcessStrand& process);
 
+  // Lanes (threads_platform_lanes.cc).
+
+  // On the strand, after `slot` switched out of run_parallel: gives it to a lane thread of the
+  // pool it asked for (creating the pool), or, if its process died meanwhile, leaves it to reap.
+  void hand_to_lane(ProcessStrand& process, FiberSlot& slot);
+  // A lane thread's part: runs `slot` (resumed outside the turn) until it switches out, which it
+  // does only holding the turn: to go back to the strand (posts its resume item), or to be
+  // unwound (its process died). Gives the turn back.
+  void run_on_lane(ProcessStrand& process, FiberSlot& slot);
+  // Unwinds `slot`'s fiber on this lane thread and erases it. REQUIRES: holding the gate; the
+  // process is dead.
+  void unwind_on_lane(ProcessStrand& process, FiberSlot& slot);
+  // park() and yield() of a fiber holding the turn on its lane (threads_platform.cc calls them).
+  void park_on_lane(ProcessStrand& process, FiberSlot& slot);
+  void yield_on_lane(ProcessStrand& process, FiberSlot& slot);
+
   // Nanoseconds since construction, on the steady clock.
   Nanos now() const;
   bool tracing() const { return options.trace != nullptr; }

@@ -4,6 +4,7 @@
 #include <deque>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "fmt/format.h"
 #include "runtime/fiber/fiber.h"
@@ -44,10 +45,17 @@ void ThreadsPlatform::State::drain(ProcessStrand& process) {
       item = std::move(process.queue.front());
       process.queue.pop_front();
     }
+    // A process with threaded calls shares its turn with its lanes (threads_platform.h).
+    const bool gated = process.gated.load(std::memory_order_relaxed);
+    if (gated) process.gate.acquire();
     run_item(process, item);
+    if (gated) process.gate.release();
   }
   // Dead: the strand stays taken (scheduled == true) forever, so nobody queues it again.
+  const bool gated = process.gated.load(std::memory_order_relaxed);
+  if (gated) process.gate.acquire();
   if (!process.reaped) reap(process);
+  if (gated) process.gate.release();
 }
 
 void ThreadsPlatform::State::run_item(ProcessStrand& process, WorkItem& item) {
@@ -133,6 +141,10 @@ void ThreadsPlatform::State::resume_fiber(ProcessStrand& process, FiberSlot& slo
     node.mapped().reset();
     return;
   }
+  if (slot.state == FiberSlot::State::kOnLane) {  // entered run_parallel
+    hand_to_lane(process, slot);
+    return;
+  }
   // It parked or yielded, or it is on its way out: its process died while it ran (it killed
   // itself, or another thread killed it), and the strand reaps it next.
   assert(slot.state != FiberSlot::State::kRunning || !process.alive.load(std::memory_order_acquire));
@@ -153,12 +165,25 @@ void ThreadsPlatform::State::reap(ProcessStrand& process) {
     ScopedExecutionContext scope(&process.callback_context);
     dropped.clear();
   }
-  while (!process.fibers.empty()) {
-    auto node = process.fibers.extract(process.fibers.begin());
+  // Fibers on lanes are unwound by their lane threads, at their next turn or the end of their
+  // body (those parked in a turn are woken for it); the others here, in id order.
+  std::vector<FiberId> here;
+  for (auto& [id, slot] : process.fibers) {
+    if (!slot->on_lane) {
+      here.push_back(id);
+    } else if (slot->state == FiberSlot::State::kParkedOnLane) {
+      slot->state = FiberSlot::State::kQueued;
+      slot->wake.release();
+    }
+  }
+  for (FiberId id : here) {
+    auto node = process.fibers.extract(id);
+    if (node.empty()) continue;
     forget_fiber_owner(node.key());
     ScopedExecutionContext scope(&node.mapped()->context);
     node.mapped()->fiber.reset();  // unwinds its stack if it had started (destructors run)
   }
+  for (auto& [number, pool] : process.lane_pools) pool->close();
   timers.cancel_process(process.id);
   process.reaped = true;
 }
