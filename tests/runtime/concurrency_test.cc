@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -514,6 +516,47 @@ TEST(ConcurrencySim, TheSameSeedGivesTheSameRunForConcurrentActors) {
   };
   EXPECT_EQ(hash(7), hash(7));
   EXPECT_NE(hash(7), hash(8));
+}
+
+// ---- Threads platform only: real parallelism -----------------------------------------------------
+
+// Each call blocks its OS thread (not just its fiber) until `expected` calls are inside at once:
+// that only completes if the calls run on that many threads in parallel.
+class Barrier {
+ public:
+  explicit Barrier(int expected) : expected_(expected) {}
+  bool meet() {
+    std::unique_lock lock(mutex_);
+    threads_.push_back(std::this_thread::get_id());
+    if (++arrived_ == expected_) changed_.notify_all();
+    return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return arrived_ >= expected_; });
+  }
+  int distinct_threads() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::thread::id> ids = threads_;
+    std::sort(ids.begin(), ids.end());
+    return static_cast<int>(std::unique(ids.begin(), ids.end()) - ids.begin());
+  }
+
+ private:
+  const int expected_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int arrived_ = 0;
+  std::vector<std::thread::id> threads_;
+};
+TROUPE_ACTOR(Barrier, &Barrier::meet, &Barrier::distinct_threads);
+
+TEST(ConcurrencyThreads, AThreadedActorRunsMaxConcurrencyCallsInParallelOnThatManyThreads) {
+  ThreadsPlatform platform({.threads = 2});
+  absl::Status status = core::run_driver(platform, [](System& sys) {
+    auto barrier = sys.spawn<Barrier>({.concurrency = troupe::Concurrency::kThreaded, .max_concurrency = 4}, 4);
+    std::vector<Ref<bool>> refs;
+    for (int i = 0; i < 4; ++i) refs.push_back(barrier.call(&Barrier::meet));
+    EXPECT_EQ(sys.get(refs), (std::vector<bool>{true, true, true, true}));
+    EXPECT_EQ(sys.get(barrier.call(&Barrier::distinct_threads)), 4);
+  });
+  ASSERT_TRUE(status.ok()) << status;
 }
 
 // ---- Options are checked at spawn ---------------------------------------------------------------
