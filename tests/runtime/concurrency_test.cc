@@ -211,7 +211,9 @@ TEST_P(Concurrency, AThreadedActorRunsAtMostMaxConcurrencyCallsAtOnce) {
     EXPECT_GE(peaks[0], 2);
     // Under the simulator the 30 calls arrive within a millisecond and each stays 50 ms: exactly
     // ten are inside at once.
-    if (GetParam() == Backend::kSim) EXPECT_EQ(peaks[0], 10);
+    if (GetParam() == Backend::kSim) {
+      EXPECT_EQ(peaks[0], 10);
+    }
   });
 }
 
@@ -263,7 +265,9 @@ TEST_P(Concurrency, AnAsyncActorsDefaultLimitIsAThousand) {
     auto probe = sys.spawn<Probe>({.concurrency = troupe::Concurrency::kAsync});
     std::vector<int> peaks = load(sys, probe, &Probe::stay, 1100, 200);
     EXPECT_LE(peaks[0], 1000);
-    if (GetParam() == Backend::kSim) EXPECT_EQ(peaks[0], 1000);
+    if (GetParam() == Backend::kSim) {
+      EXPECT_EQ(peaks[0], 1000);
+    }
   });
 }
 
@@ -285,7 +289,9 @@ TEST_P(Concurrency, ConcurrencyGroupsHoldTheirOwnLimits) {
     EXPECT_EQ(peaks[0], 1);
     EXPECT_LE(peaks[1], 2);
     EXPECT_LE(peaks[2], 3);
-    if (GetParam() == Backend::kSim) EXPECT_EQ(peaks, (std::vector<int>{1, 2, 3}));
+    if (GetParam() == Backend::kSim) {
+      EXPECT_EQ(peaks, (std::vector<int>{1, 2, 3}));
+    }
   });
 }
 
@@ -297,7 +303,9 @@ TEST_P(Concurrency, ACallCanNameItsConcurrencyGroup) {
     std::vector<Ref<int>> refs;
     for (int i = 0; i < 8; ++i) refs.push_back(probe.with({.concurrency_group = "wide"}).call(&Probe::stay, int64_t{20}));
     sys.get(refs);
-    if (GetParam() == Backend::kSim) EXPECT_EQ(sys.get(probe.call(&Probe::peaks))[0], 4);
+    if (GetParam() == Backend::kSim) {
+      EXPECT_EQ(sys.get(probe.call(&Probe::peaks))[0], 4);
+    }
     try {
       sys.get(probe.with({.concurrency_group = "narrow"}).call(&Probe::stay, int64_t{1}));
       ADD_FAILURE() << "a call in an unknown group ran";
@@ -330,7 +338,9 @@ TEST_P(Concurrency, ASemaphoreLimitsItsHolders) {
     sys.get(refs);
     int peak = sys.get(pool.call(&Pool::peak));
     EXPECT_LE(peak, 2);
-    if (GetParam() == Backend::kSim) EXPECT_EQ(peak, 2);
+    if (GetParam() == Backend::kSim) {
+      EXPECT_EQ(peak, 2);
+    }
   });
 }
 
