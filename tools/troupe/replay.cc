@@ -83,6 +83,10 @@ int replay_command(const ReplayCommand& command, const scenarios::Registry& regi
                sim::format_sim_duration(timing.fault_window_ns), sim::format_sim_duration(timing.quiet_ns),
                sim::format_sim_duration(timing.deadline_ns));
   }
+  if (command.platform == scenarios::PlatformKind::kSim) {
+    fmt::print(out, "faults realized: {}\n", outcome.faults.size());
+    for (const std::string& fault : outcome.faults) fmt::print(out, "  {}\n", fault);
+  }
   fmt::print(out, "sometimes hit: {}\n", join(outcome.sometimes_hit));
   std::vector<std::string> missed;
   for (const std::string& name : outcome.sometimes_declared) {
