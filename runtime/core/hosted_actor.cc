@@ -101,19 +101,22 @@ void ProcessRuntime::on_call(wire::Call call) {
     // The caller abandoned the calls below `floor` (lost, no retries): run what arrived of them,
     // in order, and stop waiting for the rest.
     while (!caller.early.empty() && caller.early.begin()->first < call.floor) {
-      wire::Call arrived = std::move(caller.early.begin()->second);
-      caller.early.erase(caller.early.begin());
-      admit(std::move(arrived));
+      auto arrived = caller.early.extract(caller.early.begin());
+      admit(std::move(arrived.mapped()));
     }
     caller.next_sequence = call.floor;
+  }
+  if (call.sequence == caller.next_sequence && caller.early.empty()) {
+    ++caller.next_sequence;  // the common case: in order, nothing waiting
+    admit(std::move(call));
+    return;
   }
   caller.early.emplace(call.sequence, std::move(call));
   // Admit every call whose turn has come, in sequence order.
   while (!caller.early.empty() && caller.early.begin()->first == caller.next_sequence) {
-    wire::Call next = std::move(caller.early.begin()->second);
-    caller.early.erase(caller.early.begin());
+    auto next = caller.early.extract(caller.early.begin());
     ++caller.next_sequence;
-    admit(std::move(next));
+    admit(std::move(next.mapped()));
   }
 }
 
@@ -124,7 +127,7 @@ bool ProcessRuntime::HostedActor::idle() const {
   return true;
 }
 
-void ProcessRuntime::admit(wire::Call call) {
+void ProcessRuntime::admit(wire::Call&& call) {
   HostedActor& actor = *hosted_;
   size_t g = call.method < actor.method_group.size() ? actor.method_group[call.method] : 0;
   if (!call.concurrency_group.empty()) {
@@ -153,32 +156,39 @@ void ProcessRuntime::dispatch(size_t g) {
   HostedActor& actor = *hosted_;
   if (!actor.constructed) return;
   HostedActor::Group& group = actor.groups[g];
-  while (group.running < group.limit && !group.queue.empty()) {
-    wire::Call call = std::move(group.queue.front());
-    group.queue.pop_front();
+  // A new executor takes its first call from the queue when it starts (capturing the call in the
+  // fiber's body would move it twice more and allocate the body on the heap, on every call).
+  while (group.running < group.limit && group.queue.size() > static_cast<size_t>(group.starting)) {
     ++group.running;
-    platform_.spawn(self_, "execute", [this, g, call = std::move(call)]() mutable { run_calls(g, std::move(call)); });
+    ++group.starting;
+    platform_.spawn(self_, "execute", [this, g] { run_calls(g); });
   }
 }
 
-void ProcessRuntime::run_calls(size_t g, wire::Call call) {
+void ProcessRuntime::run_calls(size_t g) {
   HostedActor& actor = *hosted_;
+  --actor.groups[g].starting;
   const bool sequential = actor.mode == Concurrency::kSequential;
   if (actor.mode == Concurrency::kAsync) ExecutionContext::current()->cooperative = true;
   std::optional<msgpack::zone> own_zone;  // concurrent calls each decode into their own zone
   if (!sequential) own_zone.emplace(wire::kZoneChunkBytes);
   msgpack::zone& zone = sequential ? call_zone_ : *own_zone;
   const FiberId self = ExecutionContext::current()->fiber;
-  for (;;) {
+  // Another executor of the group may have taken the call this one was started for: then the
+  // queue is empty here and this one just ends.
+  while (!actor.groups[g].queue.empty()) {
+    wire::Call call = std::move(actor.groups[g].queue.front());
+    actor.groups[g].queue.pop_front();
     zone.clear();
-    actor.running[self] = &call;
+    actor.running.emplace_back(self, &call);
     ObjectPayload result = execute(call, g, zone);
-    actor.running.erase(self);
+    for (size_t i = 0; i < actor.running.size(); ++i) {
+      if (actor.running[i].first != self) continue;
+      actor.running[i] = actor.running.back();
+      actor.running.pop_back();
+      break;
+    }
     reply(call, std::move(result));
-    HostedActor::Group& group = actor.groups[g];
-    if (group.queue.empty()) break;
-    call = std::move(group.queue.front());
-    group.queue.pop_front();
   }
   --actor.groups[g].running;
   exit_if_idle();
@@ -186,9 +196,12 @@ void ProcessRuntime::run_calls(size_t g, wire::Call call) {
 
 std::string ProcessRuntime::describe_fiber(FiberId fiber) {
   if (!hosted_) return "";
-  auto it = hosted_->running.find(fiber);
-  if (it == hosted_->running.end()) return "";
-  const wire::Call& call = *it->second;
+  const wire::Call* running = nullptr;
+  for (const auto& [executor, call] : hosted_->running) {
+    if (executor == fiber) running = call;
+  }
+  if (running == nullptr) return "";
+  const wire::Call& call = *running;
   return fmt::format("running {}.{} for {}", hosted_->spec.class_name, call.method_name, ProcessId{call.caller});
 }
 

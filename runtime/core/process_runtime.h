@@ -126,7 +126,8 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
     struct Group {
       std::string name;  // "" for the default group
       int limit = 1;
-      int running = 0;   // calls executing now, one per executor fiber
+      int running = 0;   // executor fibers (each runs one call at a time)
+      int starting = 0;  // of those, spawned but not yet started (they take a call when they do)
       std::deque<wire::Call> queue;
     };
     struct CallerQueue {
@@ -144,7 +145,9 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
     std::vector<Group> groups;            // [0] is the default group
     std::vector<uint32_t> method_group;   // method index -> its group (methods of no group: 0)
     std::map<uint32_t, CallerQueue> callers;
-    std::map<FiberId, const wire::Call*> running;  // executor fiber -> the call it runs (reports)
+    // Executor fiber -> the call it runs, for reports. A vector (at most the sum of the groups'
+    // limits, reused): the per-call cost of a map node would show in the hot path.
+    std::vector<std::pair<FiberId, const wire::Call*>> running;
 
     bool idle() const;
   };
@@ -203,16 +206,16 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   void construct_actor();
   // Puts an admitted call in its group's queue (or answers it at once when it names a group the
   // actor does not have) and dispatches the group.
-  void admit(wire::Call call);
+  void admit(wire::Call&& call);
   // Dispatches every group (once the actor is constructed).
   void start_executor();
   // Starts an executor fiber for each queued call of group `g` that fits under its limit.
   void dispatch(size_t g);
   // Sends `result` to the caller of `call`, stamped with this worker's incarnation.
   void reply(const wire::Call& call, wire::ObjectPayload result);
-  // An executor fiber of group `g`: runs `call`, then the group's next queued calls while the
-  // group stays within its limit.
-  void run_calls(size_t g, wire::Call call);
+  // An executor fiber of group `g`: runs the group's queued calls, one at a time, until the
+  // queue is empty.
+  void run_calls(size_t g);
   // Runs one call; `zone` holds its decoded arguments.
   wire::ObjectPayload execute(const wire::Call& call, size_t g, msgpack::zone& zone);
   // After this_actor::exit(): tells the directory once every admitted call has run.
