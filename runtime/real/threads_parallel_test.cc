@@ -19,9 +19,14 @@
 #include <vector>
 
 #include "runtime/real/threads_platform.h"
+#include "runtime/real/threads_test_support.h"
 
 namespace troupe {
 namespace {
+
+using testing_support::Guard;
+using testing_support::here;
+using testing_support::run_until_stopped;
 
 class FunctionHost final : public ProcessHost {
  public:
@@ -47,48 +52,6 @@ ProcessId start(ThreadsPlatform& platform, FunctionHost::OnMessage on_message = 
   EXPECT_TRUE(id.ok()) << id.status();
   return id.value_or(ProcessId{});
 }
-
-ExecutionContext& here() {
-  ExecutionContext* context = ExecutionContext::current();
-  EXPECT_NE(context, nullptr);
-  return *context;
-}
-
-// Runs the platform until something calls stop(); a forgotten stop() fails after a minute (a guard
-// only: no outcome depends on it).
-void run_until_stopped(ThreadsPlatform& platform) {
-  std::mutex mutex;
-  std::condition_variable done_changed;
-  bool done = false;
-  bool timed_out = false;
-  std::thread watchdog([&] {
-    std::unique_lock lock(mutex);
-    if (!done_changed.wait_for(lock, std::chrono::seconds(60), [&] { return done; })) {
-      timed_out = true;
-      platform.stop();
-    }
-  });
-  absl::Status status = platform.run();
-  {
-    std::lock_guard lock(mutex);
-    done = true;
-  }
-  done_changed.notify_all();
-  watchdog.join();
-  EXPECT_TRUE(status.ok()) << status;
-  EXPECT_FALSE(timed_out) << "nothing called stop() within 60 s";
-}
-
-class Guard {
- public:
-  explicit Guard(std::function<void()> on_destroy) : on_destroy_(std::move(on_destroy)) {}
-  ~Guard() { on_destroy_(); }
-  Guard(const Guard&) = delete;
-  Guard& operator=(const Guard&) = delete;
-
- private:
-  std::function<void()> on_destroy_;
-};
 
 // std::latch and std::barrier on a mutex and a condition variable. (libstdc++ 12's are built on
 // its futex-based atomic wait, as its semaphores are, which the platform stopped using after an

@@ -1,4 +1,5 @@
 #include "runtime/real/threads_platform.h"
+#include "runtime/real/threads_test_support.h"
 
 #include <gtest/gtest.h>
 
@@ -17,6 +18,10 @@
 
 namespace troupe {
 namespace {
+
+using testing_support::Guard;
+using testing_support::here;
+using testing_support::run_until_stopped;
 
 // A ProcessHost that forwards to std::functions (either may be empty).
 class FunctionHost final : public ProcessHost {
@@ -51,50 +56,6 @@ ProcessId start(ThreadsPlatform& platform, std::unique_ptr<ProcessHost> process_
   EXPECT_TRUE(id.ok()) << id.status();
   return id.value_or(ProcessId{});
 }
-
-// The running context (a test helper: fails loudly outside the platform).
-ExecutionContext& here() {
-  ExecutionContext* context = ExecutionContext::current();
-  EXPECT_NE(context, nullptr);
-  return *context;
-}
-
-// Runs the platform until something calls stop(). A test that forgets to stop fails after a
-// minute instead of hanging (a guard only; no outcome depends on timing).
-void run_until_stopped(ThreadsPlatform& platform) {
-  std::mutex mutex;
-  std::condition_variable done_changed;
-  bool done = false;
-  bool timed_out = false;
-  std::thread watchdog([&] {
-    std::unique_lock lock(mutex);
-    if (!done_changed.wait_for(lock, std::chrono::seconds(60), [&] { return done; })) {
-      timed_out = true;
-      platform.stop();
-    }
-  });
-  absl::Status status = platform.run();
-  {
-    std::lock_guard lock(mutex);
-    done = true;
-  }
-  done_changed.notify_all();
-  watchdog.join();
-  EXPECT_TRUE(status.ok()) << status;
-  EXPECT_FALSE(timed_out) << "nothing called stop() within 60 s";
-}
-
-// Runs `on_destroy` when destroyed: shows that a fiber's stack was unwound.
-class Guard {
- public:
-  explicit Guard(std::function<void()> on_destroy) : on_destroy_(std::move(on_destroy)) {}
-  ~Guard() { on_destroy_(); }
-  Guard(const Guard&) = delete;
-  Guard& operator=(const Guard&) = delete;
-
- private:
-  std::function<void()> on_destroy_;
-};
 
 ThreadsPlatformOptions four_threads() { return {.threads = 4, .seed = 7}; }
 
