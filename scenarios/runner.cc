@@ -49,9 +49,15 @@ PlatformResult run_on_sim(const Scenario& scenario, const RunOptions& options, T
   return {.status = std::move(result.status), .time = result.sim_time, .schedule_diverged = result.schedule_diverged};
 }
 
+// On the threads platform a scenario's deadline is real time, this many times the simulated one
+// (real machines are slower and noisier than simulated time, more so under sanitizers). Without
+// it a deadlock there (the platform cannot see one) would hang the sweep.
+constexpr int64_t kThreadsDeadlineFactor = 4;
+
 PlatformResult run_on_threads(const Scenario& scenario, const RunOptions& options, Trace& trace,
                               absl::AnyInvocable<void(System&)> driver) {
-  ThreadsPlatformOptions platform_options{.seed = options.seed, .trace = &trace};
+  const Nanos deadline = kThreadsDeadlineFactor * scenario.deadline_ns;
+  ThreadsPlatformOptions platform_options{.seed = options.seed, .trace = &trace, .deadline = deadline};
   for (const sim::NodeOptions& node : scenario.cluster.nodes) {
     platform_options.nodes.push_back({.name = node.name, .cpus = node.cpus, .memory_bytes = node.memory_bytes});
   }
@@ -59,6 +65,14 @@ PlatformResult run_on_threads(const Scenario& scenario, const RunOptions& option
   PlatformResult result;
   result.status = core::run_driver(platform, std::move(driver));
   result.time = platform.now();
+  if (absl::IsDeadlineExceeded(result.status)) {
+    std::string message(result.status.message());
+    std::string_view report = message;
+    report.remove_prefix(std::min(report.size(), report.find('\n') + 1));  // keep the waiting fibers
+    result.status = absl::DeadlineExceededError(fmt::format(
+        "liveness: {} did not finish within {} of real time on the threads platform ({} x its deadline); still "
+        "waiting:\n{}", scenario.name, sim::format_sim_duration(deadline), kThreadsDeadlineFactor, report));
+  }
   return result;
 }
 

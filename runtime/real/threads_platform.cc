@@ -261,9 +261,16 @@ absl::Status ThreadsPlatform::run() {
   std::vector<std::thread> workers;
   workers.reserve(state_->threads);
   for (int i = 0; i < state_->threads; ++i) workers.emplace_back([this] { state_->worker_loop(); });
+  bool past_deadline = false;
   {
     std::unique_lock lock(state_->run_mutex);
-    state_->stop_requested_changed.wait(lock, [this] { return state_->stop_requested; });
+    auto stopped = [this] { return state_->stop_requested; };
+    if (state_->options.deadline < 0) {
+      state_->stop_requested_changed.wait(lock, stopped);
+    } else {
+      past_deadline = !state_->stop_requested_changed.wait_until(
+          lock, state_->origin + std::chrono::nanoseconds(state_->options.deadline), stopped);
+    }
   }
   // Each worker finishes its current item, hands its process back to the ready queue, and exits.
   state_->ready.stop();
@@ -273,6 +280,10 @@ absl::Status ThreadsPlatform::run() {
     std::lock_guard lock(state_->run_mutex);
     state_->stop_requested = false;
     state_->running = false;
+  }
+  if (past_deadline) {
+    return absl::DeadlineExceededError(fmt::format("deadline of {:.3f}s (real time) passed with work unfinished\n{}",
+                                                   state_->options.deadline / 1e9, state_->wait_report()));
   }
   return absl::OkStatus();
 }

@@ -113,6 +113,11 @@ struct ThreadsPlatformOptions {
   // time in 4; runtime/buggify_sites.h), drawn from `seed`, which the constructor logs to stderr
   // and to the trace. Off (the default): buggify() is always false.
   bool chaos = false;
+  // Liveness: once this much real time has passed since the platform started, run() stops the
+  // pool and returns DeadlineExceeded listing what every fiber of a live process waits for (the
+  // simulator's report). The threads platform cannot see a deadlock, so a run that one ends
+  // stops here instead of hanging. -1: no deadline.
+  Nanos deadline = -1;
 };
 
 class ThreadsPlatform final : public Platform {
@@ -149,7 +154,8 @@ class ThreadsPlatform final : public Platform {
   // Both channels are the same here: nothing is lost between live processes.
   void send(ProcessId from, ProcessId to, std::string payload, Channel channel) override;
   uint64_t random_u64() override;
-  // Runs the pool until stop(), then joins it; always OkStatus. May be called again later.
+  // Runs the pool until stop(), then joins it: OkStatus, or DeadlineExceeded once
+  // options.deadline has passed (see there). May be called again later.
   // REQUIRES: not on a pool thread, and not concurrently with itself.
   absl::Status run() override;
   // Makes run() return (or the next run() return at once if none is active). Any thread.

@@ -152,6 +152,32 @@ ProcessId ThreadsPlatform::State::fiber_owner(FiberId fiber) {
   return ProcessId{};
 }
 
+std::string ThreadsPlatform::State::wait_report() {
+  std::vector<ProcessStrand*> live;
+  {
+    std::shared_lock lock(processes_mutex);
+    for (auto& process : processes) {
+      if (process->alive.load(std::memory_order_acquire)) live.push_back(process.get());
+    }
+  }
+  std::string report;
+  for (ProcessStrand* process : live) {
+    const bool gated = process->gated.load(std::memory_order_acquire);
+    if (gated) process->gate.acquire();
+    for (const auto& [id, slot] : process->fibers) {
+      std::string doing = process->host->describe_fiber(id);
+      report += fmt::format("  {} {} ({}) fiber {} '{}'{} waits for {}\n", process->node, process->id, process->name, id,
+                            slot->fiber->name(), doing.empty() ? "" : fmt::format(" ({})", doing),
+                            slot->state == FiberSlot::State::kParked || slot->state == FiberSlot::State::kParkedOnLane
+                                ? slot->waiting_for
+                                : std::string("(runnable)"));
+    }
+    if (gated) process->gate.release();
+  }
+  if (report.empty()) report = "  (no fiber is parked)\n";
+  return report;
+}
+
 Nanos ThreadsPlatform::State::now() const {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - origin).count();
 }

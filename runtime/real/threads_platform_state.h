@@ -79,6 +79,10 @@ struct ThreadsPlatform::State {
   void park_on_lane(ProcessStrand& process, FiberSlot& slot);
   void yield_on_lane(ProcessStrand& process, FiberSlot& slot);
 
+  // One line per fiber of a live process: what it waits for. REQUIRES: the pool has stopped
+  // (takes each gated process's gate to read its fibers).
+  std::string wait_report();
+
   // Nanoseconds since construction, on the steady clock.
   Nanos now() const;
   bool tracing() const { return options.trace != nullptr; }

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "fmt/format.h"
 #include "runtime/core/random.h"
 
 namespace troupe {
@@ -118,6 +119,19 @@ TEST(ThreadsPlatform, ParkedFiberResumesWhenAMessageHandlerOfItsProcessUnparksIt
   run_until_stopped(platform);
   EXPECT_TRUE(resumed);
   EXPECT_EQ(parks, 1);
+}
+
+TEST(ThreadsPlatform, ARunPastItsDeadlineStopsAndSaysWhatEachFiberWaitsFor) {
+  ThreadsPlatform platform({.threads = 2, .deadline = 200 * kMillisecond});
+  ProcessId stuck = start(platform, host(), "stuck");
+  platform.spawn(stuck, "forever", [&] { platform.park({"a reply that never comes"}); });
+  absl::Status status = platform.run();  // nothing calls stop(): only the deadline ends it
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_GE(platform.now(), 200 * kMillisecond);
+  EXPECT_EQ(std::string(status.message()),
+            fmt::format("deadline of 0.200s (real time) passed with work unfinished\n"
+                        "  n0 {} (stuck) fiber f1 'forever' waits for a reply that never comes\n",
+                        stuck));
 }
 
 TEST(ThreadsPlatform, SleepWithATimerReturnsNoEarlierThanTheDeadline) {
