@@ -31,11 +31,20 @@ void forget(Queue& queue, Match match) {
 
 }  // namespace
 
+void detail::ProcessBound::bind(const ExecutionContext& context, const Waitable& self) {
+  if (!process_.valid()) process_ = context.process;
+  if (process_ == context.process) return;
+  throw std::logic_error(fmt::format("troupe: {} belongs to process {} but was used from {} (a Mutex, Event or "
+                                     "Semaphore serves the fibers of one process: an actor's members, a driver's "
+                                     "locals)", self.describe(), process_, context.process));
+}
+
 // ---- Mutex --------------------------------------------------------------------------------------
 
 void Mutex::lock() {
   ProcessTurn turn;
   ExecutionContext& context = fiber_context("Mutex::lock");
+  bind(context, *this);
   const FiberId self = context.fiber;
   if (holder_ == self) {
     throw std::logic_error(fmt::format("troupe::Mutex::lock: fiber {} already holds {} (it is not recursive)", self,
@@ -62,6 +71,7 @@ void Mutex::lock() {
 bool Mutex::try_lock() {
   ProcessTurn turn;
   ExecutionContext& context = fiber_context("Mutex::try_lock");
+  bind(context, *this);
   if (holder_.valid()) return false;
   holder_ = context.fiber;
   return true;
@@ -70,6 +80,7 @@ bool Mutex::try_lock() {
 void Mutex::unlock() {
   ProcessTurn turn;
   ExecutionContext& context = fiber_context("Mutex::unlock");
+  bind(context, *this);
   if (holder_ != context.fiber) {
     throw std::logic_error(fmt::format("troupe::Mutex::unlock: fiber {} does not hold {} ({})", context.fiber,
                                        describe(), holder_.valid() ? fmt::format("fiber {} does", holder_)
@@ -91,6 +102,7 @@ std::string Mutex::describe() const { return label("Mutex", name_); }
 void Event::set() {
   ProcessTurn turn;
   ExecutionContext& context = fiber_context("Event::set");
+  bind(context, *this);
   set_ = true;
   std::deque<FiberId> waiters = std::move(waiters_);
   waiters_.clear();
@@ -110,6 +122,7 @@ bool Event::is_set() const {
 void Event::wait() {
   ProcessTurn turn;
   ExecutionContext& context = fiber_context("Event::wait");
+  bind(context, *this);
   const FiberId self = context.fiber;
   struct Leave {
     Event& event;
@@ -125,6 +138,7 @@ void Event::wait() {
 bool Event::wait_for(std::chrono::nanoseconds timeout) {
   ProcessTurn turn;
   ExecutionContext& context = fiber_context("Event::wait_for");
+  bind(context, *this);
   Platform& platform = *context.platform;
   const FiberId self = context.fiber;
   const Nanos deadline = platform.now() + timeout.count();
@@ -157,6 +171,7 @@ Semaphore::Semaphore(int64_t permits, std::string name) : name_(std::move(name))
 void Semaphore::acquire() {
   ProcessTurn turn;
   ExecutionContext& context = fiber_context("Semaphore::acquire");
+  bind(context, *this);
   if (permits_ > 0 && waiters_.empty()) {
     --permits_;
     return;
@@ -187,6 +202,7 @@ void Semaphore::release(int64_t count) {
   ProcessTurn turn;
   if (count < 1) throw std::invalid_argument(fmt::format("troupe::Semaphore::release({}): at least 1", count));
   ExecutionContext& context = fiber_context("Semaphore::release");
+  bind(context, *this);
   permits_ += count;
   while (permits_ > 0 && !waiters_.empty()) {
     Waiter* next = waiters_.front();

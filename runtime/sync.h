@@ -24,8 +24,9 @@
 // simulator, a cycle of fibers waiting on each other's Mutexes stops the run at once with a
 // deadlock report naming every fiber and lock of the cycle.
 //
-// REQUIRES (all): called on a fiber of a Troupe platform; one object is used by the fibers of one
-// process only (an actor's members, a driver's locals), and outlives every waiter.
+// REQUIRES (all): called on a fiber of a Troupe platform (else std::logic_error); one object is
+// used by the fibers of one process only (an actor's members, a driver's locals: a use from
+// another process throws std::logic_error naming both), and outlives every waiter.
 #pragma once
 
 #include <chrono>
@@ -38,7 +39,21 @@
 
 namespace troupe {
 
-class Mutex final : public Waitable {
+namespace detail {
+// Remembers the process a primitive is first used in, and refuses use from another: its waiters
+// are fibers of that process (unpark works within one process only), and its state is guarded
+// by that process's turn.
+class ProcessBound {
+ protected:
+  // Throws std::logic_error naming both processes when `context` is in another process.
+  void bind(const ExecutionContext& context, const Waitable& self);
+
+ private:
+  ProcessId process_;
+};
+}  // namespace detail
+
+class Mutex final : public Waitable, private detail::ProcessBound {
  public:
   explicit Mutex(std::string name = "") : name_(std::move(name)) {}
   Mutex(const Mutex&) = delete;
@@ -67,7 +82,7 @@ class Mutex final : public Waitable {
 
 // A flag that fibers wait for (asyncio.Event): wait() returns once set() was called, until
 // clear(). set() wakes every waiter.
-class Event final : public Waitable {
+class Event final : public Waitable, private detail::ProcessBound {
  public:
   explicit Event(std::string name = "") : name_(std::move(name)) {}
   Event(const Event&) = delete;
@@ -91,7 +106,7 @@ class Event final : public Waitable {
 
 // A counting semaphore (asyncio.Semaphore, std::counting_semaphore): acquire() takes a permit,
 // waiting while there are none; release() gives permits back, first to the longest waiters.
-class Semaphore final : public Waitable {
+class Semaphore final : public Waitable, private detail::ProcessBound {
  public:
   // REQUIRES: permits >= 0.
   explicit Semaphore(int64_t permits, std::string name = "");

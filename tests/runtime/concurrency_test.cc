@@ -513,6 +513,35 @@ TEST(ConcurrencySim, ARecursiveLockIsAnErrorNotAHang) {
   EXPECT_NE(shared, nullptr);
 }
 
+Mutex* g_driver_mutex = nullptr;  // set by the test below; an actor must not use it
+
+class Trespasser {
+ public:
+  void take_the_drivers_lock() { g_driver_mutex->lock(); }
+};
+TROUPE_ACTOR(Trespasser, &Trespasser::take_the_drivers_lock);
+
+TEST(ConcurrencySim, APrimitiveRefusesFibersOfAnotherProcess) {
+  sim::SimRunResult result = run_sim(1, [](System& sys) {
+    Mutex lock{"driver's"};
+    lock.lock();
+    lock.unlock();  // now it belongs to the driver's process
+    g_driver_mutex = &lock;
+    auto trespasser = sys.spawn<Trespasser>({});
+    try {
+      sys.get(trespasser.call(&Trespasser::take_the_drivers_lock));
+      ADD_FAILURE() << "an actor locked the driver's mutex";
+    } catch (const TaskError& e) {
+      EXPECT_EQ(e.type_name(), "std::logic_error");
+      EXPECT_NE(std::string(e.what()).find("Mutex 'driver's' belongs to process p2 but was used from p3"),
+                std::string::npos)
+          << e.what();
+    }
+    g_driver_mutex = nullptr;
+  });
+  EXPECT_TRUE(result.status.ok()) << result.status;
+}
+
 TEST(ConcurrencySim, TheSameSeedGivesTheSameRunForConcurrentActors) {
   auto hash = [](uint64_t seed) {
     return run_sim(seed, [](System& sys) {
