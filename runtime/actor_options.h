@@ -73,7 +73,10 @@ struct ConcurrencyGroup {
 
 struct ActorOptions {
   double num_cpus = 1;                       // needed on a node to place the actor
-  double num_gpus = 0;                       // (later: GPU issue)
+  // GPUs: a share of one device (0.0001 precision, e.g. 0.5: two such actors share a device, and
+  // one device fills before the next is used) or whole devices (1, 2, ...; 1.5 is invalid).
+  // this_actor::gpu_ids() names the devices. (The GPU device model comes later.)
+  double num_gpus = 0;
   int64_t memory_bytes = 0;                  // needed on a node; 0 = no requirement
   std::map<std::string, double> resources;   // custom resources (need matching nodes)
   Concurrency concurrency = Concurrency::kSequential;

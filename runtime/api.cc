@@ -2,6 +2,7 @@
 #include <cxxabi.h>
 
 #include <cassert>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -203,10 +204,28 @@ void fill_concurrency(wire::ActorSpec& spec, const ActorOptions& options, const 
   }
 }
 
+// num_gpus: a share of one GPU to 0.0001, or whole GPUs (Ray's rule).
+int32_t gpu_units(double num_gpus) {
+  if (!(num_gpus >= 0) || num_gpus > 1e6) {
+    throw std::invalid_argument(fmt::format("spawn: num_gpus = {} (expected 0 to 1,000,000)", num_gpus));
+  }
+  const double scaled = num_gpus * wire::kGpuUnits;
+  const auto units = static_cast<int64_t>(std::llround(scaled));
+  if (std::abs(scaled - static_cast<double>(units)) > 1e-6) {
+    throw std::invalid_argument(fmt::format("spawn: num_gpus = {} is finer than the precision of 0.0001", num_gpus));
+  }
+  if (units > wire::kGpuUnits && units % wire::kGpuUnits != 0) {
+    throw std::invalid_argument(fmt::format(
+        "spawn: num_gpus = {}: above 1, only whole GPUs (a share of a device must be at most 1)", num_gpus));
+  }
+  return static_cast<int32_t>(units);
+}
+
 }  // namespace
 
 void System::fill_spec(wire::ActorSpec& spec, const ActorOptions& options, const detail::ClassInfo& info) {
   fill_concurrency(spec, options, info);
+  spec.gpu_units = gpu_units(options.num_gpus);
   spec.name = options.name;
   spec.ns = options.ns;
   spec.detached = options.lifetime == Lifetime::kDetached;
@@ -250,6 +269,7 @@ System& system() { return hosting_runtime().system(); }
 void exit() { hosting_runtime().exit_actor(); }  // exit_actor and crash_actor take the turn
 void crash() { hosting_runtime().crash_actor(); }
 int restart_count() { return hosting_runtime().restart_count(); }
+std::vector<uint32_t> gpu_ids() { return hosting_runtime().gpu_ids(); }
 NodeId node() {
   hosting_runtime();
   return ExecutionContext::current()->node;

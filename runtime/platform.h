@@ -122,6 +122,7 @@ struct NodeInfo {
   std::string name;
   double cpus = 0;
   int64_t memory_bytes = 0;
+  int gpus = 0;  // devices 0 .. gpus-1; actors take whole ones or shares of one (ActorOptions::num_gpus)
   bool alive = true;
 };
 

@@ -8,6 +8,9 @@
 // REQUIRES (all): called from code running inside an actor (a method or the constructor).
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "runtime/actor_handle.h"
 #include "runtime/ids.h"
 #include "runtime/system.h"
@@ -39,5 +42,9 @@ int restart_count();
 
 // The node this actor runs on.
 NodeId node();
+
+// The GPUs (device numbers on its node, ascending) this actor was given by num_gpus; empty
+// without. Actors sharing a device (num_gpus < 1) see the same number.
+std::vector<uint32_t> gpu_ids();
 
 }  // namespace troupe::this_actor

@@ -59,7 +59,8 @@ PlatformResult run_on_threads(const Scenario& scenario, const RunOptions& option
   const Nanos deadline = kThreadsDeadlineFactor * scenario.deadline_ns;
   ThreadsPlatformOptions platform_options{.seed = options.seed, .trace = &trace, .deadline = deadline};
   for (const sim::NodeOptions& node : scenario.cluster.nodes) {
-    platform_options.nodes.push_back({.name = node.name, .cpus = node.cpus, .memory_bytes = node.memory_bytes});
+    platform_options.nodes.push_back(
+        {.name = node.name, .cpus = node.cpus, .memory_bytes = node.memory_bytes, .gpus = node.gpus});
   }
   ThreadsPlatform platform(std::move(platform_options));
   PlatformResult result;

@@ -57,7 +57,8 @@ World::~World() {
 NodeId World::add_node(NodeOptions options) {
   NodeId id{static_cast<uint32_t>(nodes_.size())};
   nodes_.push_back({.id = id, .name = options.name.empty() ? fmt::format("node{}", id.value) : options.name,
-                    .cpus = options.cpus, .memory_bytes = options.memory_bytes, .alive = true});
+                    .cpus = options.cpus, .memory_bytes = options.memory_bytes, .gpus = options.gpus,
+                    .alive = true});
   return id;
 }
 

@@ -45,6 +45,7 @@ struct NodeOptions {
   std::string name;
   double cpus = 8;
   int64_t memory_bytes = int64_t{16} << 30;
+  int gpus = 0;
 };
 
 // A process as fault injection and reports see it.

@@ -15,7 +15,8 @@ Directory::Directory(Platform& platform) : platform_(platform) {}
 void Directory::on_start() {
   self_ = ExecutionContext::current()->process;
   for (const NodeInfo& info : platform_.nodes()) {
-    nodes_.push_back({.info = info, .free_cpus = info.cpus, .free_memory = info.memory_bytes});
+    nodes_.push_back({.info = info, .free_cpus = info.cpus, .free_memory = info.memory_bytes,
+                      .gpu_free = std::vector<int32_t>(static_cast<size_t>(std::max(info.gpus, 0)), wire::kGpuUnits)});
   }
   platform_.watch_nodes(self_);
 }
@@ -124,9 +125,18 @@ void Directory::on_create(ProcessId from, wire::CreateActor request) {
 std::string Directory::infeasible_reason(const wire::ActorSpec& spec) const {
   double max_cpus = 0;
   int64_t max_memory = 0;
+  int max_gpus = 0;
   for (const NodeCapacity& node : nodes_) {  // down nodes count: they may reboot
     max_cpus = std::max(max_cpus, node.info.cpus);
     max_memory = std::max(max_memory, node.info.memory_bytes);
+    max_gpus = std::max(max_gpus, node.info.gpus);
+  }
+  const int gpus_needed = (spec.gpu_units + wire::kGpuUnits - 1) / wire::kGpuUnits;
+  if (gpus_needed > max_gpus) {
+    return fmt::format("infeasible: needs {} GPU{}, the largest node has {}",
+                       spec.gpu_units % wire::kGpuUnits == 0 ? fmt::format("{}", gpus_needed)
+                                                             : fmt::format("{:g}", spec.gpu_units / double{wire::kGpuUnits}),
+                       gpus_needed == 1 && spec.gpu_units <= wire::kGpuUnits ? "" : "s", max_gpus);
   }
   if (spec.num_cpus > max_cpus) {
     return fmt::format("infeasible: needs {} CPUs, the largest node has {}", spec.num_cpus, max_cpus);
@@ -138,6 +148,23 @@ std::string Directory::infeasible_reason(const wire::ActorSpec& spec) const {
     if (amount > 0) return fmt::format("infeasible: needs {} of resource '{}', which no node has", amount, resource);
   }
   return "";
+}
+
+std::vector<uint32_t> Directory::fit_gpus(const NodeCapacity& node, int32_t units) {
+  std::vector<uint32_t> devices;
+  if (units <= 0) return devices;
+  if (units < wire::kGpuUnits) {
+    for (uint32_t device = 0; device < node.gpu_free.size(); ++device) {
+      if (node.gpu_free[device] >= units) return {device};
+    }
+    return devices;
+  }
+  const size_t whole = static_cast<size_t>(units / wire::kGpuUnits);
+  for (uint32_t device = 0; device < node.gpu_free.size() && devices.size() < whole; ++device) {
+    if (node.gpu_free[device] == wire::kGpuUnits) devices.push_back(device);
+  }
+  if (devices.size() < whole) devices.clear();
+  return devices;
 }
 
 bool Directory::try_place(ActorRecord& actor) {
@@ -154,13 +181,23 @@ bool Directory::try_place(ActorRecord& actor) {
   std::vector<NodeInfo> current = platform_.nodes();  // liveness changes (node crash, reboot)
   for (size_t i = 0; i < nodes_.size() && i < current.size(); ++i) nodes_[i].info.alive = current[i].alive;
   NodeCapacity* best = nullptr;
+  std::vector<uint32_t> best_gpus;
   for (NodeCapacity& node : nodes_) {
     if (!node.info.alive || node.free_cpus < spec.num_cpus || node.free_memory < spec.memory_bytes) continue;
-    if (best == nullptr || node.free_cpus > best->free_cpus) best = &node;
+    std::vector<uint32_t> gpus = fit_gpus(node, spec.gpu_units);
+    if (spec.gpu_units > 0 && gpus.empty()) continue;
+    if (best == nullptr || node.free_cpus > best->free_cpus) {
+      best = &node;
+      best_gpus = std::move(gpus);
+    }
   }
   if (best == nullptr) {
-    std::string reason = fmt::format("waiting for resources: needs {} CPUs and {} bytes; no node has them free",
-                                     spec.num_cpus, spec.memory_bytes);
+    std::string reason =
+        spec.gpu_units == 0
+            ? fmt::format("waiting for resources: needs {} CPUs and {} bytes; no node has them free", spec.num_cpus,
+                          spec.memory_bytes)
+            : fmt::format("waiting for resources: needs {} CPUs, {} bytes and {:g} GPUs; no node has them free",
+                          spec.num_cpus, spec.memory_bytes, spec.gpu_units / double{wire::kGpuUnits});
     if (actor.pending_reason != reason) {
       actor.pending_reason = reason;
       platform_.trace({.kind = TraceKind::kActorCreate, .actor = id, .detail = "pending: " + reason});
@@ -169,6 +206,9 @@ bool Directory::try_place(ActorRecord& actor) {
   }
   best->free_cpus -= spec.num_cpus;
   best->free_memory -= spec.memory_bytes;
+  const int32_t per_device = std::min(spec.gpu_units, wire::kGpuUnits);
+  for (uint32_t device : best_gpus) best->gpu_free[device] -= per_device;
+  actor.spec.gpu_ids = std::move(best_gpus);
   actor.node = best->info.id;
   actor.placed = true;
   actor.pending_reason.clear();
@@ -251,6 +291,9 @@ void Directory::release_resources(ActorRecord& actor) {
   NodeCapacity& node = nodes_[actor.node.value];
   node.free_cpus += actor.spec.num_cpus;
   node.free_memory += actor.spec.memory_bytes;
+  const int32_t per_device = std::min(actor.spec.gpu_units, wire::kGpuUnits);
+  for (uint32_t device : actor.spec.gpu_ids) node.gpu_free[device] += per_device;
+  actor.spec.gpu_ids.clear();
   actor.placed = false;
 }
 

@@ -64,7 +64,11 @@ class Directory final : public ProcessHost {
     NodeInfo info;
     double free_cpus = 0;
     int64_t free_memory = 0;
+    std::vector<int32_t> gpu_free;  // per device, in wire::kGpuUnits
   };
+  // The devices of `node` that fit `units` (a share: the lowest-numbered device with room, so one
+  // fills before the next; whole GPUs: the lowest-numbered fully free ones), or empty.
+  static std::vector<uint32_t> fit_gpus(const NodeCapacity& node, int32_t units);
 
   void on_create(ProcessId from, wire::CreateActor request);
   void on_started(wire::ActorStarted started);

@@ -82,6 +82,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   void exit_actor() override;
   void crash_actor() override;
   int restart_count() const override { return hosted_ ? static_cast<int>(hosted_->spec.incarnation) : 0; }
+  std::vector<uint32_t> gpu_ids() const override { return hosted_ ? hosted_->spec.gpu_ids : std::vector<uint32_t>{}; }
 
  private:
   // A call this process made and has no final answer for yet.

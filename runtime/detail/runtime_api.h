@@ -74,6 +74,8 @@ class Runtime {
   // Ends the hosted actor's worker process at once, as a crash does (this_actor::crash()).
   virtual void crash_actor() = 0;
   virtual int restart_count() const = 0;
+  // The GPUs the hosted actor was given (empty in the driver and for actors without num_gpus).
+  virtual std::vector<uint32_t> gpu_ids() const = 0;
 };
 
 // The runtime of the process the caller runs in. Aborts with a clear message outside one

@@ -93,6 +93,7 @@ struct ThreadsNodeOptions {
   std::string name{};
   double cpus = 8;
   int64_t memory_bytes = int64_t{16} << 30;
+  int gpus = 0;
 };
 
 struct ThreadsPlatformOptions {

@@ -20,7 +20,7 @@ std::vector<NodeInfo> make_nodes(const std::vector<ThreadsNodeOptions>& options)
   for (const ThreadsNodeOptions& node : options) {
     auto id = NodeId{static_cast<uint32_t>(nodes.size())};
     nodes.push_back({.id = id, .name = node.name.empty() ? fmt::format("node{}", id.value) : node.name,
-                     .cpus = node.cpus, .memory_bytes = node.memory_bytes});
+                     .cpus = node.cpus, .memory_bytes = node.memory_bytes, .gpus = node.gpus});
   }
   return nodes;
 }

@@ -71,6 +71,9 @@ struct ConcurrencyGroupSpec {
   MSGPACK_DEFINE(name, max_concurrency, methods);
 };
 
+// num_gpus has a precision of 1/kGpuUnits of a device (Ray's 0.0001).
+inline constexpr int32_t kGpuUnits = 10000;
+
 // Everything the directory needs to place and start an actor.
 struct ActorSpec {
   uint64_t actor = 0;
@@ -96,10 +99,14 @@ struct ActorSpec {
   uint8_t concurrency = 0;       // troupe::Concurrency
   int32_t max_concurrency = 1;   // of the default group (resolved: never 0)
   std::vector<ConcurrencyGroupSpec> concurrency_groups;
+  // GPUs in units of 1/kGpuUnits of a device (num_gpus = 0.5 is 5000): below kGpuUnits a share of
+  // one device, else whole devices. gpu_ids: the devices the directory assigned at placement.
+  int32_t gpu_units = 0;
+  std::vector<uint32_t> gpu_ids;
   MSGPACK_DEFINE(actor, owner, class_name, ctor_key, ctor_args, name, ns, detached, get_if_exists, num_cpus,
                  memory_bytes, resources, max_pending_calls, max_restarts, max_task_retries, retry_exceptions,
                  incarnation, restart_backoff_ns, restart_backoff_max_ns, retry_exception_types, concurrency,
-                 max_concurrency, concurrency_groups);
+                 max_concurrency, concurrency_groups, gpu_units, gpu_ids);
 };
 
 struct CreateActor {
