@@ -11,6 +11,7 @@
 // REQUIRES: called from a driver or an actor (a fiber of a Troupe platform).
 #pragma once
 
+#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <vector>
@@ -21,10 +22,20 @@
 
 namespace troupe {
 
+namespace detail {
+// Parks until every object in `ids` is ready.
+inline void wait_all(const std::vector<ObjectId>& ids) {
+  if (!ids.empty()) current_runtime().wait_objects(ids, ids.size(), std::nullopt);
+}
+}  // namespace detail
+
 template <typename T>
 auto gather(const std::vector<Ref<T>>& refs) {
   System& sys = detail::current_runtime().system();
-  if (!refs.empty()) sys.wait(refs, refs.size());
+  std::vector<ObjectId> ids;
+  ids.reserve(refs.size());
+  for (const Ref<T>& ref : refs) ids.push_back(ref.id());
+  detail::wait_all(ids);
   if constexpr (std::is_void_v<T>) {
     for (const Ref<T>& ref : refs) sys.get(ref);
   } else {
@@ -38,10 +49,7 @@ std::tuple<T...> gather(const Ref<T>&... refs) {
   static_assert((!std::is_void_v<T> && ...), "troupe::gather(a, b, ...) takes Refs with values; use the vector "
                                              "form for Ref<void>");
   System& sys = detail::current_runtime().system();
-  std::vector<Ref<int>> all;  // wait() is typed, but reads only the ids
-  all.reserve(sizeof...(T));
-  (all.push_back(Ref<int>(refs.id())), ...);
-  sys.wait(all, all.size());
+  detail::wait_all({refs.id()...});
   return std::tuple<T...>{sys.get(refs)...};  // braces: left to right, so the first error wins
 }
 
