@@ -133,10 +133,8 @@ std::string Directory::infeasible_reason(const wire::ActorSpec& spec) const {
   }
   const int gpus_needed = (spec.gpu_units + wire::kGpuUnits - 1) / wire::kGpuUnits;
   if (gpus_needed > max_gpus) {
-    return fmt::format("infeasible: needs {} GPU{}, the largest node has {}",
-                       spec.gpu_units % wire::kGpuUnits == 0 ? fmt::format("{}", gpus_needed)
-                                                             : fmt::format("{:g}", spec.gpu_units / double{wire::kGpuUnits}),
-                       gpus_needed == 1 && spec.gpu_units <= wire::kGpuUnits ? "" : "s", max_gpus);
+    const double gpus = spec.gpu_units / double{wire::kGpuUnits};
+    return fmt::format("infeasible: needs {:g} GPU{}, the largest node has {}", gpus, gpus > 1 ? "s" : "", max_gpus);
   }
   if (spec.num_cpus > max_cpus) {
     return fmt::format("infeasible: needs {} CPUs, the largest node has {}", spec.num_cpus, max_cpus);
