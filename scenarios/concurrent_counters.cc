@@ -24,7 +24,6 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
-#include <numeric>
 #include <string>
 #include <vector>
 
@@ -122,12 +121,6 @@ constexpr int kCallers = 3;
 constexpr int kPerCaller = 8;
 constexpr int kMaxConcurrency = 10;
 constexpr int kIncrements = 100;
-
-std::vector<int> range_inclusive(int first, int last) {
-  std::vector<int> values(static_cast<size_t>(last - first + 1));
-  std::iota(values.begin(), values.end(), first);
-  return values;
-}
 
 void sequential_driver(System& sys, Checks& checks) {
   auto counter = sys.spawn<SlowCounter>({});

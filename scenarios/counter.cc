@@ -16,7 +16,6 @@
 // order.
 #include <algorithm>
 #include <chrono>
-#include <numeric>
 #include <string>
 #include <vector>
 
@@ -84,12 +83,6 @@ TROUPE_ACTOR(Caller, &Caller::increment_many);
 constexpr int kPipelined = 20;
 constexpr int kCallers = 3;
 constexpr int kPerCaller = 10;
-
-std::vector<int> range_inclusive(int first, int last) {
-  std::vector<int> values(static_cast<size_t>(last - first + 1));
-  std::iota(values.begin(), values.end(), first);
-  return values;
-}
 
 void check_int(Checks& checks, std::string_view name, int got, int expected) {
   checks.always(name, got == expected, fmt::format("got {}, expected {}", got, expected));

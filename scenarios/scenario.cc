@@ -2,11 +2,18 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <numeric>
 #include <utility>
 
 #include "fmt/format.h"
 
 namespace troupe::scenarios {
+
+std::vector<int> range_inclusive(int first, int last) {
+  std::vector<int> values(static_cast<size_t>(last - first + 1));
+  std::iota(values.begin(), values.end(), first);
+  return values;
+}
 
 bool keep_working(System& sys, const Checks& checks, int rounds_done) {
   if (rounds_done == 0) return true;

@@ -127,6 +127,9 @@ inline const std::set<faults::FaultKind> kDelayFaults = {faults::FaultKind::kClo
 //   for (int round = 0; keep_working(sys, checks, round); ++round) { ...; troupe::sleep(...); }
 bool keep_working(System& sys, const Checks& checks, int rounds_done);
 
+// first, first + 1, ..., last: the values a run of increments should hand out.
+std::vector<int> range_inclusive(int first, int last);
+
 // The scenarios a CLI or test can run, by name. Listing order is by name.
 class Registry {
  public:
