@@ -67,12 +67,10 @@ PlatformResult run_on_threads(const Scenario& scenario, const RunOptions& option
   result.status = core::run_driver(platform, std::move(driver));
   result.time = platform.now();
   if (absl::IsDeadlineExceeded(result.status)) {
-    std::string message(result.status.message());
-    std::string_view report = message;
-    report.remove_prefix(std::min(report.size(), report.find('\n') + 1));  // keep the waiting fibers
     result.status = absl::DeadlineExceededError(fmt::format(
         "liveness: {} did not finish within {} of real time on the threads platform ({} x its deadline); still "
-        "waiting:\n{}", scenario.name, sim::format_sim_duration(deadline), kThreadsDeadlineFactor, report));
+        "waiting:\n{}", scenario.name, sim::format_sim_duration(deadline), kThreadsDeadlineFactor,
+        platform.wait_report()));
   }
   return result;
 }

@@ -296,6 +296,8 @@ void ThreadsPlatform::stop() {
   state_->stop_requested_changed.notify_all();
 }
 
+std::string ThreadsPlatform::wait_report() { return state_->wait_report(); }
+
 void ThreadsPlatform::trace(TraceEvent event) { state_->record(std::move(event)); }
 
 bool ThreadsPlatform::buggify(std::string_view site) {

@@ -159,6 +159,9 @@ class ThreadsPlatform final : public Platform {
   // options.deadline has passed (see there). May be called again later.
   // REQUIRES: not on a pool thread, and not concurrently with itself.
   absl::Status run() override;
+  // One line per fiber of a live process: what it waits for (the lines run() reports at its
+  // deadline). REQUIRES: run() is not active.
+  std::string wait_report();
   // Makes run() return (or the next run() return at once if none is active). Any thread.
   void stop() override;
   void trace(TraceEvent event) override;
