@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::array<std::string_view, kFaultKindCount> kNames = {
     "crash", "node_crash", "partition", "clog", "reset", "latency", "storage", "buggify", "suspect",
+    "gpu_throttle", "gpu_memory", "gpu_loss",
 };
 
 // `text` without leading and trailing spaces and tabs.
@@ -65,7 +66,8 @@ std::string fault_kind_list(const std::set<FaultKind>& kinds) {
 }
 
 std::string_view fault_kind_choices() {
-  return "crash, node_crash, partition, clog, reset, latency, storage, buggify or suspect";
+  return "crash, node_crash, partition, clog, reset, latency, storage, buggify, suspect, gpu_throttle, gpu_memory or "
+         "gpu_loss";
 }
 
 absl::StatusOr<FaultSelection> parse_fault_kinds(std::string_view list) {

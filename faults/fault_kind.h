@@ -29,19 +29,22 @@ enum class FaultKind {
   kStorage,    // "storage": the object store fails or loses writes at some rate for a while
   kBuggify,    // "buggify": named buggify() sites are enabled from then on
   kSuspect,    // "suspect": a live process is falsely reported dead (a split brain)
+  kGpuThrottle,  // "gpu_throttle": a GPU runs slower for a while (thermal or power throttling)
+  kGpuMemory,    // "gpu_memory": a neighbour takes part of a GPU's memory for a while
+  kGpuLoss,      // "gpu_loss": a GPU is lost (falls off the bus); the processes using it crash
 };
 
-inline constexpr size_t kFaultKindCount = 9;
+inline constexpr size_t kFaultKindCount = 12;
 
 // Every kind, in enum order.
 inline constexpr std::array<FaultKind, kFaultKindCount> kAllFaultKinds = {
     FaultKind::kCrash,   FaultKind::kNodeCrash, FaultKind::kPartition, FaultKind::kClog,
     FaultKind::kReset,   FaultKind::kLatency,   FaultKind::kStorage,   FaultKind::kBuggify,
-    FaultKind::kSuspect,
+    FaultKind::kSuspect, FaultKind::kGpuThrottle, FaultKind::kGpuMemory, FaultKind::kGpuLoss,
 };
 
 // The stable name of `kind`: "crash", "node_crash", "partition", "clog", "reset", "latency",
-// "storage", "buggify" or "suspect".
+// "storage", "buggify", "suspect", "gpu_throttle", "gpu_memory" or "gpu_loss".
 std::string_view fault_kind_name(FaultKind kind);
 
 // The names of `kinds` in enum order, joined by ", " ("crash, partition"); "" for none.
@@ -50,8 +53,8 @@ std::string fault_kind_list(const std::set<FaultKind>& kinds);
 // The kind named `name` (exactly, case-sensitive), or nullopt.
 std::optional<FaultKind> fault_kind_from_name(std::string_view name);
 
-// "crash, node_crash, partition, clog, reset, latency, storage, buggify or suspect": the choices, for
-// error messages.
+// "crash, node_crash, partition, clog, reset, latency, storage, buggify, suspect, gpu_throttle,
+// gpu_memory or gpu_loss": the choices, for error messages.
 std::string_view fault_kind_choices();
 
 // What `--faults` asked for.

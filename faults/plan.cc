@@ -238,6 +238,39 @@ BuggifyFault read_buggify(const Fields& fields) {
   return BuggifyFault{.sites = {names.begin(), names.end()}};
 }
 
+GpuTarget read_gpu(const Fields& fields) {
+  return GpuTarget{.node = read_index(fields.need("node"), fields.path("node")),
+                   .device = read_index(fields.need("device"), fields.path("device"))};
+}
+
+GpuThrottleFault read_gpu_throttle(const Fields& fields) {
+  GpuThrottleFault throttle{.gpu = read_gpu(fields)};
+  const Json& slowdown = fields.need("slowdown");
+  const bool ok = slowdown.is_number() && std::isfinite(slowdown.get<double>()) && slowdown.get<double>() > 1 &&
+                  slowdown.get<double>() <= kGpuSlowdownMax;
+  if (!ok) {
+    fail(fields.path("slowdown"),
+         fmt::format("must be a factor above 1 and at most {} (got {})", kGpuSlowdownMax, show(slowdown)));
+  }
+  throttle.slowdown = slowdown.get<double>();
+  throttle.duration_ns = read_ms(fields.need("duration_ms"), fields.path("duration_ms"), TimeUse::kDuration);
+  return throttle;
+}
+
+GpuMemoryFault read_gpu_memory(const Fields& fields) {
+  GpuMemoryFault pressure{.gpu = read_gpu(fields)};
+  const Json& bytes = fields.need("bytes");
+  const bool ok = bytes.is_number_unsigned() && bytes.get<uint64_t>() >= 1 &&
+                  bytes.get<uint64_t>() <= static_cast<uint64_t>(kGpuPressureBytesMax);
+  if (!ok) {
+    fail(fields.path("bytes"),
+         fmt::format("must be a whole number of bytes from 1 to {} (got {})", kGpuPressureBytesMax, show(bytes)));
+  }
+  pressure.bytes = static_cast<int64_t>(bytes.get<uint64_t>());
+  pressure.duration_ns = read_ms(fields.need("duration_ms"), fields.path("duration_ms"), TimeUse::kDuration);
+  return pressure;
+}
+
 // The keys a fault of `kind` may have, in the order plan_to_json writes them.
 std::vector<std::string_view> fault_keys(FaultKind kind) {
   switch (kind) {
@@ -250,6 +283,9 @@ std::vector<std::string_view> fault_keys(FaultKind kind) {
     case FaultKind::kStorage: return {"at_ms", "kind", "error_rate", "loss_rate", "duration_ms"};
     case FaultKind::kBuggify: return {"at_ms", "kind", "sites"};
     case FaultKind::kSuspect: return {"at_ms", "kind", "process"};
+    case FaultKind::kGpuThrottle: return {"at_ms", "kind", "node", "device", "slowdown", "duration_ms"};
+    case FaultKind::kGpuMemory: return {"at_ms", "kind", "node", "device", "bytes", "duration_ms"};
+    case FaultKind::kGpuLoss: return {"at_ms", "kind", "node", "device"};
   }
   assert(false);
   return {};
@@ -277,6 +313,9 @@ FaultParams read_params(FaultKind kind, const Fields& fields) {
     case FaultKind::kBuggify: return read_buggify(fields);
     case FaultKind::kSuspect:
       return SuspectFault{.process = read_index(fields.need("process"), fields.path("process"))};
+    case FaultKind::kGpuThrottle: return read_gpu_throttle(fields);
+    case FaultKind::kGpuMemory: return read_gpu_memory(fields);
+    case FaultKind::kGpuLoss: return GpuLossFault{.gpu = read_gpu(fields)};
   }
   assert(false);
   return CrashFault{};

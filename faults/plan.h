@@ -45,6 +45,8 @@ inline constexpr size_t kBuggifySitesMax = 256;
 inline constexpr size_t kBuggifySiteNameBytesMax = 128;
 inline constexpr double kIntensityPerSecondMax = 1'000'000;
 inline constexpr size_t kPlanFileBytesMax = 64 << 20;
+inline constexpr double kGpuSlowdownMax = 1000;           // gpu_throttle: at most 1000 times slower
+inline constexpr int64_t kGpuPressureBytesMax = int64_t{1} << 50;  // gpu_memory: at most 1 PiB
 
 // Two distinct nodes, by index. Links are undirected: {0, 2} and {2, 0} are the same link.
 struct NodePair {
@@ -123,9 +125,45 @@ struct SuspectFault {
   bool operator==(const SuspectFault&) const = default;
 };
 
+// One GPU, by indices resolved when the fault fires: `node` names the (node mod n)-th of the n
+// nodes that have GPUs (in node-id order), and `device` names device (device mod g) of that node's
+// g GPUs. (Only nodes with GPUs count, so a plan's GPU faults land on GPUs whatever the head has.)
+struct GpuTarget {
+  uint32_t node = 0;
+  uint32_t device = 0;
+  bool operator==(const GpuTarget&) const = default;
+};
+
+// kGpuThrottle: the GPU runs `slowdown` times slower (in (1, kGpuSlowdownMax]) for `duration_ns`;
+// kernels in flight take longer.
+struct GpuThrottleFault {
+  GpuTarget gpu;
+  double slowdown = 2;
+  Nanos duration_ns = 0;  // > 0
+  bool operator==(const GpuThrottleFault&) const = default;
+};
+
+// kGpuMemory: a neighbour process takes up to `bytes` (in [1, kGpuPressureBytesMax]) of the GPU's
+// free memory for `duration_ns`; allocations that no longer fit throw GpuOutOfMemory, existing
+// ones are kept.
+struct GpuMemoryFault {
+  GpuTarget gpu;
+  int64_t bytes = 0;
+  Nanos duration_ns = 0;  // > 0
+  bool operator==(const GpuMemoryFault&) const = default;
+};
+
+// kGpuLoss: the GPU is lost until its node reboots; every process bound to it crashes, and the
+// directory places restarted actors on other devices.
+struct GpuLossFault {
+  GpuTarget gpu;
+  bool operator==(const GpuLossFault&) const = default;
+};
+
 // The parameters of one fault. The alternatives are in FaultKind order: index() is the kind.
-using FaultParams = std::variant<CrashFault, NodeCrashFault, PartitionFault, ClogFault, ResetFault,
-                                 LatencyFault, StorageFault, BuggifyFault, SuspectFault>;
+using FaultParams =
+    std::variant<CrashFault, NodeCrashFault, PartitionFault, ClogFault, ResetFault, LatencyFault, StorageFault,
+                 BuggifyFault, SuspectFault, GpuThrottleFault, GpuMemoryFault, GpuLossFault>;
 
 // One fault at one simulated time.
 struct ScheduledFault {

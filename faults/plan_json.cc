@@ -134,9 +134,20 @@ Json fault_json(const ScheduledFault& fault) {
           object["error_rate"] = params.error_rate;
           object["loss_rate"] = params.loss_rate;
           add_ms(object, "duration_ms", params.duration_ns);
-        } else {
-          static_assert(std::is_same_v<T, BuggifyFault>);
+        } else if constexpr (std::is_same_v<T, BuggifyFault>) {
           object["sites"] = params.sites;
+        } else {
+          object["node"] = params.gpu.node;
+          object["device"] = params.gpu.device;
+          if constexpr (std::is_same_v<T, GpuThrottleFault>) {
+            object["slowdown"] = params.slowdown;
+            add_ms(object, "duration_ms", params.duration_ns);
+          } else if constexpr (std::is_same_v<T, GpuMemoryFault>) {
+            object["bytes"] = params.bytes;
+            add_ms(object, "duration_ms", params.duration_ns);
+          } else {
+            static_assert(std::is_same_v<T, GpuLossFault>);
+          }
         }
       },
       fault.params);

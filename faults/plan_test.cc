@@ -53,13 +53,17 @@ constexpr std::string_view kEveryKind = R"({
     {"at_ms": 800, "kind": "latency", "extra_latency_ms": 40, "duration_ms": 1000},
     {"at_ms": 900, "kind": "storage", "error_rate": 0.1, "duration_ms": 3000},
     {"at_ms": 1000, "kind": "buggify", "sites": ["store.slow_ack", "directory.drop_lease"]},
-    {"at_ms": 1100, "kind": "suspect", "process": 2}
+    {"at_ms": 1100, "kind": "suspect", "process": 2},
+    {"at_ms": 1200, "kind": "gpu_throttle", "node": 1, "device": 3, "slowdown": 2.5, "duration_ms": 400},
+    {"at_ms": 1300, "kind": "gpu_memory", "node": 0, "device": 1, "bytes": 4294967296, "duration_ms": 600},
+    {"at_ms": 1400, "kind": "gpu_loss", "node": 2, "device": 0}
   ]
 })";
 
 TEST(FaultKind, NamesAreStableAndRoundTrip) {
   const std::array<const char*, kFaultKindCount> names = {"crash", "node_crash", "partition", "clog", "reset",
-                                                          "latency", "storage", "buggify", "suspect"};
+                                                          "latency", "storage", "buggify", "suspect", "gpu_throttle",
+                                                          "gpu_memory", "gpu_loss"};
   for (size_t i = 0; i < kFaultKindCount; ++i) {
     EXPECT_EQ(fault_kind_name(kAllFaultKinds[i]), names[i]);
     EXPECT_EQ(fault_kind_from_name(names[i]), kAllFaultKinds[i]);
@@ -83,7 +87,8 @@ TEST(ParseFaultKinds, NoneSwarmAndLists) {
 TEST(ParseFaultKinds, BadListsNameTheItemAndTheChoices) {
   EXPECT_EQ(message_of(parse_fault_kinds("crash,flood").status()),
             "--faults 'crash,flood': unknown fault kind 'flood' (expected none, swarm, or a list of crash, "
-            "node_crash, partition, clog, reset, latency, storage, buggify or suspect)");
+            "node_crash, partition, clog, reset, latency, storage, buggify, suspect, gpu_throttle, gpu_memory or "
+            "gpu_loss)");
   EXPECT_EQ(message_of(parse_fault_kinds("crash,,clog").status()), "--faults 'crash,,clog': item 2 is empty");
   EXPECT_EQ(message_of(parse_fault_kinds("crash,").status()), "--faults 'crash,': item 2 is empty");
   EXPECT_EQ(message_of(parse_fault_kinds("crash,crash").status()),
@@ -97,7 +102,7 @@ TEST(ParseFaultKinds, BadListsNameTheItemAndTheChoices) {
 TEST(ParsePlan, ReadsEveryKindWithItsParameters) {
   const absl::StatusOr<FaultPlan> plan = parse_plan(kEveryKind, "plan.json");
   ASSERT_TRUE(plan.ok()) << plan.status();
-  ASSERT_EQ(plan->faults.size(), 12u);
+  ASSERT_EQ(plan->faults.size(), 15u);
   EXPECT_EQ(plan->version, 1);
   EXPECT_EQ(plan->faults[0], (ScheduledFault{.at_ns = 0, .params = CrashFault{.process = 3}}));
   EXPECT_EQ(plan->faults[1], (ScheduledFault{.at_ns = 100'500'000,
@@ -121,6 +126,11 @@ TEST(ParsePlan, ReadsEveryKindWithItsParameters) {
             FaultParams(StorageFault{.error_rate = 0.1, .loss_rate = 0, .duration_ns = 3 * kSecond}));
   EXPECT_EQ(plan->faults[10].params, FaultParams(BuggifyFault{.sites = {"directory.drop_lease", "store.slow_ack"}}));
   EXPECT_EQ(plan->faults[11], (ScheduledFault{.at_ns = 1100 * kMillisecond, .params = SuspectFault{.process = 2}}));
+  EXPECT_EQ(plan->faults[12].params,
+            FaultParams(GpuThrottleFault{.gpu = {.node = 1, .device = 3}, .slowdown = 2.5, .duration_ns = 400 * kMillisecond}));
+  EXPECT_EQ(plan->faults[13].params, FaultParams(GpuMemoryFault{
+                                         .gpu = {.node = 0, .device = 1}, .bytes = int64_t{4} << 30, .duration_ns = 600 * kMillisecond}));
+  EXPECT_EQ(plan->faults[14].params, FaultParams(GpuLossFault{.gpu = {.node = 2, .device = 0}}));
   for (size_t i = 0; i < kFaultKindCount; ++i) {
     bool seen = false;
     for (const ScheduledFault& fault : plan->faults) seen = seen || fault.kind() == kAllFaultKinds[i];
@@ -193,7 +203,7 @@ TEST(ParsePlan, ErrorsNameTheFileTheFieldAndTheReason) {
             "plan.json: faults[0].duration_ms: must not be negative (got -5)");
   EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "flood"})")),
             "plan.json: faults[0].kind: unknown fault kind 'flood' (expected crash, node_crash, partition, clog, "
-            "reset, latency, storage, buggify or suspect)");
+            "reset, latency, storage, buggify, suspect, gpu_throttle, gpu_memory or gpu_loss)");
   EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "crash", "proces": 2})")),
             "plan.json: faults[0].proces: unknown key in a crash fault (expected at_ms, kind or process)");
   EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "partition", "sides": [[0], [1]]})")),
@@ -268,6 +278,16 @@ TEST(ParsePlan, RejectsBadParameters) {
             "plan.json: faults[0].error_rate: must be a probability, a number from 0 to 1 (got 1.5)");
   EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "storage", "duration_ms": 5})")),
             "plan.json: faults[0].error_rate: a storage fault needs error_rate or loss_rate above 0");
+  EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "gpu_throttle", "node": 0, "device": 0, "slowdown": 1,
+                                      "duration_ms": 5})")),
+            "plan.json: faults[0].slowdown: must be a factor above 1 and at most 1000 (got 1)");
+  EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "gpu_throttle", "node": 0, "slowdown": 2, "duration_ms": 5})")),
+            "plan.json: faults[0].device: missing required field of a gpu_throttle fault");
+  EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "gpu_memory", "node": 0, "device": 0, "bytes": 0.5,
+                                      "duration_ms": 5})")),
+            "plan.json: faults[0].bytes: must be a whole number of bytes from 1 to 1125899906842624 (got 0.5)");
+  EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "gpu_loss", "node": 0, "device": 0, "duration_ms": 5})")),
+            "plan.json: faults[0].duration_ms: unknown key in a gpu_loss fault (expected at_ms, kind, node or device)");
   EXPECT_EQ(plan_error(with_fault(R"({"at_ms": 1, "kind": "buggify", "sites": ["a", ""]})")),
             "plan.json: faults[0].sites[1]: must be a site name, a string of 1 to 128 bytes (got \"\")");
 }
@@ -336,7 +356,7 @@ TEST(LoadPlan, ReadsAFileAndNamesItInErrors) {
   }
   const absl::StatusOr<FaultPlan> plan = load_plan(path);
   ASSERT_TRUE(plan.ok()) << plan.status();
-  EXPECT_EQ(plan->faults.size(), 12u);
+  EXPECT_EQ(plan->faults.size(), 15u);
   std::remove(path.c_str());
   EXPECT_EQ(load_plan(path).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(message_of(load_plan(path).status()), path + ": cannot open: No such file or directory");
@@ -368,7 +388,7 @@ TEST(DocsExamples, EveryJsonBlockOfTheFormatDocIsAValidPlan) {
     ++blocks;
     at = end + 3;
   }
-  EXPECT_EQ(blocks, 11u);  // the first example, one per kind, the generator's
+  EXPECT_EQ(blocks, 12u);  // the first example, one per kind, the generator's
 }
 
 TEST(DocsExamples, EveryExamplePlanLoadsAndRoundTrips) {

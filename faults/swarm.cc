@@ -46,6 +46,11 @@ std::set<FaultKind> possible_kinds(const SwarmOptions& options) {
       case FaultKind::kLatency:
       case FaultKind::kStorage:
       case FaultKind::kBuggify: kinds.insert(kind); break;
+      case FaultKind::kGpuThrottle:
+      case FaultKind::kGpuMemory:
+      case FaultKind::kGpuLoss:
+        if (options.gpu_node_count >= 1 && options.gpus_per_node >= 1) kinds.insert(kind);
+        break;
     }
   }
   return kinds;
@@ -144,6 +149,11 @@ BuggifyFault draw_buggify(Rng& rng, const std::vector<std::string>& sorted_sites
   return buggify;
 }
 
+GpuTarget draw_gpu(Rng& rng, const SwarmOptions& options) {
+  return GpuTarget{.node = static_cast<uint32_t>(rng.below(options.gpu_node_count)),
+                   .device = static_cast<uint32_t>(rng.below(options.gpus_per_node))};
+}
+
 FaultParams draw_params(FaultKind kind, Rng& rng, Nanos at_ns, const SwarmOptions& options,
                         const std::vector<std::string>& sorted_sites) {
   switch (kind) {
@@ -175,6 +185,21 @@ FaultParams draw_params(FaultKind kind, Rng& rng, Nanos at_ns, const SwarmOption
     case FaultKind::kStorage: return draw_storage(rng, at_ns, options);
     case FaultKind::kBuggify: return draw_buggify(rng, sorted_sites);
     case FaultKind::kSuspect: return SuspectFault{.process = static_cast<uint32_t>(rng.below(options.process_count))};
+    case FaultKind::kGpuThrottle: {
+      GpuThrottleFault throttle{.gpu = draw_gpu(rng, options)};
+      throttle.slowdown = options.gpu_slowdown_min == options.gpu_slowdown_max
+                              ? options.gpu_slowdown_min
+                              : rng.uniform_real(options.gpu_slowdown_min, options.gpu_slowdown_max);
+      throttle.duration_ns = draw_duration(rng, at_ns, options.duration_ns_min, options.duration_ns_max, options);
+      return throttle;
+    }
+    case FaultKind::kGpuMemory: {
+      GpuMemoryFault pressure{.gpu = draw_gpu(rng, options)};
+      pressure.bytes = rng.uniform_int(options.gpu_pressure_bytes_min, options.gpu_pressure_bytes_max);
+      pressure.duration_ns = draw_duration(rng, at_ns, options.duration_ns_min, options.duration_ns_max, options);
+      return pressure;
+    }
+    case FaultKind::kGpuLoss: return GpuLossFault{.gpu = draw_gpu(rng, options)};
   }
   assert(false);
   return CrashFault{};
@@ -186,8 +211,10 @@ void realize_kind(FaultKind kind, double intensity_per_s, Rng rng, const SwarmOp
   if (kind == FaultKind::kBuggify && sorted_sites.empty()) return;  // enabled, but nothing to name
   const double mean_gap_ns = static_cast<double>(kSecond) / intensity_per_s;
   const double window_ns = static_cast<double>(options.fault_window_ns);
+  const size_t count_max = kind == FaultKind::kGpuLoss ? std::min(options.faults_max, options.gpu_losses_max)
+                                                      : options.faults_max;
   size_t count = 0;
-  for (double t = rng.exponential(mean_gap_ns); t < window_ns && count < options.faults_max;
+  for (double t = rng.exponential(mean_gap_ns); t < window_ns && count < count_max;
        t += rng.exponential(mean_gap_ns), ++count) {
     const auto at_ns = static_cast<Nanos>(t);
     faults.push_back(ScheduledFault{.at_ns = at_ns, .params = draw_params(kind, rng, at_ns, options, sorted_sites)});
@@ -227,6 +254,23 @@ absl::Status validate_swarm_options(const SwarmOptions& options) {
   }
   if (!(options.storage_rate_max > 0 && options.storage_rate_max <= 1)) {
     return bad_option(fmt::format("storage_rate_max must be above 0 and at most 1 (got {})", options.storage_rate_max));
+  }
+  if (options.gpu_node_count > targets_max || options.gpus_per_node > targets_max) {
+    return bad_option(fmt::format("gpu_node_count and gpus_per_node must be at most {} (got {} and {})", targets_max,
+                                  options.gpu_node_count, options.gpus_per_node));
+  }
+  if (!(options.gpu_slowdown_min > 1 && options.gpu_slowdown_min <= options.gpu_slowdown_max &&
+        options.gpu_slowdown_max <= kGpuSlowdownMax)) {
+    return bad_option(fmt::format(
+        "gpu_slowdown_min must be above 1 and at most gpu_slowdown_max, which must be at most {} (got {}..{})",
+        kGpuSlowdownMax, options.gpu_slowdown_min, options.gpu_slowdown_max));
+  }
+  if (!(options.gpu_pressure_bytes_min >= 1 && options.gpu_pressure_bytes_min <= options.gpu_pressure_bytes_max &&
+        options.gpu_pressure_bytes_max <= kGpuPressureBytesMax)) {
+    return bad_option(fmt::format(
+        "gpu_pressure_bytes_min must be at least 1 and at most gpu_pressure_bytes_max, which must be at most {} "
+        "(got {}..{})",
+        kGpuPressureBytesMax, options.gpu_pressure_bytes_min, options.gpu_pressure_bytes_max));
   }
   if (options.faults_max > kPlanFaultsMax) {
     return bad_option(fmt::format("faults_max must be at most {} (got {})", kPlanFaultsMax, options.faults_max));

@@ -73,6 +73,19 @@ struct SwarmOptions {
   Nanos extra_latency_ns_max = 200 * kMillisecond;
   double storage_rate_max = 0.5;  // error and loss rates drawn in (0, storage_rate_max]
 
+  // GPUs: gpu_throttle, gpu_memory and gpu_loss target (node, device) indices drawn in
+  // [0, gpu_node_count) x [0, gpus_per_node) (faults/plan.h, GpuTarget); without GPUs they are left
+  // out, so a cluster without GPUs draws exactly the plans it drew before these kinds existed.
+  uint32_t gpu_node_count = 0;  // nodes that have GPUs
+  uint32_t gpus_per_node = 0;   // the most GPUs one of them has
+  double gpu_slowdown_min = 2;  // gpu_throttle factors, drawn uniformly in [min, max]
+  double gpu_slowdown_max = 10;
+  int64_t gpu_pressure_bytes_min = int64_t{1} << 30;  // gpu_memory: bytes a neighbour takes
+  int64_t gpu_pressure_bytes_max = int64_t{8} << 30;
+  // A lost GPU stays lost until its node reboots, so a Poisson stream of losses would soon leave no
+  // device to restart on: at most this many per plan (the earliest).
+  size_t gpu_losses_max = 1;
+
   std::vector<std::string> buggify_sites;  // the site names a buggify fault may enable
   size_t faults_max = 1'000;               // the earliest faults are kept
 };

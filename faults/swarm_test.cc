@@ -46,6 +46,14 @@ std::optional<Span> span_of(const ScheduledFault& fault, const SwarmOptions& opt
       fault.params);
 }
 
+// small_options() with two GPU nodes of four GPUs each.
+SwarmOptions gpu_options() {
+  SwarmOptions options = small_options();
+  options.gpu_node_count = 2;
+  options.gpus_per_node = 4;
+  return options;
+}
+
 // Swarm's pinned output: a change here changes which faults every existing seed replays.
 TEST(SwarmPlan, SeedOneIsPinned) {
   EXPECT_EQ(plan_to_json(swarm_plan(1, small_options())), R"({
@@ -116,6 +124,35 @@ TEST(SwarmPlan, AKindAddedLaterLeavesTheOtherKindsAsTheyWere) {
   EXPECT_GT(compared, 290);
 }
 
+// A lost GPU stays lost: at most gpu_losses_max of them per plan, even at the highest intensity.
+TEST(SwarmPlan, LosesAtMostGpuLossesMaxDevices) {
+  SwarmOptions options = gpu_options();
+  options.kinds = {FaultKind::kGpuLoss};
+  options.intensity_per_s_min = 50;
+  options.intensity_per_s_max = 50;
+  for (size_t losses_max : {size_t{1}, size_t{3}}) {
+    options.gpu_losses_max = losses_max;
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      EXPECT_EQ(swarm_plan(seed, options).faults.size(), losses_max) << "seed " << seed;
+    }
+  }
+}
+
+// Without GPUs the GPU kinds are impossible: a cluster without them gets exactly the plans it got
+// before the GPU kinds existed, and a cluster with them gets the same non-GPU faults.
+TEST(SwarmPlan, GpuKindsLeaveClustersWithoutGpusAsTheyWere) {
+  SwarmOptions without_gpu_kinds = small_options();
+  for (FaultKind kind : {FaultKind::kGpuThrottle, FaultKind::kGpuMemory, FaultKind::kGpuLoss}) {
+    without_gpu_kinds.kinds.erase(kind);
+  }
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    EXPECT_EQ(swarm_plan(seed, small_options()), swarm_plan(seed, without_gpu_kinds)) << "seed " << seed;
+    for (const ScheduledFault& fault : swarm_plan(seed, small_options()).faults) {
+      EXPECT_LT(static_cast<int>(fault.kind()), static_cast<int>(FaultKind::kGpuThrottle)) << "seed " << seed;
+    }
+  }
+}
+
 TEST(SwarmPlan, IsAPureFunctionOfSeedAndOptions) {
   const SwarmOptions options = small_options();
   EXPECT_EQ(swarm_plan(7, options), swarm_plan(7, options));
@@ -126,7 +163,7 @@ TEST(SwarmPlan, IsAPureFunctionOfSeedAndOptions) {
 }
 
 TEST(SwarmPlan, EveryKindIsOnInSomeSeedsAndOffInOthers) {
-  const SwarmOptions options = small_options();
+  const SwarmOptions options = gpu_options();
   std::map<FaultKind, int> enabled;
   std::map<FaultKind, int> realized;
   for (uint64_t seed = 1; seed <= 1000; ++seed) {
@@ -147,7 +184,7 @@ TEST(SwarmPlan, EveryKindIsOnInSomeSeedsAndOffInOthers) {
 }
 
 TEST(SwarmPlan, PlansAreValidSortedAndInsideTheirBounds) {
-  const SwarmOptions options = small_options();
+  const SwarmOptions options = gpu_options();
   for (uint64_t seed = 1; seed <= 1000; ++seed) {
     const FaultPlan plan = swarm_plan(seed, options);
     ASSERT_TRUE(validate_plan(plan, "swarm").ok()) << "seed " << seed << ": " << validate_plan(plan, "swarm");
@@ -165,6 +202,16 @@ TEST(SwarmPlan, PlansAreValidSortedAndInsideTheirBounds) {
       if (const auto* crash = std::get_if<NodeCrashFault>(&fault.params)) {
         ASSERT_GE(crash->node, 1u);  // spare_head_node
         ASSERT_LT(crash->node, options.node_count);
+      }
+      if (const auto* throttle = std::get_if<GpuThrottleFault>(&fault.params)) {
+        ASSERT_LT(throttle->gpu.node, options.gpu_node_count);
+        ASSERT_LT(throttle->gpu.device, options.gpus_per_node);
+        ASSERT_GE(throttle->slowdown, options.gpu_slowdown_min);
+        ASSERT_LE(throttle->slowdown, options.gpu_slowdown_max);
+      }
+      if (const auto* pressure = std::get_if<GpuMemoryFault>(&fault.params)) {
+        ASSERT_GE(pressure->bytes, options.gpu_pressure_bytes_min);
+        ASSERT_LE(pressure->bytes, options.gpu_pressure_bytes_max);
       }
       if (const std::optional<Span> span = span_of(fault, options)) {
         const bool shortened = fault.at_ns + span->value == options.fault_window_ns;
@@ -300,6 +347,14 @@ TEST(ValidateSwarmOptions, NamesTheBadOption) {
   options.buggify_sites = {"a", "a"};
   EXPECT_EQ(std::string(validate_swarm_options(options).message()),
             "swarm options: buggify_sites must not repeat a name");
+  options = SwarmOptions{};
+  options.gpu_slowdown_min = 1;
+  EXPECT_EQ(std::string(validate_swarm_options(options).message()),
+            "swarm options: gpu_slowdown_min must be above 1 and at most gpu_slowdown_max, which must be at most "
+            "1000 (got 1..10)");
+  options = SwarmOptions{};
+  options.gpu_pressure_bytes_max = 0;
+  EXPECT_EQ(validate_swarm_options(options).code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

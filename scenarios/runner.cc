@@ -179,6 +179,11 @@ faults::FaultPlan plan_for(const Scenario& scenario, const RunOptions& options) 
   faults::SwarmOptions swarm;
   swarm.node_count = static_cast<uint32_t>(scenario.cluster.nodes.size());
   swarm.buggify_sites = scenario.buggify_sites;
+  for (const sim::NodeOptions& node : scenario.cluster.nodes) {
+    if (node.gpus <= 0) continue;
+    ++swarm.gpu_node_count;
+    swarm.gpus_per_node = std::max(swarm.gpus_per_node, static_cast<uint32_t>(node.gpus));
+  }
   // The faults land while the scenario works: its window, quiet phase and deadline.
   swarm.fault_window_ns = scenario.fault_window_ns;
   swarm.quiet_ns = scenario.quiet_ns;
