@@ -29,8 +29,9 @@
 //                      `bundle` (-1: the lowest-numbered bundle with room), never from the node's
 //                      free pool; it waits while the group is not reserved or the bundle is full.
 //
-// Placement groups are reserved atomically: all bundles or none. The directory places bundles in
-// index order, greedily (it does not search other assignments):
+// Placement groups are reserved atomically: all bundles or none. The directory places the
+// largest bundles first (CPUs, then GPUs, then memory; ties in index order), greedily (it does
+// not search other assignments):
 //   kPack          all bundles on one node if some node fits them all (most free CPUs first, ties
 //                  lowest id); else each bundle on the first node already used by the group that
 //                  fits it, else on the node the default rule picks.

@@ -221,6 +221,7 @@ void Directory::set_pending(ActorRecord& actor, std::string reason) {
   actor.pending_reason = std::move(reason);
   platform_.trace({.kind = TraceKind::kActorCreate, .actor = ActorId::unpack(actor.spec.actor),
                    .detail = "pending: " + actor.pending_reason});
+  report_changed();
 }
 
 void Directory::refresh_liveness() {
@@ -359,7 +360,10 @@ bool Directory::try_place(ActorRecord& actor) {
   actor.node = target->info.id;
   actor.placed = true;
   actor.bundle = bundle_index;
-  actor.pending_reason.clear();
+  if (!actor.pending_reason.empty()) {
+    actor.pending_reason.clear();
+    report_changed();
+  }
   actor.spec.incarnation = actor.incarnation;
   absl::StatusOr<ProcessId> worker =
       platform_.start_process(target->info.id, fmt::format("{} {}", id, spec.class_name),
@@ -613,6 +617,7 @@ bool Directory::try_reserve(GroupRecord& group) {
     if (group.pending_reason != reason) {
       group.pending_reason = reason;
       platform_.trace({.kind = TraceKind::kActorCreate, .detail = fmt::format("{} pending: {}", label, reason)});
+      report_changed();
     }
     return false;
   }
@@ -620,6 +625,7 @@ bool Directory::try_reserve(GroupRecord& group) {
   group.bundles = std::move(bundles);
   group.state = GroupRecord::kCreated;
   group.pending_reason.clear();
+  report_changed();
   std::string where;
   for (const BundleRecord& b : group.bundles) where += fmt::format("{}{}", where.empty() ? "" : " ", b.node);
   platform_.trace({.kind = TraceKind::kActorCreate, .detail = fmt::format("{} reserved on {}", label, where)});
@@ -695,6 +701,7 @@ void Directory::mark_dead(ActorRecord& actor, ObjectStatus status, std::string c
     platform_.kill_process(actor.worker, actor.death_cause);
   }
   release_resources(actor);
+  if (!actor.pending_reason.empty()) report_changed();
   if (!actor.spec.name.empty()) names_.erase({actor.spec.ns, actor.spec.name});
   publish(actor);
   place_waiting();
@@ -844,6 +851,7 @@ void Directory::on_remove_group(wire::RemovePlacementGroup request) {
   const bool was_created = group.state == GroupRecord::kCreated;
   group.state = GroupRecord::kRemoved;
   group.pending_reason.clear();
+  report_changed();
   const std::string label = group_label(request.group);
   platform_.trace({.kind = TraceKind::kActorCreate, .detail = fmt::format("{} removed", label)});
   // Ray's rule: the actors placed in the group (or waiting for it) are killed, in id order. No
@@ -891,7 +899,8 @@ void Directory::on_describe(ProcessId from, wire::Describe request) {
       const ActorRecord& actor = found->second;
       reply = {.found = true, .state = actor.state, .placed = actor.placed, .node = actor.node.value,
                .gpu_ids = actor.spec.gpu_ids, .restarts = actor.restarts_used,
-               .pending_reason = actor.placed ? "" : actor.pending_reason, .death_cause = actor.death_cause};
+               .pending_reason = actor.placed || actor.state == wire::ActorState::kDead ? "" : actor.pending_reason,
+               .death_cause = actor.death_cause};
     }
   } else {
     auto found = groups_.find(request.group);
@@ -908,6 +917,11 @@ void Directory::on_describe(ProcessId from, wire::Describe request) {
 }
 
 std::string Directory::describe_state() {
+  std::lock_guard lock(report_mutex_);
+  return report_;
+}
+
+void Directory::report_changed() {
   std::string lines;
   for (const auto& [id, group] : groups_) {
     if (group.state != GroupRecord::kPending) continue;
@@ -919,7 +933,8 @@ std::string Directory::describe_state() {
     if (actor.placed || actor.state == wire::ActorState::kDead || actor.pending_reason.empty()) continue;
     lines += fmt::format("  directory: {} {} is pending: {}\n", id, actor.spec.class_name, actor.pending_reason);
   }
-  return lines;
+  std::lock_guard lock(report_mutex_);
+  report_ = std::move(lines);
 }
 
 }  // namespace troupe::core

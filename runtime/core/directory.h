@@ -19,12 +19,13 @@
 // actors placed in a bundle draw from its reservation. Waiting groups are retried before waiting
 // actors whenever resources are freed.
 //
-// Not thread-safe: owned by its process, driven by its messages.
+// Not thread-safe (but for describe_state): owned by its process, driven by its messages.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
@@ -47,6 +48,8 @@ class Directory final : public ProcessHost {
   // A node rebooted: actors waiting for room may fit now.
   void on_node_up(NodeId node) override;
   // The pending actors and placement groups with their reasons, for wait and deadlock reports.
+  // Safe from any thread (the real platform reports while the directory runs): it returns a
+  // snapshot the directory rebuilds whenever a pending reason changes.
   std::string describe_state() override;
 
   // The cluster facts workers need; set by the cluster bootstrap before any actor is created.
@@ -126,6 +129,8 @@ class Directory final : public ProcessHost {
                              std::vector<BundleRecord>& out, size_t& failed);
   std::string group_infeasible_reason(const wire::CreatePlacementGroup& spec) const;
   void set_pending(ActorRecord& actor, std::string reason);
+  // Rebuilds the describe_state() snapshot (a pending reason or group state changed).
+  void report_changed();
   void refresh_liveness();
   void place_waiting();
   void mark_dead(ActorRecord& actor, wire::ObjectStatus status, std::string cause);
@@ -146,7 +151,9 @@ class Directory final : public ProcessHost {
   std::deque<ActorId> waiting_;  // placement order
   std::map<uint64_t, GroupRecord> groups_;
   std::deque<uint64_t> waiting_groups_;  // creation order
-  bool defer_placement_ = false;  // removing a group: its actors die first, then others are placed
+  bool defer_placement_ = false;
+  std::mutex report_mutex_;
+  std::string report_;  // guarded by report_mutex_  // removing a group: its actors die first, then others are placed
   std::map<ProcessId, ActorId> workers_;  // live worker process -> its actor
   std::set<ProcessId> watched_owners_;
   wire::MessageReader reader_;
