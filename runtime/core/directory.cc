@@ -239,6 +239,7 @@ bool Directory::try_place(ActorRecord& actor) {
   BundleRecord* bundle = nullptr;
   int bundle_index = -1;
   std::vector<uint32_t> gpus;
+  refresh_liveness();
   if (spec.scheduling == wire::ActorSpec::kPlacementGroup) {
     const std::string label = group_label(spec.placement_group);
     auto found = groups_.find(spec.placement_group);
@@ -305,7 +306,6 @@ bool Directory::try_place(ActorRecord& actor) {
       return false;
     }
   } else {
-    refresh_liveness();
     if (spec.scheduling == wire::ActorSpec::kNodeAffinity && !spec.affinity_soft) {
       const NodeId wanted{spec.affinity_node};
       std::string why;

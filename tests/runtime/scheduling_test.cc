@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/core/cluster.h"
+#include "runtime/real/threads_platform.h"
 #include "runtime/troupe.h"
 #include "sim/sim_run.h"
 #include "sim/world.h"
@@ -403,6 +405,25 @@ TEST(Scheduling, TheLivenessReportNamesPendingActorsAndGroupsWithTheirReasons) {
                                      "infeasible: STRICT_SPREAD puts each of its 3 bundles on a different node, and "
                                      "the cluster has 2 nodes\n",
                                      group)),
+            std::string::npos)
+      << message;
+}
+
+TEST(Scheduling, TheThreadsPlatformsWaitReportNamesAPendingActor) {
+  ThreadsPlatform platform({.threads = 2,
+                            .nodes = {{.name = "head", .cpus = 4, .gpus = 1}, {.name = "node1", .cpus = 4, .gpus = 1}},
+                            .deadline = 300 * kMillisecond});
+  std::string actor;
+  absl::Status status = core::run_driver(platform, [&](System& sys) {
+    auto big = sys.spawn<Where>({.num_gpus = 2});
+    actor = fmt::format("{}", big.id());
+    sys.get(big.call(&Where::node));  // forever
+  });
+  EXPECT_TRUE(absl::IsDeadlineExceeded(status)) << status;
+  const std::string message(status.message());
+  EXPECT_NE(message.find(fmt::format("\n  directory: {} Where is pending: infeasible: needs 2 GPUs, the largest node has "
+                                     "1\n",
+                                     actor)),
             std::string::npos)
       << message;
 }
