@@ -8,10 +8,9 @@
 //   troupe::PlacementGroupHandle pg = sys.create_placement_group(
 //       {.bundles = {{.cpus = 2, .gpus = 1}, {.cpus = 2, .gpus = 1}},
 //        .strategy = troupe::PlacementStrategy::kStrictSpread});
-//   if (sys.placement_group_ready(pg, 5s)) {
-//     auto w = sys.spawn<Worker>({.num_cpus = 2, .num_gpus = 1,
-//                                 .scheduling = troupe::PlacementGroup{.pg = pg, .bundle = 0}});
-//   }
+//   bool reserved = sys.placement_group_ready(pg, 5s);   // false: placement_group_info(pg) says why
+//   auto w = sys.spawn<Worker>({.num_cpus = 2, .num_gpus = 1,
+//                               .scheduling = troupe::PlacementGroup{.pg = pg, .bundle = 0}});
 //   troupe::ActorInfo info = sys.actor_info(w);   // state, node, gpu_ids, pending_reason, ...
 //   sys.remove_placement_group(pg);                // frees the bundles, kills the actors in them
 //
