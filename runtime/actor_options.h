@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/scheduling.h"
+
 namespace troupe {
 
 enum class Lifetime { kOwned, kDetached };
@@ -79,6 +81,9 @@ struct ActorOptions {
   double num_gpus = 0;
   int64_t memory_bytes = 0;                  // needed on a node; 0 = no requirement
   std::map<std::string, double> resources;   // custom resources (need matching nodes)
+  // Where to place the actor (runtime/scheduling.h): DefaultScheduling (most free CPUs), Spread,
+  // NodeAffinity{.node, .soft}, or PlacementGroup{.pg, .bundle}.
+  SchedulingStrategy scheduling;
   Concurrency concurrency = Concurrency::kSequential;
   // Calls of the default group that may run at once. 0 = the mode's default: 1, or
   // kDefaultAsyncMaxConcurrency for kAsync. A sequential actor allows only 1.

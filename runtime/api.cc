@@ -204,19 +204,19 @@ void fill_concurrency(wire::ActorSpec& spec, const ActorOptions& options, const 
   }
 }
 
-// num_gpus: a share of one GPU to 0.0001, or whole GPUs (Ray's rule).
-int32_t gpu_units(double num_gpus) {
+// num_gpus: a share of one GPU to 0.0001, or whole GPUs (Ray's rule). `what` names the field.
+int32_t gpu_units(double num_gpus, std::string_view what = "spawn: num_gpus") {
   if (!(num_gpus >= 0) || num_gpus > 1e6) {
-    throw std::invalid_argument(fmt::format("spawn: num_gpus = {} (expected 0 to 1,000,000)", num_gpus));
+    throw std::invalid_argument(fmt::format("{} = {} (expected 0 to 1,000,000)", what, num_gpus));
   }
   const double scaled = num_gpus * wire::kGpuUnits;
   const auto units = static_cast<int64_t>(std::llround(scaled));
   if (std::abs(scaled - static_cast<double>(units)) > 1e-6) {
-    throw std::invalid_argument(fmt::format("spawn: num_gpus = {} is finer than the precision of 0.0001", num_gpus));
+    throw std::invalid_argument(fmt::format("{} = {} is finer than the precision of 0.0001", what, num_gpus));
   }
   if (units > wire::kGpuUnits && units % wire::kGpuUnits != 0) {
     throw std::invalid_argument(fmt::format(
-        "spawn: num_gpus = {}: above 1, only whole GPUs (a share of a device must be at most 1)", num_gpus));
+        "{} = {}: above 1, only whole GPUs (a share of a device must be at most 1)", what, num_gpus));
   }
   return static_cast<int32_t>(units);
 }
@@ -252,6 +252,111 @@ void System::fill_spec(wire::ActorSpec& spec, const ActorOptions& options, const
   if (options.get_if_exists && options.name.empty()) {
     throw std::invalid_argument("spawn: get_if_exists needs a name");
   }
+  fill_scheduling(spec, options.scheduling);
+}
+
+void System::fill_scheduling(wire::ActorSpec& spec, const SchedulingStrategy& scheduling) {
+  if (std::holds_alternative<Spread>(scheduling)) {
+    spec.scheduling = wire::ActorSpec::kSpread;
+  } else if (const auto* affinity = std::get_if<NodeAffinity>(&scheduling)) {
+    spec.scheduling = wire::ActorSpec::kNodeAffinity;
+    spec.affinity_node = affinity->node.value;
+    spec.affinity_soft = affinity->soft;
+  } else if (const auto* group = std::get_if<PlacementGroup>(&scheduling)) {
+    if (!group->pg.valid()) {
+      throw std::invalid_argument(
+          "spawn: PlacementGroup{.pg} is not a placement group (use the handle create_placement_group returned)");
+    }
+    if (group->bundle < -1 || group->bundle >= static_cast<int64_t>(group->pg.bundles)) {
+      throw std::invalid_argument(fmt::format(
+          "spawn: PlacementGroup{{.bundle = {}}} is out of range: the group has {} bundles (use 0 to {}, or -1 for "
+          "any bundle)",
+          group->bundle, group->pg.bundles, static_cast<int64_t>(group->pg.bundles) - 1));
+    }
+    spec.scheduling = wire::ActorSpec::kPlacementGroup;
+    spec.placement_group = group->pg.id;
+    spec.bundle = group->bundle;
+  }
+}
+
+PlacementGroupHandle System::create_placement_group(const PlacementGroupOptions& options) {
+  if (options.bundles.empty()) {
+    throw std::invalid_argument("create_placement_group: a placement group needs at least one bundle");
+  }
+  wire::CreatePlacementGroup request{.name = options.name, .strategy = static_cast<uint8_t>(options.strategy)};
+  for (size_t i = 0; i < options.bundles.size(); ++i) {
+    const Bundle& bundle = options.bundles[i];
+    if (!(bundle.cpus >= 0) || bundle.memory_bytes < 0) {
+      throw std::invalid_argument(fmt::format(
+          "create_placement_group: bundle {}: cpus {} and memory_bytes {} must not be negative", i, bundle.cpus,
+          bundle.memory_bytes));
+    }
+    bool any = bundle.cpus > 0 || bundle.gpus > 0 || bundle.memory_bytes > 0;
+    for (const auto& [resource, amount] : bundle.resources) {
+      if (!(amount >= 0)) {
+        throw std::invalid_argument(fmt::format(
+            "create_placement_group: bundle {}: resource '{}' = {} must not be negative", i, resource, amount));
+      }
+      any |= amount > 0;
+    }
+    if (!any) {
+      throw std::invalid_argument(fmt::format(
+          "create_placement_group: bundle {} reserves nothing (give it cpus, gpus, memory_bytes or resources)", i));
+    }
+    request.bundles.push_back({.cpus = bundle.cpus, .memory_bytes = bundle.memory_bytes,
+                               .gpu_units = gpu_units(bundle.gpus, fmt::format("create_placement_group: bundle {} gpus", i)),
+                               .resources = bundle.resources});
+  }
+  const auto count = static_cast<uint32_t>(request.bundles.size());
+  return {.id = runtime_.create_placement_group(std::move(request)), .bundles = count};
+}
+
+namespace {
+std::string group_name(const PlacementGroupHandle& pg) {
+  return fmt::format("pg{}.{}", static_cast<uint32_t>(pg.id >> 32), static_cast<uint32_t>(pg.id));
+}
+}  // namespace
+
+bool System::placement_group_ready(const PlacementGroupHandle& pg, std::optional<std::chrono::nanoseconds> timeout) {
+  std::optional<Nanos> deadline;
+  if (timeout) deadline = detail::deadline_after(*timeout);
+  std::optional<wire::DescribeReply> reply =
+      runtime_.describe({.group = pg.id, .wait_ready = true}, deadline);
+  if (!reply) return false;
+  if (!reply->found) throw Error(fmt::format("placement_group_ready: {} is not a placement group", group_name(pg)));
+  if (reply->state == wire::DescribeReply::kGroupRemoved) {
+    throw Error(fmt::format("placement_group_ready: placement group {} was removed", group_name(pg)));
+  }
+  return reply->state == wire::DescribeReply::kGroupCreated;
+}
+
+void System::remove_placement_group(const PlacementGroupHandle& pg) { runtime_.remove_placement_group(pg.id); }
+
+PlacementGroupInfo System::placement_group_info(const PlacementGroupHandle& pg) {
+  wire::DescribeReply reply = *runtime_.describe({.group = pg.id}, std::nullopt);
+  if (!reply.found) throw Error(fmt::format("placement_group_info: {} is not a placement group", group_name(pg)));
+  PlacementGroupInfo info{.state = static_cast<PlacementGroupInfo::State>(reply.state),
+                          .pending_reason = reply.pending_reason};
+  for (uint32_t node : reply.bundle_nodes) info.bundle_nodes.push_back(NodeId{node});
+  return info;
+}
+
+ActorInfo System::actor_info(ActorId actor) {
+  wire::DescribeReply reply = *runtime_.describe({.actor = actor.packed()}, std::nullopt);
+  if (!reply.found) throw Error(fmt::format("actor_info: the directory does not know {}", actor));
+  ActorInfo info;
+  switch (reply.state) {
+    case wire::ActorState::kAlive: info.state = ActorInfo::State::kAlive; break;
+    case wire::ActorState::kRestarting: info.state = ActorInfo::State::kRestarting; break;
+    case wire::ActorState::kDead: info.state = ActorInfo::State::kDead; break;
+    default: info.state = ActorInfo::State::kPending;
+  }
+  if (reply.placed) info.node = NodeId{reply.node};
+  info.gpu_ids = std::move(reply.gpu_ids);
+  info.restarts = reply.restarts;
+  info.pending_reason = std::move(reply.pending_reason);
+  info.death_cause = std::move(reply.death_cause);
+  return info;
 }
 
 namespace this_actor {

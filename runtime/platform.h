@@ -101,6 +101,11 @@ class ProcessHost {
   // A node came back (rebooted, empty) and takes processes again; only for processes that asked
   // (Platform::watch_nodes). Called in this process's context. Must not block.
   virtual void on_node_up(NodeId node) {}
+
+  // Lines about this process's state to add to wait and deadlock reports, each "  ...\n" (the
+  // directory lists its pending actors and placement groups with their reasons), or "". Called
+  // only when a report is made.
+  virtual std::string describe_state() { return ""; }
 };
 
 // How a message travels between two processes (Platform::send).
@@ -124,6 +129,7 @@ struct NodeInfo {
   int64_t memory_bytes = 0;
   int gpus = 0;  // devices 0 .. gpus-1; actors take whole ones or shares of one (ActorOptions::num_gpus)
   bool alive = true;
+  bool rebooting = false;  // down, with a reboot coming (a node down for good has !alive && !rebooting)
 };
 
 

@@ -154,6 +154,27 @@ class System {
     runtime_.kill_actor(actor.id(), options.no_restart);
   }
 
+  // Placement groups (runtime/scheduling.h). create_placement_group returns at once; the
+  // directory reserves all bundles or none, when they fit. Throws std::invalid_argument for a
+  // group without bundles or a bundle with invalid amounts (gpus: as num_gpus).
+  PlacementGroupHandle create_placement_group(const PlacementGroupOptions& options);
+  // Waits until `pg` is reserved: true; false when `timeout` passed first (an infeasible group
+  // never becomes ready: placement_group_info says why). Throws Error when it was removed.
+  bool placement_group_ready(const PlacementGroupHandle& pg,
+                             std::optional<std::chrono::nanoseconds> timeout = std::nullopt);
+  // Frees the group's reservation; the actors placed in it (or waiting for it) are killed.
+  void remove_placement_group(const PlacementGroupHandle& pg);
+  // The group's state, pending reason and bundle nodes. Throws Error for an unknown group.
+  PlacementGroupInfo placement_group_info(const PlacementGroupHandle& pg);
+
+  // What the directory knows of the actor: state, node, GPUs, restarts, why it is pending or
+  // dead (Ray's `ray list actors`). Throws Error for an actor the directory does not know.
+  template <typename T>
+  ActorInfo actor_info(const ActorHandle<T>& actor) {
+    return actor_info(actor.id());
+  }
+  ActorInfo actor_info(ActorId actor);
+
   Platform& platform() { return runtime_.platform(); }
 
   // How many objects this process holds: results and puts it owns whose Refs are still alive
@@ -163,6 +184,7 @@ class System {
  private:
   // Validates `options` (std::invalid_argument naming the field) and copies them into `spec`.
   static void fill_spec(wire::ActorSpec& spec, const ActorOptions& options, const detail::ClassInfo& info);
+  static void fill_scheduling(wire::ActorSpec& spec, const SchedulingStrategy& scheduling);
   detail::Runtime& runtime_;
 };
 

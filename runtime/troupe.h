@@ -6,6 +6,7 @@
 //   actor_handle.h  ActorHandle<T>: call(&T::method, args...) -> Ref<R>
 //   ref.h           Ref<T>: a serializable future
 //   actor_options.h ActorOptions, CallOptions, KillOptions
+//   scheduling.h    Spread, NodeAffinity, placement groups, ActorInfo: where actors go and why not
 //   errors.h        the exceptions thrown at get
 //   this_actor.h    this_actor::id(), handle<T>(), system(), exit(), ...
 //   clock.h         sleep, now, yield, random
@@ -25,6 +26,7 @@
 #include "runtime/gather.h"
 #include "runtime/ref.h"
 #include "runtime/run_main.h"
+#include "runtime/scheduling.h"
 #include "runtime/storage.h"
 #include "runtime/sync.h"
 #include "runtime/system.h"

@@ -140,6 +140,7 @@ void World::crash_node(NodeId node, Nanos reboot_after) {
   assert(node.value < nodes_.size());
   if (!nodes_[node.value].alive) return;
   nodes_[node.value].alive = false;
+  nodes_[node.value].rebooting = reboot_after >= 0;
   std::string why = fmt::format("node {} crashed", node);
   trace({.kind = TraceKind::kProcessExit, .node = node, .detail = why});
   for (auto& process : processes_) {
@@ -148,6 +149,7 @@ void World::crash_node(NodeId node, Nanos reboot_after) {
   if (reboot_after >= 0) {
     at(now_ + reboot_after, [this, node] {
       nodes_[node.value].alive = true;
+      nodes_[node.value].rebooting = false;
       trace({.kind = TraceKind::kProcessStart, .node = node, .detail = fmt::format("node {} rebooted", node)});
       for (ProcessId watcher : node_watchers_) {
         call_host_after_detection(watcher, [node](ProcessHost& host) { host.on_node_up(node); });
@@ -564,6 +566,9 @@ std::string World::deadlock_report() const {
     for (const auto& [fid, fiber] : process->fibers) report += describe_parked(*fiber);
   }
   if (report.empty()) report = "  (no fiber is parked)\n";
+  for (const auto& process : processes_) {
+    if (process->alive) report += process->host->describe_state();
+  }
   return report;
 }
 

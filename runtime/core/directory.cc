@@ -1,9 +1,12 @@
 #include "runtime/core/directory.h"
 
+#include <algorithm>
 #include <cassert>
 #include <memory>
+#include <optional>
 
 #include "fmt/format.h"
+#include "runtime/scheduling.h"
 
 namespace troupe::core {
 
@@ -71,6 +74,21 @@ void Directory::on_message(ProcessId from, std::string payload) {
     case MessageKind::kLookupName: {
       wire::LookupName m;
       if (decode(m)) on_lookup(from, std::move(m));
+      break;
+    }
+    case MessageKind::kCreatePlacementGroup: {
+      wire::CreatePlacementGroup m;
+      if (decode(m)) on_create_group(std::move(m));
+      break;
+    }
+    case MessageKind::kRemovePlacementGroup: {
+      wire::RemovePlacementGroup m;
+      if (decode(m)) on_remove_group(m);
+      break;
+    }
+    case MessageKind::kDescribe: {
+      wire::Describe m;
+      if (decode(m)) on_describe(from, m);
       break;
     }
     default:
@@ -148,71 +166,207 @@ std::string Directory::infeasible_reason(const wire::ActorSpec& spec) const {
   return "";
 }
 
-std::vector<uint32_t> Directory::fit_gpus(const NodeCapacity& node, int32_t units) {
+std::vector<uint32_t> Directory::fit_gpus(const std::vector<int32_t>& gpu_free, int32_t units) {
   std::vector<uint32_t> devices;
   if (units <= 0) return devices;
   if (units < wire::kGpuUnits) {
-    for (uint32_t device = 0; device < node.gpu_free.size(); ++device) {
-      if (node.gpu_free[device] >= units) return {device};
+    for (uint32_t device = 0; device < gpu_free.size(); ++device) {
+      if (gpu_free[device] >= units) return {device};
     }
     return devices;
   }
   const size_t whole = static_cast<size_t>(units / wire::kGpuUnits);
-  for (uint32_t device = 0; device < node.gpu_free.size() && devices.size() < whole; ++device) {
-    if (node.gpu_free[device] == wire::kGpuUnits) devices.push_back(device);
+  for (uint32_t device = 0; device < gpu_free.size() && devices.size() < whole; ++device) {
+    if (gpu_free[device] == wire::kGpuUnits) devices.push_back(device);
   }
   if (devices.size() < whole) devices.clear();
   return devices;
 }
 
+namespace {
+
+std::string group_label(uint64_t group) {
+  return fmt::format("pg{}.{}", static_cast<uint32_t>(group >> 32), static_cast<uint32_t>(group));
+}
+
+std::string_view strategy_name(uint8_t strategy) {
+  switch (strategy) {
+    case 0: return "PACK";
+    case 1: return "SPREAD";
+    case 2: return "STRICT_PACK";
+    case 3: return "STRICT_SPREAD";
+  }
+  return "?";
+}
+
+double gpus_of(int32_t units) { return units / double{wire::kGpuUnits}; }
+
+// "2 CPUs, 0 bytes and 0.5 GPUs"
+std::string amounts(double cpus, int64_t memory, int32_t gpu_units) {
+  return fmt::format("{} CPUs, {} bytes and {:g} GPUs", cpus, memory, gpus_of(gpu_units));
+}
+
+// Per device of a node with `devices` GPUs: what `units` on `ids` take from each.
+std::vector<int32_t> gpu_vector(size_t devices, const std::vector<uint32_t>& ids, int32_t units) {
+  std::vector<int32_t> out(devices, 0);
+  const int32_t per_device = std::min(units, wire::kGpuUnits);
+  for (uint32_t device : ids) out[device] += per_device;
+  return out;
+}
+
+}  // namespace
+
+void Directory::set_pending(ActorRecord& actor, std::string reason) {
+  if (actor.pending_reason == reason) return;
+  actor.pending_reason = std::move(reason);
+  platform_.trace({.kind = TraceKind::kActorCreate, .actor = ActorId::unpack(actor.spec.actor),
+                   .detail = "pending: " + actor.pending_reason});
+  report_changed();
+}
+
+void Directory::refresh_liveness() {
+  std::vector<NodeInfo> current = platform_.nodes();  // liveness changes (node crash, reboot)
+  for (size_t i = 0; i < nodes_.size() && i < current.size(); ++i) {
+    nodes_[i].info.alive = current[i].alive;
+    nodes_[i].info.rebooting = current[i].rebooting;
+  }
+}
+
 bool Directory::try_place(ActorRecord& actor) {
   const wire::ActorSpec& spec = actor.spec;
   ActorId id = ActorId::unpack(spec.actor);
-  std::string infeasible = infeasible_reason(spec);
-  if (!infeasible.empty()) {
-    if (actor.pending_reason != infeasible) {
-      actor.pending_reason = infeasible;
-      platform_.trace({.kind = TraceKind::kActorCreate, .actor = id, .detail = "pending: " + infeasible});
+  NodeCapacity* target = nullptr;
+  BundleRecord* bundle = nullptr;
+  int bundle_index = -1;
+  std::vector<uint32_t> gpus;
+  refresh_liveness();
+  if (spec.scheduling == wire::ActorSpec::kPlacementGroup) {
+    const std::string label = group_label(spec.placement_group);
+    auto found = groups_.find(spec.placement_group);
+    if (found == groups_.end()) {
+      set_pending(actor, fmt::format("waiting for placement group {} to be created", label));
+      return false;
     }
-    return false;
-  }
-  std::vector<NodeInfo> current = platform_.nodes();  // liveness changes (node crash, reboot)
-  for (size_t i = 0; i < nodes_.size() && i < current.size(); ++i) nodes_[i].info.alive = current[i].alive;
-  NodeCapacity* best = nullptr;
-  std::vector<uint32_t> best_gpus;
-  for (NodeCapacity& node : nodes_) {
-    if (!node.info.alive || node.free_cpus < spec.num_cpus || node.free_memory < spec.memory_bytes) continue;
-    std::vector<uint32_t> gpus = fit_gpus(node, spec.gpu_units);
-    if (spec.gpu_units > 0 && gpus.empty()) continue;
-    if (best == nullptr || node.free_cpus > best->free_cpus) {
-      best = &node;
-      best_gpus = std::move(gpus);
+    GroupRecord& group = found->second;
+    if (group.state == GroupRecord::kRemoved) {
+      mark_dead(actor, ObjectStatus::kUnschedulable,
+                fmt::format("{} {} is unschedulable: its placement group {} was removed", id, spec.class_name, label));
+      return true;
+    }
+    if (spec.bundle >= 0 && static_cast<size_t>(spec.bundle) >= group.spec.bundles.size()) {
+      mark_dead(actor, ObjectStatus::kUnschedulable,
+                fmt::format("{} {} is unschedulable: placement group {} has no bundle {} (it has {})", id,
+                            spec.class_name, label, spec.bundle, group.spec.bundles.size()));
+      return true;
+    }
+    if (group.state == GroupRecord::kPending) {
+      set_pending(actor, fmt::format("waiting for placement group {} to be reserved ({})", label, group.pending_reason));
+      return false;
+    }
+    bool any_feasible = false;
+    const NodeId* down = nullptr;
+    for (size_t b = 0; b < group.bundles.size() && target == nullptr; ++b) {
+      if (spec.bundle >= 0 && b != static_cast<size_t>(spec.bundle)) continue;
+      BundleRecord& candidate = group.bundles[b];
+      NodeCapacity& node = nodes_[candidate.node.value];
+      bool custom = false;
+      for (const auto& [resource, amount] : spec.resources) custom |= amount > 0;
+      const std::vector<int32_t> reserved =
+          gpu_vector(candidate.gpu_free.size(), candidate.gpu_ids, candidate.spec.gpu_units);
+      if (custom || spec.num_cpus > candidate.spec.cpus || spec.memory_bytes > candidate.spec.memory_bytes ||
+          (spec.gpu_units > 0 && fit_gpus(reserved, spec.gpu_units).empty())) {
+        continue;
+      }
+      any_feasible = true;
+      if (!node.info.alive) {
+        down = &candidate.node;
+        continue;
+      }
+      if (candidate.free_cpus < spec.num_cpus || candidate.free_memory < spec.memory_bytes) continue;
+      std::vector<uint32_t> devices = fit_gpus(candidate.gpu_free, spec.gpu_units);
+      if (spec.gpu_units > 0 && devices.empty()) continue;
+      target = &node;
+      bundle = &candidate;
+      bundle_index = static_cast<int>(b);
+      gpus = std::move(devices);
+    }
+    if (target == nullptr) {
+      const std::string which =
+          spec.bundle >= 0 ? fmt::format("bundle {} of placement group {}", spec.bundle, label)
+                           : fmt::format("any bundle of placement group {}", label);
+      if (!any_feasible) {
+        set_pending(actor, fmt::format("infeasible: needs {}, more than {} reserves", 
+                                       amounts(spec.num_cpus, spec.memory_bytes, spec.gpu_units), which));
+      } else if (down != nullptr) {
+        set_pending(actor, fmt::format("waiting for node {} of {} to come back", *down, which));
+      } else {
+        set_pending(actor, fmt::format("waiting for resources: needs {}; {} has not that much left",
+                                       amounts(spec.num_cpus, spec.memory_bytes, spec.gpu_units), which));
+      }
+      return false;
+    }
+  } else {
+    if (spec.scheduling == wire::ActorSpec::kNodeAffinity && !spec.affinity_soft) {
+      const NodeId wanted{spec.affinity_node};
+      std::string why;
+      if (wanted.value >= nodes_.size()) {
+        why = fmt::format("which does not exist (the cluster has nodes n0 to n{})", nodes_.size() - 1);
+      } else if (!nodes_[wanted.value].info.alive && !nodes_[wanted.value].info.rebooting) {
+        why = "which is dead";
+      }
+      if (!why.empty()) {
+        mark_dead(actor, ObjectStatus::kUnschedulable,
+                  fmt::format("{} {} is unschedulable: its hard node affinity names node {}, {}", id, spec.class_name,
+                              wanted, why));
+        return true;
+      }
+      const NodeInfo& info = nodes_[wanted.value].info;
+      bool custom = false;
+      for (const auto& [resource, amount] : spec.resources) custom |= amount > 0;
+      if (custom || spec.num_cpus > info.cpus || spec.memory_bytes > info.memory_bytes ||
+          (spec.gpu_units + wire::kGpuUnits - 1) / wire::kGpuUnits > info.gpus) {
+        set_pending(actor, fmt::format("infeasible: needs {}{}; node {} (hard node affinity) has {} CPUs, {} bytes and "
+                                       "{} GPUs",
+                                       amounts(spec.num_cpus, spec.memory_bytes, spec.gpu_units),
+                                       custom ? " and custom resources" : "", wanted, info.cpus, info.memory_bytes,
+                                       info.gpus));
+        return false;
+      }
+    } else {
+      std::string infeasible = infeasible_reason(spec);
+      if (!infeasible.empty()) {
+        set_pending(actor, std::move(infeasible));
+        return false;
+      }
+    }
+    std::string reason;
+    target = choose_node(spec, gpus, reason);
+    if (target == nullptr) {
+      set_pending(actor, std::move(reason));
+      return false;
     }
   }
-  if (best == nullptr) {
-    std::string reason =
-        spec.gpu_units == 0
-            ? fmt::format("waiting for resources: needs {} CPUs and {} bytes; no node has them free", spec.num_cpus,
-                          spec.memory_bytes)
-            : fmt::format("waiting for resources: needs {} CPUs, {} bytes and {:g} GPUs; no node has them free",
-                          spec.num_cpus, spec.memory_bytes, spec.gpu_units / double{wire::kGpuUnits});
-    if (actor.pending_reason != reason) {
-      actor.pending_reason = reason;
-      platform_.trace({.kind = TraceKind::kActorCreate, .actor = id, .detail = "pending: " + reason});
-    }
-    return false;
-  }
-  best->free_cpus -= spec.num_cpus;
-  best->free_memory -= spec.memory_bytes;
   const int32_t per_device = std::min(spec.gpu_units, wire::kGpuUnits);
-  for (uint32_t device : best_gpus) best->gpu_free[device] -= per_device;
-  actor.spec.gpu_ids = std::move(best_gpus);
-  actor.node = best->info.id;
+  if (bundle != nullptr) {
+    bundle->free_cpus -= spec.num_cpus;
+    bundle->free_memory -= spec.memory_bytes;
+    for (uint32_t device : gpus) bundle->gpu_free[device] -= per_device;
+  } else {
+    target->free_cpus -= spec.num_cpus;
+    target->free_memory -= spec.memory_bytes;
+    for (uint32_t device : gpus) target->gpu_free[device] -= per_device;
+  }
+  actor.spec.gpu_ids = std::move(gpus);
+  actor.node = target->info.id;
   actor.placed = true;
-  actor.pending_reason.clear();
+  actor.bundle = bundle_index;
+  if (!actor.pending_reason.empty()) {
+    actor.pending_reason.clear();
+    report_changed();
+  }
   actor.spec.incarnation = actor.incarnation;
   absl::StatusOr<ProcessId> worker =
-      platform_.start_process(best->info.id, fmt::format("{} {}", id, spec.class_name),
+      platform_.start_process(target->info.id, fmt::format("{} {}", id, spec.class_name),
                               std::make_unique<ProcessRuntime>(platform_, config_, wire::encode(actor.spec)));
   if (!worker.ok()) {
     mark_dead(actor, ObjectStatus::kActorDied, fmt::format("its worker could not start: {}", std::string(worker.status().message())));
@@ -224,7 +378,275 @@ bool Directory::try_place(ActorRecord& actor) {
   return true;
 }
 
+Directory::NodeCapacity* Directory::choose_node(const wire::ActorSpec& spec, std::vector<uint32_t>& gpus,
+                                                std::string& reason) {
+  auto fits = [&](NodeCapacity& node, std::vector<uint32_t>& devices) {
+    if (!node.info.alive || node.free_cpus < spec.num_cpus || node.free_memory < spec.memory_bytes) return false;
+    devices = fit_gpus(node.gpu_free, spec.gpu_units);
+    return spec.gpu_units == 0 || !devices.empty();
+  };
+  if (spec.scheduling == wire::ActorSpec::kNodeAffinity && spec.affinity_node < nodes_.size()) {
+    NodeCapacity& node = nodes_[spec.affinity_node];
+    if (fits(node, gpus)) return &node;
+    if (!spec.affinity_soft) {
+      reason = !node.info.alive
+                   ? fmt::format("waiting for node {} (hard node affinity) to come back", node.info.id)
+                   : fmt::format("waiting for resources on node {} (hard node affinity): needs {}; it has {} CPUs, {} "
+                                 "bytes free",
+                                 node.info.id, amounts(spec.num_cpus, spec.memory_bytes, spec.gpu_units),
+                                 node.free_cpus, node.free_memory);
+      return nullptr;
+    }
+  }
+  NodeCapacity* best = nullptr;
+  if (spec.scheduling == wire::ActorSpec::kSpread) {
+    // The fitting node with the fewest live actors placed on it; ties to the lowest id.
+    std::vector<int> placed(nodes_.size(), 0);
+    for (const auto& [other_id, other] : actors_) {
+      if (other.placed) ++placed[other.node.value];
+    }
+    for (NodeCapacity& node : nodes_) {
+      std::vector<uint32_t> devices;
+      if (!fits(node, devices)) continue;
+      if (best == nullptr || placed[node.info.id.value] < placed[best->info.id.value]) {
+        best = &node;
+        gpus = std::move(devices);
+      }
+    }
+  } else {
+    for (NodeCapacity& node : nodes_) {
+      std::vector<uint32_t> devices;
+      if (!fits(node, devices)) continue;
+      if (best == nullptr || node.free_cpus > best->free_cpus) {
+        best = &node;
+        gpus = std::move(devices);
+      }
+    }
+  }
+  if (best == nullptr) {
+    reason = spec.gpu_units == 0
+                 ? fmt::format("waiting for resources: needs {} CPUs and {} bytes; no node has them free", spec.num_cpus,
+                               spec.memory_bytes)
+                 : fmt::format("waiting for resources: needs {} CPUs, {} bytes and {:g} GPUs; no node has them free",
+                               spec.num_cpus, spec.memory_bytes, gpus_of(spec.gpu_units));
+  }
+  return best;
+}
+
+bool Directory::assign_bundles(const wire::CreatePlacementGroup& spec, std::vector<NodeCapacity>& nodes,
+                               std::vector<BundleRecord>& out, size_t& failed) {
+  out.assign(spec.bundles.size(), BundleRecord{});
+  // Largest bundles first (CPUs, then GPUs, then memory; ties in index order): first fit
+  // decreasing, so a small bundle does not take the only node a large one fits.
+  std::vector<size_t> by_size(spec.bundles.size());
+  for (size_t i = 0; i < by_size.size(); ++i) by_size[i] = i;
+  std::stable_sort(by_size.begin(), by_size.end(), [&](size_t a, size_t b) {
+    const wire::BundleSpec& x = spec.bundles[a];
+    const wire::BundleSpec& y = spec.bundles[b];
+    if (x.cpus != y.cpus) return x.cpus > y.cpus;
+    if (x.gpu_units != y.gpu_units) return x.gpu_units > y.gpu_units;
+    return x.memory_bytes > y.memory_bytes;
+  });
+  std::vector<int> count(nodes.size(), 0);  // bundles of this group per node
+  std::vector<size_t> used;                 // nodes in order of first use
+  auto fits = [](const NodeCapacity& node, const wire::BundleSpec& b, std::vector<uint32_t>& devices) {
+    if (!node.info.alive || node.free_cpus < b.cpus || node.free_memory < b.memory_bytes) return false;
+    for (const auto& [resource, amount] : b.resources) {
+      if (amount > 0) return false;  // nodes have no custom resources
+    }
+    devices = fit_gpus(node.gpu_free, b.gpu_units);
+    return b.gpu_units == 0 || !devices.empty();
+  };
+  auto take = [&](size_t n, size_t i, const std::vector<uint32_t>& devices) {
+    const wire::BundleSpec& b = spec.bundles[i];
+    NodeCapacity& node = nodes[n];
+    node.free_cpus -= b.cpus;
+    node.free_memory -= b.memory_bytes;
+    const int32_t per_device = std::min(b.gpu_units, wire::kGpuUnits);
+    for (uint32_t device : devices) node.gpu_free[device] -= per_device;
+    out[i] = {.spec = b, .node = node.info.id, .gpu_ids = devices, .free_cpus = b.cpus,
+              .free_memory = b.memory_bytes, .gpu_free = gpu_vector(node.gpu_free.size(), devices, b.gpu_units)};
+    if (count[n]++ == 0) used.push_back(n);
+  };
+  const auto strategy = static_cast<PlacementStrategy>(spec.strategy);
+  if (strategy == PlacementStrategy::kPack || strategy == PlacementStrategy::kStrictPack) {
+    // All on one node: the nodes by most free CPUs, ties lowest id.
+    std::vector<size_t> order(nodes.size());
+    for (size_t n = 0; n < order.size(); ++n) order[n] = n;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return nodes[a].free_cpus > nodes[b].free_cpus; });
+    for (size_t n : order) {
+      NodeCapacity trial = nodes[n];
+      bool all = true;
+      for (size_t i : by_size) {
+        const wire::BundleSpec& b = spec.bundles[i];
+        std::vector<uint32_t> devices;
+        if (!fits(trial, b, devices)) {
+          all = false;
+          break;
+        }
+        trial.free_cpus -= b.cpus;
+        trial.free_memory -= b.memory_bytes;
+        for (uint32_t device : devices) trial.gpu_free[device] -= std::min(b.gpu_units, wire::kGpuUnits);
+      }
+      if (!all) continue;
+      for (size_t i : by_size) {
+        std::vector<uint32_t> devices;
+        fits(nodes[n], spec.bundles[i], devices);
+        take(n, i, devices);
+      }
+      return true;
+    }
+    if (strategy == PlacementStrategy::kStrictPack) {
+      failed = 0;
+      out.clear();
+      return false;
+    }
+  }
+  for (size_t i : by_size) {
+    const wire::BundleSpec& b = spec.bundles[i];
+    std::optional<size_t> best;
+    std::vector<uint32_t> best_devices;
+    if (strategy == PlacementStrategy::kPack) {
+      for (size_t n : used) {
+        std::vector<uint32_t> devices;
+        if (fits(nodes[n], b, devices)) {
+          best = n;
+          best_devices = std::move(devices);
+          break;
+        }
+      }
+    }
+    if (!best) {
+      // kPack: no node the group uses fits; the others: every fitting node competes.
+      for (size_t m = 0; m < nodes.size(); ++m) {
+        std::vector<uint32_t> devices;
+        if (!fits(nodes[m], b, devices)) continue;
+        if (strategy == PlacementStrategy::kStrictSpread && count[m] > 0) continue;
+        bool better = !best;
+        if (best && strategy == PlacementStrategy::kSpread && count[m] != count[*best]) {
+          better = count[m] < count[*best];
+        } else if (best) {
+          better = nodes[m].free_cpus > nodes[*best].free_cpus;
+        }
+        if (better) {
+          best = m;
+          best_devices = std::move(devices);
+        }
+      }
+    }
+    if (!best) {
+      failed = i;
+      out.clear();
+      return false;
+    }
+    take(*best, i, best_devices);
+  }
+  return true;
+}
+
+std::string Directory::group_infeasible_reason(const wire::CreatePlacementGroup& spec) const {
+  for (size_t i = 0; i < spec.bundles.size(); ++i) {
+    const wire::BundleSpec& b = spec.bundles[i];
+    wire::ActorSpec as_actor;
+    as_actor.num_cpus = b.cpus;
+    as_actor.memory_bytes = b.memory_bytes;
+    as_actor.gpu_units = b.gpu_units;
+    as_actor.resources = b.resources;
+    std::string reason = infeasible_reason(as_actor);
+    if (!reason.empty()) {
+      const std::string_view prefix = "infeasible: ";
+      return fmt::format("infeasible: bundle {} {}", i, reason.substr(prefix.size()));
+    }
+  }
+  if (static_cast<PlacementStrategy>(spec.strategy) == PlacementStrategy::kStrictSpread &&
+      spec.bundles.size() > nodes_.size()) {
+    return fmt::format("infeasible: STRICT_SPREAD puts each of its {} bundles on a different node, and the cluster has "
+                       "{} nodes",
+                       spec.bundles.size(), nodes_.size());
+  }
+  std::vector<NodeCapacity> empty = nodes_;  // every node up and free: down nodes may reboot
+  for (NodeCapacity& node : empty) {
+    node.info.alive = true;
+    node.free_cpus = node.info.cpus;
+    node.free_memory = node.info.memory_bytes;
+    node.gpu_free.assign(node.gpu_free.size(), wire::kGpuUnits);
+  }
+  std::vector<BundleRecord> ignored;
+  size_t failed = 0;
+  if (!assign_bundles(spec, empty, ignored, failed)) {
+    return fmt::format("infeasible: its {} bundles do not fit ({}) even on the empty cluster", spec.bundles.size(),
+                       strategy_name(spec.strategy));
+  }
+  return "";
+}
+
+bool Directory::try_reserve(GroupRecord& group) {
+  if (group.state != GroupRecord::kPending) return true;
+  refresh_liveness();
+  const std::string label = group_label(group.spec.group);
+  std::string reason = group_infeasible_reason(group.spec);
+  std::vector<NodeCapacity> trial = nodes_;
+  std::vector<BundleRecord> bundles;
+  size_t failed = 0;
+  if (reason.empty() && !assign_bundles(group.spec, trial, bundles, failed)) {
+    const auto strategy = static_cast<PlacementStrategy>(group.spec.strategy);
+    if (strategy == PlacementStrategy::kStrictPack) {
+      double cpus = 0;
+      int64_t memory = 0;
+      int32_t units = 0;
+      for (const wire::BundleSpec& b : group.spec.bundles) {
+        cpus += b.cpus;
+        memory += b.memory_bytes;
+        units += b.gpu_units;
+      }
+      reason = fmt::format("waiting for resources: no node has its {} bundles ({} in all) free together "
+                           "(STRICT_PACK); nothing is reserved until they fit",
+                           group.spec.bundles.size(), amounts(cpus, memory, units));
+    } else {
+      const wire::BundleSpec& b = group.spec.bundles[failed];
+      reason = fmt::format("waiting for resources: bundle {} ({}) fits no {} ({}); nothing is reserved until all {} "
+                           "bundles fit",
+                           failed, amounts(b.cpus, b.memory_bytes, b.gpu_units),
+                           strategy == PlacementStrategy::kStrictSpread ? "node free of the group's other bundles"
+                                                                        : "node's free resources",
+                           strategy_name(group.spec.strategy), group.spec.bundles.size());
+    }
+  }
+  if (!reason.empty()) {
+    if (group.pending_reason != reason) {
+      group.pending_reason = reason;
+      platform_.trace({.kind = TraceKind::kActorCreate, .detail = fmt::format("{} pending: {}", label, reason)});
+      report_changed();
+    }
+    return false;
+  }
+  nodes_ = std::move(trial);
+  group.bundles = std::move(bundles);
+  group.state = GroupRecord::kCreated;
+  group.pending_reason.clear();
+  report_changed();
+  std::string where;
+  for (const BundleRecord& b : group.bundles) where += fmt::format("{}{}", where.empty() ? "" : " ", b.node);
+  platform_.trace({.kind = TraceKind::kActorCreate, .detail = fmt::format("{} reserved on {}", label, where)});
+  wire::DescribeReply reply = describe_group(group);
+  for (const auto& [waiter, rpc] : group.ready_waiters) {
+    reply.rpc = rpc;
+    send(waiter, MessageKind::kDescribeReply, reply);
+  }
+  group.ready_waiters.clear();
+  return true;
+}
+
 void Directory::place_waiting() {
+  if (defer_placement_) return;
+  std::deque<uint64_t> groups = std::move(waiting_groups_);
+  waiting_groups_.clear();
+  for (uint64_t id : groups) {
+    GroupRecord& group = groups_.at(id);
+    if (group.state != GroupRecord::kPending) continue;
+    if (!try_reserve(group)) waiting_groups_.push_back(id);
+  }
   std::deque<ActorId> waiting = std::move(waiting_);
   waiting_.clear();
   for (ActorId id : waiting) {
@@ -279,6 +701,7 @@ void Directory::mark_dead(ActorRecord& actor, ObjectStatus status, std::string c
     platform_.kill_process(actor.worker, actor.death_cause);
   }
   release_resources(actor);
+  if (!actor.pending_reason.empty()) report_changed();
   if (!actor.spec.name.empty()) names_.erase({actor.spec.ns, actor.spec.name});
   publish(actor);
   place_waiting();
@@ -286,13 +709,21 @@ void Directory::mark_dead(ActorRecord& actor, ObjectStatus status, std::string c
 
 void Directory::release_resources(ActorRecord& actor) {
   if (!actor.placed) return;
-  NodeCapacity& node = nodes_[actor.node.value];
-  node.free_cpus += actor.spec.num_cpus;
-  node.free_memory += actor.spec.memory_bytes;
   const int32_t per_device = std::min(actor.spec.gpu_units, wire::kGpuUnits);
-  for (uint32_t device : actor.spec.gpu_ids) node.gpu_free[device] += per_device;
+  if (actor.bundle >= 0) {  // back to its bundle's reservation, not to the node
+    BundleRecord& bundle = groups_.at(actor.spec.placement_group).bundles[static_cast<size_t>(actor.bundle)];
+    bundle.free_cpus += actor.spec.num_cpus;
+    bundle.free_memory += actor.spec.memory_bytes;
+    for (uint32_t device : actor.spec.gpu_ids) bundle.gpu_free[device] += per_device;
+  } else {
+    NodeCapacity& node = nodes_[actor.node.value];
+    node.free_cpus += actor.spec.num_cpus;
+    node.free_memory += actor.spec.memory_bytes;
+    for (uint32_t device : actor.spec.gpu_ids) node.gpu_free[device] += per_device;
+  }
   actor.spec.gpu_ids.clear();
   actor.placed = false;
+  actor.bundle = -1;
 }
 
 void Directory::on_process_exit(ProcessId process, std::string_view why) {
@@ -395,6 +826,115 @@ void Directory::on_lookup(ProcessId from, wire::LookupName request) {
     reply.class_name = actors_.at(it->second).spec.class_name;
   }
   send(from, MessageKind::kLookupNameReply, reply);
+}
+
+void Directory::on_create_group(wire::CreatePlacementGroup request) {
+  const uint64_t id = request.group;
+  if (groups_.contains(id)) return;
+  GroupRecord& group = groups_[id];
+  group.spec = std::move(request);
+  platform_.trace({.kind = TraceKind::kActorCreate,
+                   .detail = fmt::format("{} '{}' created: {} bundles, {}", group_label(id), group.spec.name,
+                                         group.spec.bundles.size(), strategy_name(group.spec.strategy))});
+  if (!try_reserve(group)) {
+    waiting_groups_.push_back(id);
+    place_waiting();  // actors waiting for the group to exist now wait for its reservation
+    return;
+  }
+  place_waiting();
+}
+
+void Directory::on_remove_group(wire::RemovePlacementGroup request) {
+  auto found = groups_.find(request.group);
+  if (found == groups_.end() || found->second.state == GroupRecord::kRemoved) return;
+  GroupRecord& group = found->second;
+  const bool was_created = group.state == GroupRecord::kCreated;
+  group.state = GroupRecord::kRemoved;
+  group.pending_reason.clear();
+  report_changed();
+  const std::string label = group_label(request.group);
+  platform_.trace({.kind = TraceKind::kActorCreate, .detail = fmt::format("{} removed", label)});
+  // Ray's rule: the actors placed in the group (or waiting for it) are killed, in id order. No
+  // placement until all are dead (a freed bundle must not take the next of them).
+  defer_placement_ = true;
+  for (auto& [id, actor] : actors_) {
+    if (actor.state == wire::ActorState::kDead || actor.spec.scheduling != wire::ActorSpec::kPlacementGroup ||
+        actor.spec.placement_group != request.group) {
+      continue;
+    }
+    mark_dead(actor, ObjectStatus::kActorDied, fmt::format("{} was killed: its placement group {} was removed", id, label));
+  }
+  defer_placement_ = false;
+  if (was_created) {
+    for (const BundleRecord& bundle : group.bundles) {
+      NodeCapacity& node = nodes_[bundle.node.value];
+      node.free_cpus += bundle.spec.cpus;
+      node.free_memory += bundle.spec.memory_bytes;
+      const int32_t per_device = std::min(bundle.spec.gpu_units, wire::kGpuUnits);
+      for (uint32_t device : bundle.gpu_ids) node.gpu_free[device] += per_device;
+    }
+  }
+  wire::DescribeReply reply = describe_group(group);
+  for (const auto& [waiter, rpc] : group.ready_waiters) {
+    reply.rpc = rpc;
+    send(waiter, MessageKind::kDescribeReply, reply);
+  }
+  group.ready_waiters.clear();
+  place_waiting();
+}
+
+wire::DescribeReply Directory::describe_group(const GroupRecord& group) const {
+  wire::DescribeReply reply{.found = true, .state = group.state, .pending_reason = group.pending_reason};
+  if (group.state == GroupRecord::kCreated) {
+    for (const BundleRecord& bundle : group.bundles) reply.bundle_nodes.push_back(bundle.node.value);
+  }
+  return reply;
+}
+
+void Directory::on_describe(ProcessId from, wire::Describe request) {
+  wire::DescribeReply reply;
+  if (request.actor != 0) {
+    auto found = actors_.find(ActorId::unpack(request.actor));
+    if (found != actors_.end() && !found->second.spec.class_name.empty()) {
+      const ActorRecord& actor = found->second;
+      reply = {.found = true, .state = actor.state, .placed = actor.placed, .node = actor.node.value,
+               .gpu_ids = actor.spec.gpu_ids, .restarts = actor.restarts_used,
+               .pending_reason = actor.placed || actor.state == wire::ActorState::kDead ? "" : actor.pending_reason,
+               .death_cause = actor.death_cause};
+    }
+  } else {
+    auto found = groups_.find(request.group);
+    if (found != groups_.end()) {
+      if (request.wait_ready && found->second.state == GroupRecord::kPending) {
+        found->second.ready_waiters.emplace_back(from, request.rpc);
+        return;
+      }
+      reply = describe_group(found->second);
+    }
+  }
+  reply.rpc = request.rpc;
+  send(from, MessageKind::kDescribeReply, reply);
+}
+
+std::string Directory::describe_state() {
+  std::lock_guard lock(report_mutex_);
+  return report_;
+}
+
+void Directory::report_changed() {
+  std::string lines;
+  for (const auto& [id, group] : groups_) {
+    if (group.state != GroupRecord::kPending) continue;
+    lines += fmt::format("  directory: placement group {} '{}' ({}, {} bundles) is pending: {}\n", group_label(id),
+                         group.spec.name, strategy_name(group.spec.strategy), group.spec.bundles.size(),
+                         group.pending_reason);
+  }
+  for (const auto& [id, actor] : actors_) {
+    if (actor.placed || actor.state == wire::ActorState::kDead || actor.pending_reason.empty()) continue;
+    lines += fmt::format("  directory: {} {} is pending: {}\n", id, actor.spec.class_name, actor.pending_reason);
+  }
+  std::lock_guard lock(report_mutex_);
+  report_ = std::move(lines);
 }
 
 }  // namespace troupe::core

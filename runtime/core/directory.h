@@ -12,14 +12,20 @@
 // Owners of non-detached actors are watched too: when one dies, its actors are killed.
 //
 // Placement (deterministic): among nodes that fit, the one with the most free CPUs; ties go to
-// the lowest node id.
+// the lowest node id. The other strategies (Spread, NodeAffinity, PlacementGroup) and the
+// placement groups' bundle placement are described in runtime/scheduling.h.
 //
-// Not thread-safe: owned by its process, driven by its messages.
+// Placement groups: reserved atomically (all bundles or none) from the nodes' free resources;
+// actors placed in a bundle draw from its reservation. Waiting groups are retried before waiting
+// actors whenever resources are freed.
+//
+// Not thread-safe (but for describe_state): owned by its process, driven by its messages.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
@@ -41,6 +47,10 @@ class Directory final : public ProcessHost {
   void on_process_exit(ProcessId process, std::string_view why) override;
   // A node rebooted: actors waiting for room may fit now.
   void on_node_up(NodeId node) override;
+  // The pending actors and placement groups with their reasons, for wait and deadlock reports.
+  // Safe from any thread (the real platform reports while the directory runs): it returns a
+  // snapshot the directory rebuilds whenever a pending reason changes.
+  std::string describe_state() override;
 
   // The cluster facts workers need; set by the cluster bootstrap before any actor is created.
   void set_config(ClusterConfig config) { config_ = config; }
@@ -54,6 +64,7 @@ class Directory final : public ProcessHost {
     NodeId node;
     ProcessId worker;
     bool placed = false;
+    int bundle = -1;  // placed in this bundle of spec.placement_group
     uint8_t death_status = 0;
     std::string death_cause;
     std::string pending_reason;
@@ -66,9 +77,28 @@ class Directory final : public ProcessHost {
     int64_t free_memory = 0;
     std::vector<int32_t> gpu_free;  // per device, in wire::kGpuUnits
   };
-  // The devices of `node` that fit `units` (a share: the lowest-numbered device with room, so one
-  // fills before the next; whole GPUs: the lowest-numbered fully free ones), or empty.
-  static std::vector<uint32_t> fit_gpus(const NodeCapacity& node, int32_t units);
+  // One bundle of a placement group: its node and what is left of its reservation (gpu_free: per
+  // device of the node, the units this bundle reserved there and no actor took).
+  struct BundleRecord {
+    wire::BundleSpec spec;
+    NodeId node;
+    std::vector<uint32_t> gpu_ids;  // the devices it reserved
+    double free_cpus = 0;
+    int64_t free_memory = 0;
+    std::vector<int32_t> gpu_free;
+  };
+  struct GroupRecord {
+    enum State : uint8_t { kPending = 0, kCreated = 1, kRemoved = 2 };
+    wire::CreatePlacementGroup spec;
+    uint8_t state = kPending;
+    std::string pending_reason;
+    std::vector<BundleRecord> bundles;  // when created
+    std::vector<std::pair<ProcessId, uint64_t>> ready_waiters;  // Describe{wait_ready} rpcs
+  };
+  // The devices of `gpu_free` (per device, units free) that fit `units` (a share: the
+  // lowest-numbered device with room, so one fills before the next; whole GPUs: the
+  // lowest-numbered fully free ones), or empty.
+  static std::vector<uint32_t> fit_gpus(const std::vector<int32_t>& gpu_free, int32_t units);
 
   void on_create(ProcessId from, wire::CreateActor request);
   void on_started(wire::ActorStarted started);
@@ -76,13 +106,32 @@ class Directory final : public ProcessHost {
   void on_exited(wire::ActorExited exited);
   void on_subscribe(ProcessId from, wire::SubscribeActor request);
   void on_lookup(ProcessId from, wire::LookupName request);
+  void on_create_group(wire::CreatePlacementGroup request);
+  void on_remove_group(wire::RemovePlacementGroup request);
+  void on_describe(ProcessId from, wire::Describe request);
+  wire::DescribeReply describe_group(const GroupRecord& group) const;
   // The actor's worker ended without the directory ending it: restart it if its policy allows,
   // else it is dead.
   void on_worker_lost(ActorRecord& actor, std::string_view why);
   void release_resources(ActorRecord& actor);
 
-  // Places `actor` if a node fits now; otherwise records why it waits.
+  // Places `actor` if a node fits now; otherwise records why it waits. True when it is done
+  // waiting (placed, or found unschedulable and dead).
   bool try_place(ActorRecord& actor);
+  // Where an actor that is not in a placement group goes now, by its strategy (gpus: the devices
+  // it gets there); nullptr when it must wait (`reason` says why).
+  NodeCapacity* choose_node(const wire::ActorSpec& spec, std::vector<uint32_t>& gpus, std::string& reason);
+  // Reserves `group` if all its bundles fit now; otherwise records why it waits.
+  bool try_reserve(GroupRecord& group);
+  // Assigns every bundle of `spec` to a node of `nodes` by its strategy, taking their resources
+  // from `nodes`; false (with the first bundle that did not fit in `failed`) when one does not fit.
+  static bool assign_bundles(const wire::CreatePlacementGroup& spec, std::vector<NodeCapacity>& nodes,
+                             std::vector<BundleRecord>& out, size_t& failed);
+  std::string group_infeasible_reason(const wire::CreatePlacementGroup& spec) const;
+  void set_pending(ActorRecord& actor, std::string reason);
+  // Rebuilds the describe_state() snapshot (a pending reason or group state changed).
+  void report_changed();
+  void refresh_liveness();
   void place_waiting();
   void mark_dead(ActorRecord& actor, wire::ObjectStatus status, std::string cause);
   void publish(const ActorRecord& actor);
@@ -100,6 +149,11 @@ class Directory final : public ProcessHost {
   std::map<ActorId, ActorRecord> actors_;
   std::map<std::pair<std::string, std::string>, ActorId> names_;  // (namespace, name)
   std::deque<ActorId> waiting_;  // placement order
+  std::map<uint64_t, GroupRecord> groups_;
+  std::deque<uint64_t> waiting_groups_;  // creation order
+  bool defer_placement_ = false;
+  std::mutex report_mutex_;
+  std::string report_;  // guarded by report_mutex_  // removing a group: its actors die first, then others are placed
   std::map<ProcessId, ActorId> workers_;  // live worker process -> its actor
   std::set<ProcessId> watched_owners_;
   wire::MessageReader reader_;

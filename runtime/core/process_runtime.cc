@@ -87,6 +87,9 @@ void ProcessRuntime::on_message(ProcessId from, std::string payload) {
     case MessageKind::kLookupNameReply:
       if (auto m = body_as<wire::LookupNameReply>(*envelope)) on_rpc_reply(m->rpc, std::move(payload)); else ok = false;
       break;
+    case MessageKind::kDescribeReply:
+      if (auto m = body_as<wire::DescribeReply>(*envelope)) on_rpc_reply(m->rpc, std::move(payload)); else ok = false;
+      break;
     default:
       ok = false;
   }
@@ -556,6 +559,28 @@ void ProcessRuntime::kill_actor(ActorId actor, bool no_restart) {
 // ---- Directory requests ------------------------------------------------------------------------
 
 template <typename Request>
+std::optional<std::string> ProcessRuntime::directory_rpc_until(MessageKind kind, Request request, std::string_view what,
+                                                               std::optional<Nanos> deadline) {
+  ExecutionContext* context = ExecutionContext::current();
+  assert(context != nullptr && context->fiber.valid() && "directory requests block: call them on a fiber");
+  FiberId self = context->fiber;
+  uint64_t rpc = next_rpc_++;
+  request.rpc = rpc;
+  rpcs_[rpc] = PendingRpc{.waiter = self};
+  send(config_.directory, kind, request);
+  TimerId timer = 0;
+  if (deadline) timer = platform_.start_timer(self_, *deadline, [this, self] { platform_.unpark(self); });
+  while (!rpcs_[rpc].reply) {
+    if (deadline && platform_.now() >= *deadline) break;
+    platform_.park({.what = what});
+  }
+  if (timer != 0) platform_.cancel_timer(timer);
+  std::optional<std::string> reply = std::move(rpcs_[rpc].reply);
+  rpcs_.erase(rpc);
+  return reply;
+}
+
+template <typename Request>
 std::string ProcessRuntime::directory_rpc(MessageKind kind, Request request, std::string_view what) {
   ExecutionContext* context = ExecutionContext::current();
   assert(context != nullptr && context->fiber.valid() && "directory requests block: call them on a fiber");
@@ -586,6 +611,31 @@ std::optional<detail::NamedActor> ProcessRuntime::lookup_actor(const std::string
   wire::LookupNameReply reply = *body_as<wire::LookupNameReply>(*envelope);
   if (!reply.found) return std::nullopt;
   return detail::NamedActor{ActorId::unpack(reply.actor), reply.class_name};
+}
+
+uint64_t ProcessRuntime::create_placement_group(wire::CreatePlacementGroup request) {
+  ProcessTurn turn;
+  request.group = (uint64_t{self_.value} << 32) | next_group_++;
+  request.owner = self_.value;
+  const uint64_t group = request.group;
+  send(config_.directory, MessageKind::kCreatePlacementGroup, request);
+  return group;
+}
+
+void ProcessRuntime::remove_placement_group(uint64_t group) {
+  ProcessTurn turn;
+  send(config_.directory, MessageKind::kRemovePlacementGroup, wire::RemovePlacementGroup{.group = group});
+}
+
+std::optional<wire::DescribeReply> ProcessRuntime::describe(wire::Describe request, std::optional<Nanos> deadline) {
+  ProcessTurn turn;
+  std::optional<std::string> reply_bytes =
+      directory_rpc_until(MessageKind::kDescribe, request, request.wait_ready ? "placement_group_ready" : "describe",
+                          deadline);
+  if (!reply_bytes) return std::nullopt;
+  msgpack::zone zone(wire::kZoneChunkBytes);
+  absl::StatusOr<wire::Envelope> envelope = wire::open_envelope(*reply_bytes, zone);
+  return *body_as<wire::DescribeReply>(*envelope);
 }
 
 }  // namespace troupe::core

@@ -83,6 +83,9 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   void crash_actor() override;
   int restart_count() const override { return hosted_ ? static_cast<int>(hosted_->spec.incarnation) : 0; }
   std::vector<uint32_t> gpu_ids() const override { return hosted_ ? hosted_->spec.gpu_ids : std::vector<uint32_t>{}; }
+  uint64_t create_placement_group(wire::CreatePlacementGroup request) override;
+  void remove_placement_group(uint64_t group) override;
+  std::optional<wire::DescribeReply> describe(wire::Describe request, std::optional<Nanos> deadline) override;
 
  private:
   // A call this process made and has no final answer for yet.
@@ -195,6 +198,10 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   // Directory requests.
   template <typename Request>
   std::string directory_rpc(wire::MessageKind kind, Request request, std::string_view what);
+  // The same, giving up at `deadline` (a late reply is dropped): nullopt then.
+  template <typename Request>
+  std::optional<std::string> directory_rpc_until(wire::MessageKind kind, Request request, std::string_view what,
+                                                 std::optional<Nanos> deadline);
   // Calls, replies and object fetches go on the data channel (worker to worker, and may be lost
   // when a connection breaks); everything to and from the directory on the control channel.
   template <typename Body>
@@ -238,6 +245,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   uint32_t next_object_ = 1;
   uint32_t next_actor_ = 1;
   uint64_t next_rpc_ = 1;
+  uint32_t next_group_ = 1;
   std::map<ActorId, RemoteActor> remotes_;  // ordered: failed in id order
   std::map<uint64_t, PendingRpc> rpcs_;
   std::set<ObjectId> fetching_;  // borrowed objects asked of their owners, not arrived yet

@@ -76,6 +76,14 @@ class Runtime {
   virtual int restart_count() const = 0;
   // The GPUs the hosted actor was given (empty in the driver and for actors without num_gpus).
   virtual std::vector<uint32_t> gpu_ids() const = 0;
+
+  // Asks the directory to reserve a placement group (its `group` and `owner` are filled in
+  // here); returns at once with the group's id.
+  virtual uint64_t create_placement_group(wire::CreatePlacementGroup request) = 0;
+  virtual void remove_placement_group(uint64_t group) = 0;
+  // Asks the directory about an actor or a placement group (wire::Describe); nullopt when
+  // `deadline` (absolute platform time) passed before the answer came.
+  virtual std::optional<wire::DescribeReply> describe(wire::Describe request, std::optional<Nanos> deadline) = 0;
 };
 
 // The runtime of the process the caller runs in. Aborts with a clear message outside one

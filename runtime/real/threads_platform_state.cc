@@ -175,6 +175,12 @@ std::string ThreadsPlatform::State::wait_report() {
     if (gated) process->gate.release();
   }
   if (report.empty()) report = "  (no fiber is parked)\n";
+  for (ProcessStrand* process : live) {
+    const bool gated = process->gated.load(std::memory_order_acquire);
+    if (gated) process->gate.acquire();
+    report += process->host->describe_state();
+    if (gated) process->gate.release();
+  }
   return report;
 }
 

@@ -20,6 +20,10 @@ std::string_view message_kind_name(MessageKind kind) {
     case MessageKind::kLookupNameReply: return "lookup_name_reply";
     case MessageKind::kActorExited: return "actor_exited";
     case MessageKind::kFenceWorker: return "fence_worker";
+    case MessageKind::kCreatePlacementGroup: return "create_placement_group";
+    case MessageKind::kRemovePlacementGroup: return "remove_placement_group";
+    case MessageKind::kDescribe: return "describe";
+    case MessageKind::kDescribeReply: return "describe_reply";
   }
   return "unknown";
 }
@@ -33,7 +37,7 @@ absl::StatusOr<Envelope> open_envelope(std::string_view bytes, msgpack::zone& zo
     return absl::InvalidArgumentError("malformed message: expected [kind, body]");
   }
   uint64_t kind = root.via.array.ptr[0].via.u64;
-  if (kind < 1 || kind > static_cast<uint64_t>(MessageKind::kFenceWorker)) {
+  if (kind < 1 || kind > static_cast<uint64_t>(MessageKind::kDescribeReply)) {
     return absl::InvalidArgumentError(fmt::format("malformed message: unknown kind {}", kind));
   }
   return Envelope{static_cast<MessageKind>(kind), root.via.array.ptr[1]};

@@ -11,6 +11,8 @@
 //   worker   -> directory  ActorStarted, ActorExited
 //   caller   -> worker     Call;           worker -> caller  CallReply
 //   borrower -> owner      GetObject;      owner  -> borrower ObjectReply
+//   caller   -> directory  CreatePlacementGroup, RemovePlacementGroup, Describe
+//   directory-> caller     DescribeReply
 #pragma once
 
 #include <cstdint>
@@ -39,6 +41,10 @@ enum class MessageKind : uint8_t {
   kLookupNameReply = 12,
   kActorExited = 13,
   kFenceWorker = 14,
+  kCreatePlacementGroup = 15,
+  kRemovePlacementGroup = 16,
+  kDescribe = 17,
+  kDescribeReply = 18,
 };
 
 std::string_view message_kind_name(MessageKind kind);
@@ -103,10 +109,68 @@ struct ActorSpec {
   // one device, else whole devices. gpu_ids: the devices the directory assigned at placement.
   int32_t gpu_units = 0;
   std::vector<uint32_t> gpu_ids;
+  // Where to place it (troupe::SchedulingStrategy): kDefault, kSpread, kNodeAffinity
+  // (affinity_node, affinity_soft) or kPlacementGroup (placement_group, bundle; -1 = any).
+  enum Scheduling : uint8_t { kDefault = 0, kSpread = 1, kNodeAffinity = 2, kPlacementGroup = 3 };
+  uint8_t scheduling = kDefault;
+  uint32_t affinity_node = 0;
+  bool affinity_soft = false;
+  uint64_t placement_group = 0;
+  int32_t bundle = -1;
   MSGPACK_DEFINE(actor, owner, class_name, ctor_key, ctor_args, name, ns, detached, get_if_exists, num_cpus,
                  memory_bytes, resources, max_pending_calls, max_restarts, max_task_retries, retry_exceptions,
                  incarnation, restart_backoff_ns, restart_backoff_max_ns, retry_exception_types, concurrency,
-                 max_concurrency, concurrency_groups, gpu_units, gpu_ids);
+                 max_concurrency, concurrency_groups, gpu_units, gpu_ids, scheduling, affinity_node, affinity_soft,
+                 placement_group, bundle);
+};
+
+// One bundle of a placement group (troupe::Bundle, GPUs in kGpuUnits).
+struct BundleSpec {
+  double cpus = 0;
+  int64_t memory_bytes = 0;
+  int32_t gpu_units = 0;
+  std::map<std::string, double> resources;
+  MSGPACK_DEFINE(cpus, memory_bytes, gpu_units, resources);
+};
+
+// Reserve a placement group (no reply: the creator asks with Describe when it wants to know).
+struct CreatePlacementGroup {
+  uint64_t group = 0;  // (creator process << 32) | counter
+  uint32_t owner = 0;
+  std::string name;
+  uint8_t strategy = 0;  // troupe::PlacementStrategy
+  std::vector<BundleSpec> bundles;
+  MSGPACK_DEFINE(group, owner, name, strategy, bundles);
+};
+
+struct RemovePlacementGroup {
+  uint64_t group = 0;
+  MSGPACK_DEFINE(group);
+};
+
+// Asks the directory about an actor (actor != 0) or a placement group. With wait_ready (groups
+// only), the reply waits until the group is reserved or removed.
+struct Describe {
+  uint64_t rpc = 0;
+  uint64_t actor = 0;
+  uint64_t group = 0;
+  bool wait_ready = false;
+  MSGPACK_DEFINE(rpc, actor, group, wait_ready);
+};
+
+struct DescribeReply {
+  enum GroupState : uint8_t { kGroupPending = 0, kGroupCreated = 1, kGroupRemoved = 2 };
+  uint64_t rpc = 0;
+  bool found = false;
+  uint8_t state = 0;  // actors: ActorState::State; groups: GroupState
+  bool placed = false;
+  uint32_t node = 0;  // when placed
+  std::vector<uint32_t> gpu_ids;
+  int32_t restarts = 0;
+  std::string pending_reason;
+  std::string death_cause;
+  std::vector<uint32_t> bundle_nodes;  // groups, when created
+  MSGPACK_DEFINE(rpc, found, state, placed, node, gpu_ids, restarts, pending_reason, death_cause, bundle_nodes);
 };
 
 struct CreateActor {
