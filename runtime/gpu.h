@@ -24,8 +24,9 @@
 //   };
 //   auto trainer = sys.spawn<Trainer>({.num_gpus = 0.5});
 //
-// REQUIRES (all): called from an actor's method or constructor, on its fiber. Every call is a
-// scheduling point; gpu::run blocks the calling fiber, never the platform thread.
+// REQUIRES (all): called from an actor's method or constructor, on its fiber (threaded and async
+// actors' methods too). Under the simulator every call is a scheduling point; gpu::run blocks the
+// calling fiber, never the platform thread. The threads platform has no GPU faults.
 #pragma once
 
 #include <chrono>
