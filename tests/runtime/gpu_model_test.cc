@@ -363,6 +363,51 @@ TEST(GpuModel, LosingADeviceCrashesItsProcessesAndTheDeviceStaysLostUntilTheNode
   EXPECT_EQ(exits[2], "GPU 0 of n1 works again: the node rebooted");
 }
 
+// The whole run, GPU events included, hashes the same under every compiler (this value is
+// checked under g++ 12 and clang++ 14).
+TEST(GpuModel, ARunWithGpuWorkAndFaultsHasAPinnedTraceHash) {
+  sim::SimRunOptions options = gpu_cluster(2);
+  options.seed = 7;
+  options.prepare = [](sim::World& world) {
+    world.at(kStart + 1'000'000, [&world] { world.throttle_gpu(NodeId{1}, 0, 1.5, 3'000'000); });
+    world.at(kStart + 2'000'000, [&world] { world.pressure_gpu_memory(NodeId{1}, 1, 15 * kGiB, kSecond); });
+    world.at(kStart + 20'000'000, [&world] { world.lose_gpu(NodeId{1}, 1); });
+  };
+  auto driver = [](System& sys) {
+    auto a = sys.spawn<Worker>({.num_gpus = 0.3});
+    auto b = sys.spawn<Worker>({.num_gpus = 0.7});
+    auto c = sys.spawn<Worker>({.num_gpus = 1});
+    Ref<int64_t> ra = a.call(&Worker::run_work_at, kStart, 1e12, int64_t{1} << 30, 333);
+    Ref<int64_t> rb = b.call(&Worker::run_at, kStart + 500'000, 7'000'000);
+    Ref<std::string> rc = c.call(&Worker::take, 2 * kGiB);
+    Ref<int64_t> rc_wait = c.call(&Worker::run_at, kStart + 5'000'000, 0);  // a kernel of 0 ns
+    Ref<std::string> rc_pressed = c.call(&Worker::take, 2 * kGiB);
+    Ref<int64_t> rc_kernel = c.call(&Worker::run_at, kStart + 10'000'000, 50'000'000);
+    // a: 1e12 FLOPs (10 ms) + 2^30 bytes (1,073,742 ns) + 333 ns = 11,074,075 ns; alone until
+    // 0.5 ms (10,574,075 left); then 0.3 of the device against b's 0.7: to 1 ms 150,000 (b
+    // 350,000); 1.5x slower from 1 to 4 ms: 600,000 (b 1,400,000, 5,250,000 left); b ends 7.5 ms
+    // later at 11.5 ms, when a has 7,574,075 left, alone: 19,074,075.
+    EXPECT_EQ(sys.get(ra) - kStart, 19'074'075);
+    EXPECT_EQ(sys.get(rb) - kStart, 11'500'000);
+    EXPECT_EQ(sys.get(rc), "ok");
+    EXPECT_EQ(sys.get(rc_wait) - kStart, 5'000'000);
+    // The pressure at 2 ms took the 14 GiB left free.
+    EXPECT_EQ(sys.get(rc_pressed),
+              "gpu::alloc: 2 GiB on GPU 1 of n1: 16 GiB of 16 GiB in use (14 GiB of it by memory pressure)");
+    try {
+      sys.get(rc_kernel);
+      ADD_FAILURE() << "the kernel on the lost device finished";
+    } catch (const ActorDiedError& e) {
+      EXPECT_EQ(std::string(e.what()), "actor died: a2.3 crashed: GPU 1 of n1 lost (max_restarts = 0)");
+    }
+  };
+  sim::SimRunResult first = sim::run_simulation(options, driver);
+  sim::SimRunResult second = sim::run_simulation(options, driver);
+  ASSERT_TRUE(first.status.ok()) << first.status;
+  EXPECT_EQ(first.trace_hash, second.trace_hash);
+  EXPECT_EQ(first.trace_hash, 15614672546524967350ull) << "seed 7";
+}
+
 TEST(GpuModel, MisuseNamesTheFix) {
   sim::SimRunResult result = sim::run_simulation(gpu_cluster(1), [](System& sys) {
     try {
