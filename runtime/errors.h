@@ -16,6 +16,7 @@
 //                             that does not exist)
 //   ActorNameTakenError       spawn with a name that is in use, without get_if_exists
 //   GpuOutOfMemory            an allocation exceeded the simulated GPU's memory
+//   GpuLostError              gpu::run or gpu::alloc on a device that has been lost
 //   StorageError              a storage put, get or remove failed (runtime/storage.h); says
 //                             whether a write may have been applied, whether to retry, and
 //                             whether a fenced write was refused (fenced())
@@ -83,6 +84,11 @@ class ActorNameTakenError : public Error {
 };
 
 class GpuOutOfMemory : public Error {
+ public:
+  using Error::Error;
+};
+
+class GpuLostError : public Error {
  public:
   using Error::Error;
 };

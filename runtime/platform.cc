@@ -45,3 +45,15 @@ ExecutionContext* ExecutionContext::exchange(ExecutionContext* context) {
 }
 
 }  // namespace troupe
+
+namespace troupe {
+
+absl::Status Platform::gpu_run(uint32_t /*device*/, const gpu::Work& /*work*/, absl::FunctionRef<void()>* /*kernel*/) {
+  return absl::UnimplementedError("this platform has no GPU model");
+}
+
+absl::StatusOr<uint64_t> Platform::gpu_alloc(uint32_t /*device*/, int64_t /*bytes*/) {
+  return absl::UnimplementedError("this platform has no GPU model");
+}
+
+}  // namespace troupe

@@ -43,6 +43,9 @@ namespace troupe {
 namespace detail {
 class Runtime;
 }  // namespace detail
+namespace gpu {
+struct Work;
+}  // namespace gpu
 
 // Something a fiber can wait on that has a name and, maybe, a holder: a troupe::Mutex, Event or
 // Semaphore (runtime/sync.h). Deadlock reports follow holders to draw the wait-for graph.
@@ -130,6 +133,13 @@ struct NodeInfo {
   int gpus = 0;  // devices 0 .. gpus-1; actors take whole ones or shares of one (ActorOptions::num_gpus)
   bool alive = true;
   bool rebooting = false;  // down, with a reboot coming (a node down for good has !alive && !rebooting)
+  // Each device of the node (runtime/gpu.h): its memory, compute rate and memory bandwidth.
+  int64_t gpu_memory_bytes = int64_t{16} << 30;
+  double gpu_flops = 100e12;
+  double gpu_bandwidth_bytes_per_s = 1e12;
+  // Per device (size gpus): lost (sim::World::lose_gpu) until the node reboots. A lost device
+  // must not be given to actors.
+  std::vector<bool> gpu_lost = std::vector<bool>(static_cast<size_t>(gpus > 0 ? gpus : 0), false);
 };
 
 
@@ -232,6 +242,31 @@ class Platform {
   // the seeded rule of runtime/buggify_sites.h, on the threads platform only with chaos on. The
   // default, for a platform without fault injection, is never. REQUIRES: a valid site name.
   virtual bool buggify(std::string_view site) { return false; }
+
+  // GPUs (runtime/gpu.h). A platform without a GPU model keeps the defaults: bind_gpus does
+  // nothing and the others fail with Unimplemented, which the API reports as std::logic_error.
+  //
+  // Binds `process` to `devices` (numbers on its node, from the actor's spec) with `weight`, its
+  // share of each in wire::kGpuUnits (10000 = a whole device): the devices its kernels and
+  // allocations may use, and whose loss crashes it. Called once by the worker, before its actor
+  // is constructed; the process's allocations are freed when it ends.
+  virtual void bind_gpus(ProcessId process, std::vector<uint32_t> devices, int32_t weight) {}
+  // Runs a kernel of cost `work` on `device` for the current fiber, which blocks (never the
+  // platform thread) until it is done. `kernel` is the user's code or null: a real platform runs
+  // it instead of waiting the modelled time; the simulator never runs it and shares the device
+  // among its kernels (processor sharing). Errors: FailedPrecondition (the process is not bound
+  // to `device`), InvalidArgument (a cost beyond the limits), Unavailable (the device is lost).
+  // Called without the process's turn (ProcessTurn): the platform takes it where it needs it, so
+  // that a real kernel runs beside the process's other work.
+  // REQUIRES: on a fiber; `work` holds no negative or non-finite amount.
+  virtual absl::Status gpu_run(uint32_t device, const gpu::Work& work, absl::FunctionRef<void()>* kernel);
+  // Takes `bytes` of `device`'s memory for the current process; returns the allocation's id
+  // (never 0). Errors: ResourceExhausted (does not fit; the message says how full the device is),
+  // FailedPrecondition (not bound), Unavailable (lost). REQUIRES: on a fiber, in the process's
+  // turn; bytes >= 0.
+  virtual absl::StatusOr<uint64_t> gpu_alloc(uint32_t device, int64_t bytes);
+  // Gives an allocation back. A no-op if it is gone already (its process ended). Any context.
+  virtual void gpu_free(uint64_t allocation) {}
 };
 
 // Where the running code is: platform, process and fiber. Set by the platform.

@@ -23,6 +23,7 @@
 #include "runtime/buggify.h"
 #include "runtime/clock.h"
 #include "runtime/errors.h"
+#include "runtime/gpu.h"
 #include "runtime/gather.h"
 #include "runtime/ref.h"
 #include "runtime/run_main.h"

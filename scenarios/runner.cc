@@ -60,7 +60,9 @@ PlatformResult run_on_threads(const Scenario& scenario, const RunOptions& option
   ThreadsPlatformOptions platform_options{.seed = options.seed, .trace = &trace, .deadline = deadline};
   for (const sim::NodeOptions& node : scenario.cluster.nodes) {
     platform_options.nodes.push_back(
-        {.name = node.name, .cpus = node.cpus, .memory_bytes = node.memory_bytes, .gpus = node.gpus});
+        {.name = node.name, .cpus = node.cpus, .memory_bytes = node.memory_bytes, .gpus = node.gpus,
+         .gpu_memory_bytes = node.gpu_memory_bytes, .gpu_flops = node.gpu_flops,
+         .gpu_bandwidth_bytes_per_s = node.gpu_bandwidth_bytes_per_s});
   }
   ThreadsPlatform platform(std::move(platform_options));
   PlatformResult result;

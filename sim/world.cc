@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "fmt/format.h"
 #include "runtime/fiber/fiber.h"
+#include "runtime/gpu_cost.h"
 
 namespace troupe::sim {
 
@@ -46,6 +47,7 @@ World::World(WorldOptions options)
       buggify_(options_.seed, [this](TraceEvent event) { trace(std::move(event)); }) {
   callback_context_.platform = this;
   storage_ = std::make_unique<Storage>(*this, options_.storage, root_rng_.fork(kStreamStorage));
+  gpus_ = std::make_unique<Gpus>(*this);
 }
 
 World::~World() {
@@ -58,11 +60,20 @@ NodeId World::add_node(NodeOptions options) {
   NodeId id{static_cast<uint32_t>(nodes_.size())};
   nodes_.push_back({.id = id, .name = options.name.empty() ? fmt::format("node{}", id.value) : options.name,
                     .cpus = options.cpus, .memory_bytes = options.memory_bytes, .gpus = options.gpus,
-                    .alive = true});
+                    .alive = true, .gpu_memory_bytes = options.gpu_memory_bytes, .gpu_flops = options.gpu_flops,
+                    .gpu_bandwidth_bytes_per_s = options.gpu_bandwidth_bytes_per_s,
+                    .gpu_lost = std::vector<bool>(static_cast<size_t>(std::max(options.gpus, 0)), false)});
+  assert(options.gpu_memory_bytes >= 0);
+  assert(options.gpu_flops > 0 && options.gpu_bandwidth_bytes_per_s > 0);
+  gpus_->add_node(nodes_.back());
   return id;
 }
 
-std::vector<NodeInfo> World::nodes() const { return nodes_; }
+std::vector<NodeInfo> World::nodes() const {
+  std::vector<NodeInfo> nodes = nodes_;
+  for (NodeInfo& node : nodes) node.gpu_lost = gpus_->lost(node.id);
+  return nodes;
+}
 
 World::SimProcess* World::find_process(ProcessId id) {
   if (id.value == 0 || id.value > processes_.size()) return nullptr;
@@ -106,6 +117,7 @@ void World::kill_process(ProcessId id, std::string_view why) {
   process->alive = false;
   process->exit_reason = std::string(why);
   trace({.kind = TraceKind::kProcessExit, .node = process->node, .process = id, .detail = std::string(why)});
+  gpus_->process_ended(id);  // before its fibers unwind: a kernel points into its fiber's stack
   notify_watchers(*process, why);
   SimFiber* self = current_fiber();
   bool killing_self = self != nullptr && self->process == id;
@@ -151,6 +163,7 @@ void World::crash_node(NodeId node, Nanos reboot_after) {
       nodes_[node.value].alive = true;
       nodes_[node.value].rebooting = false;
       trace({.kind = TraceKind::kProcessStart, .node = node, .detail = fmt::format("node {} rebooted", node)});
+      gpus_->node_rebooted(node);
       for (ProcessId watcher : node_watchers_) {
         call_host_after_detection(watcher, [node](ProcessHost& host) { host.on_node_up(node); });
       }
@@ -164,6 +177,44 @@ void World::suspect_process(ProcessId id, std::string_view why) {
   trace({.kind = TraceKind::kFault, .node = process->node, .process = id,
          .detail = fmt::format("suspect {}: {} (it keeps running)", id, why)});
   notify_watchers(*process, fmt::format("suspected: {}", why));
+}
+
+void World::throttle_gpu(NodeId node, uint32_t device, double slowdown, Nanos duration) {
+  assert(node.value < nodes_.size());
+  gpus_->throttle(node, device, slowdown, duration);
+}
+
+void World::pressure_gpu_memory(NodeId node, uint32_t device, int64_t bytes, Nanos duration) {
+  assert(node.value < nodes_.size());
+  gpus_->pressure(node, device, bytes, duration);
+}
+
+void World::lose_gpu(NodeId node, uint32_t device) {
+  assert(node.value < nodes_.size());
+  gpus_->lose(node, device);
+}
+
+void World::bind_gpus(ProcessId process, std::vector<uint32_t> devices, int32_t weight) {
+  SimProcess* bound = find_process(process);
+  assert(bound != nullptr);
+  gpus_->bind(process, bound->node, std::move(devices), weight);
+}
+
+absl::Status World::gpu_run(uint32_t device, const gpu::Work& work, absl::FunctionRef<void()>* /*kernel*/) {
+  ProcessTurn turn;  // a threaded actor's method entering the runtime
+  SimFiber* fiber = current_fiber();
+  assert(fiber != nullptr && "gpu_run() called outside a fiber");
+  absl::StatusOr<Nanos> exclusive = gpu_exclusive_ns(work, nodes_[fiber->context.node.value]);
+  if (!exclusive.ok()) return exclusive.status();
+  return gpus_->run(fiber->process, fiber->id, device, *exclusive);
+}
+
+absl::StatusOr<uint64_t> World::gpu_alloc(uint32_t device, int64_t bytes) {
+  SimFiber* fiber = current_fiber();
+  assert(fiber != nullptr && "gpu_alloc() called outside a fiber");
+  absl::StatusOr<uint64_t> allocation = gpus_->alloc(fiber->process, device, bytes);
+  if (!fiber->context.cooperative) yield();  // a scheduling point, like every runtime call
+  return allocation;
 }
 
 void World::at(Nanos time, absl::AnyInvocable<void()> action) {

@@ -35,6 +35,7 @@
 #include "runtime/platform.h"
 #include "runtime/trace/trace.h"
 #include "sim/event_queue.h"
+#include "sim/gpus.h"
 #include "sim/network.h"
 #include "sim/storage.h"
 #include "sim/strategy.h"
@@ -46,6 +47,10 @@ struct NodeOptions {
   double cpus = 8;
   int64_t memory_bytes = int64_t{16} << 30;
   int gpus = 0;
+  // Each GPU's memory, compute rate and memory bandwidth (runtime/gpu.h, sim/gpus.h).
+  int64_t gpu_memory_bytes = int64_t{16} << 30;
+  double gpu_flops = 100e12;
+  double gpu_bandwidth_bytes_per_s = 1e12;
 };
 
 // A process as fault injection and reports see it.
@@ -116,6 +121,21 @@ class World final : public Platform {
   // Traced as a fault. A no-op for a process that has ended.
   void suspect_process(ProcessId process, std::string_view why);
 
+  // GPU faults (sim/gpus.h), each traced (TraceKind::kGpu). REQUIRES: `device` < the node's gpus.
+  // For `duration`, the device runs at 1/slowdown of its speed (kernels in flight slow down, and
+  // speed up again after). Overlapping throttles: the largest slowdown applies.
+  // REQUIRES: 1 <= slowdown <= Gpus::kMaxSlowdown (kept to a thousandth), duration >= 0.
+  void throttle_gpu(NodeId node, uint32_t device, double slowdown, Nanos duration);
+  // For `duration`, a neighbour holds up to `bytes` of the device's free memory (as much as is
+  // free now, if less): allocations that no longer fit throw GpuOutOfMemory; existing ones stay.
+  void pressure_gpu_memory(NodeId node, uint32_t device, int64_t bytes, Nanos duration);
+  // The device is lost: every process bound to it (Platform::bind_gpus) crashes with "GPU 1 of
+  // n2 lost", ending its kernels; later use fails (GpuLostError) and NodeInfo::gpu_lost marks it
+  // until the node reboots (crash_node with a reboot).
+  void lose_gpu(NodeId node, uint32_t device);
+  // The GPU model, for tests (bytes in use, lost devices).
+  const Gpus& gpus() const { return *gpus_; }
+
   // Runs `action` at virtual time `time` (now if earlier), outside any process: the hook for
   // fault injection and for tests that act on the World mid-run.
   void at(Nanos time, absl::AnyInvocable<void()> action);
@@ -162,6 +182,10 @@ class World final : public Platform {
   // The simulated object store, for storage calls and for injecting storage faults.
   Storage& storage() override { return *storage_; }
   bool buggify(std::string_view site) override { return buggify_.evaluate(site); }
+  void bind_gpus(ProcessId process, std::vector<uint32_t> devices, int32_t weight) override;
+  absl::Status gpu_run(uint32_t device, const gpu::Work& work, absl::FunctionRef<void()>* kernel) override;
+  absl::StatusOr<uint64_t> gpu_alloc(uint32_t device, int64_t bytes) override;
+  void gpu_free(uint64_t allocation) override { gpus_->free(allocation); }
 
  private:
   struct SimFiber;
@@ -238,6 +262,7 @@ class World final : public Platform {
   std::set<std::pair<uint32_t, uint32_t>> lost_notices_;  // (process, peer): a notice is on its way
   ExecutionContext callback_context_;
   std::unique_ptr<Storage> storage_;               // draws from its own stream (kStreamStorage)
+  std::unique_ptr<Gpus> gpus_;                     // draws nothing: no random choice in the model
 };
 
 }  // namespace troupe::sim

@@ -41,6 +41,10 @@ ProcessRuntime::~ProcessRuntime() {
 
 void ProcessRuntime::on_start() {
   self_ = ExecutionContext::current()->process;
+  if (hosted_ && !hosted_->spec.gpu_ids.empty()) {
+    // The worker's devices (runtime/gpu.h): its kernels and memory go there, and it crashes if one is lost.
+    platform_.bind_gpus(self_, hosted_->spec.gpu_ids, std::min(hosted_->spec.gpu_units, wire::kGpuUnits));
+  }
   if (hosted_) {
     platform_.spawn(self_, "construct", [this] { construct_actor(); });
   }

@@ -12,6 +12,7 @@
 #include "runtime/buggify.h"
 #include "runtime/buggify_sites.h"
 #include "runtime/fiber/fiber.h"
+#include "runtime/real/threads_gpus.h"
 #include "runtime/real/threads_platform_state.h"
 
 namespace troupe {
@@ -24,6 +25,7 @@ struct ThreadsPlatform::Chaos {
 
 ThreadsPlatform::ThreadsPlatform(ThreadsPlatformOptions options)
     : storage_(make_threads_store(options.storage)), state_(std::make_unique<State>(this, std::move(options))) {
+  gpus_ = std::make_unique<real::ThreadsGpus>(state_->nodes);
   if (state_->options.chaos) {
     const uint64_t seed = state_->options.seed;
     chaos_ = std::make_unique<Chaos>(seed, [this](TraceEvent event) { state_->record(std::move(event)); });

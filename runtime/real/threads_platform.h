@@ -89,11 +89,20 @@
 
 namespace troupe {
 
+namespace real {
+class ThreadsGpus;
+}  // namespace real
+
 struct ThreadsNodeOptions {
   std::string name{};
   double cpus = 8;
   int64_t memory_bytes = int64_t{16} << 30;
   int gpus = 0;
+  // Each GPU's memory, compute rate and memory bandwidth (runtime/gpu.h): memory is accounted,
+  // the rates give gpu::run's wait for a kernel without a callable.
+  int64_t gpu_memory_bytes = int64_t{16} << 30;
+  double gpu_flops = 100e12;
+  double gpu_bandwidth_bytes_per_s = 1e12;
 };
 
 struct ThreadsPlatformOptions {
@@ -169,11 +178,20 @@ class ThreadsPlatform final : public Platform {
   StorageService& storage() override { return *storage_; }
   // False unless options.chaos; then BuggifySites::evaluate under a lock. Any thread.
   bool buggify(std::string_view site) override;
+  // GPUs (runtime/real/threads_gpus.h): a kernel callable runs on the calling thread; without
+  // one the fiber waits the kernel's exclusive time (no sharing); memory is accounted per device.
+  void bind_gpus(ProcessId process, std::vector<uint32_t> devices, int32_t weight) override;
+  absl::Status gpu_run(uint32_t device, const gpu::Work& work, absl::FunctionRef<void()>* kernel) override;
+  absl::StatusOr<uint64_t> gpu_alloc(uint32_t device, int64_t bytes) override;
+  void gpu_free(uint64_t allocation) override;
+  // Bytes allocated on a device (for tests). Any thread.
+  int64_t gpu_used_bytes(NodeId node, uint32_t device) const;
 
  private:
   struct State;
   struct Chaos;  // the buggify sites under their lock (threads_platform.cc)
   std::unique_ptr<StorageService> storage_;  // outlives state_: unwinding fibers may still use it
+  std::unique_ptr<real::ThreadsGpus> gpus_;  // outlives state_ too: unwinding fibers free GPU memory
   std::unique_ptr<State> state_;
   std::unique_ptr<Chaos> chaos_;  // null unless options.chaos
 };

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "fmt/format.h"
+#include "runtime/real/threads_gpus.h"
 
 namespace troupe {
 namespace {
@@ -20,7 +21,10 @@ std::vector<NodeInfo> make_nodes(const std::vector<ThreadsNodeOptions>& options)
   for (const ThreadsNodeOptions& node : options) {
     auto id = NodeId{static_cast<uint32_t>(nodes.size())};
     nodes.push_back({.id = id, .name = node.name.empty() ? fmt::format("node{}", id.value) : node.name,
-                     .cpus = node.cpus, .memory_bytes = node.memory_bytes, .gpus = node.gpus});
+                     .cpus = node.cpus, .memory_bytes = node.memory_bytes, .gpus = node.gpus,
+                     .gpu_memory_bytes = node.gpu_memory_bytes, .gpu_flops = node.gpu_flops,
+                     .gpu_bandwidth_bytes_per_s = node.gpu_bandwidth_bytes_per_s,
+                     .gpu_lost = std::vector<bool>(static_cast<size_t>(std::max(node.gpus, 0)), false)});
   }
   return nodes;
 }
@@ -91,6 +95,7 @@ bool ThreadsPlatform::State::mark_dead(ProcessStrand& process, std::string_view 
     if (!process.scheduled) process.scheduled = schedule = true;
   }
   record({.kind = TraceKind::kProcessExit, .node = process.node, .process = process.id, .detail = std::string(why)});
+  platform->gpus_->process_ended(process.id);  // its GPU memory is free again
   if (schedule) ready.push_back(&process);
   for (ProcessId watcher : watchers) notify_exit(watcher, process.id, std::string(why));
   return true;

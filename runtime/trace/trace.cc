@@ -36,6 +36,7 @@ std::string_view trace_kind_name(TraceKind kind) {
     case TraceKind::kStorageFailure: return "storage_failure";
     case TraceKind::kBuggifySite: return "buggify_site";
     case TraceKind::kBuggifyFire: return "buggify_fire";
+    case TraceKind::kGpu: return "gpu";
   }
   assert(false && "TraceKind out of range");
   return "unknown";

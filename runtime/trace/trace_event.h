@@ -39,6 +39,8 @@ enum class TraceKind : uint8_t {
   kStorageFailure, // a storage operation failed or a write was lost; detail: why
   kBuggifySite,    // a buggify() site's first evaluation in the run; detail: "site enabled|disabled"
   kBuggifyFire,    // a buggify() site fired; detail: "site fired on evaluation N" (N from 1)
+  kGpu,            // the GPU model: a kernel started or ended, an allocation failed, a device was
+                   // throttled, pressed for memory or lost; detail: what, on which device
 };
 
 // The stable lowercase name of a kind ("send", "call_start", ...).
