@@ -166,18 +166,20 @@ std::string Directory::infeasible_reason(const wire::ActorSpec& spec) const {
   return "";
 }
 
-std::vector<uint32_t> Directory::fit_gpus(const std::vector<int32_t>& gpu_free, int32_t units) {
+std::vector<uint32_t> Directory::fit_gpus(const std::vector<int32_t>& gpu_free, int32_t units,
+                                          const std::vector<bool>& lost) {
   std::vector<uint32_t> devices;
   if (units <= 0) return devices;
+  const auto usable = [&](uint32_t device) { return device >= lost.size() || !lost[device]; };
   if (units < wire::kGpuUnits) {
     for (uint32_t device = 0; device < gpu_free.size(); ++device) {
-      if (gpu_free[device] >= units) return {device};
+      if (gpu_free[device] >= units && usable(device)) return {device};
     }
     return devices;
   }
   const size_t whole = static_cast<size_t>(units / wire::kGpuUnits);
   for (uint32_t device = 0; device < gpu_free.size() && devices.size() < whole; ++device) {
-    if (gpu_free[device] == wire::kGpuUnits) devices.push_back(device);
+    if (gpu_free[device] == wire::kGpuUnits && usable(device)) devices.push_back(device);
   }
   if (devices.size() < whole) devices.clear();
   return devices;
@@ -229,6 +231,7 @@ void Directory::refresh_liveness() {
   for (size_t i = 0; i < nodes_.size() && i < current.size(); ++i) {
     nodes_[i].info.alive = current[i].alive;
     nodes_[i].info.rebooting = current[i].rebooting;
+    nodes_[i].info.gpu_lost = current[i].gpu_lost;  // a lost GPU is given to no one until a reboot
   }
 }
 
@@ -274,7 +277,7 @@ bool Directory::try_place(ActorRecord& actor) {
       const std::vector<int32_t> reserved =
           gpu_vector(candidate.gpu_free.size(), candidate.gpu_ids, candidate.spec.gpu_units);
       if (custom || spec.num_cpus > candidate.spec.cpus || spec.memory_bytes > candidate.spec.memory_bytes ||
-          (spec.gpu_units > 0 && fit_gpus(reserved, spec.gpu_units).empty())) {
+          (spec.gpu_units > 0 && fit_gpus(reserved, spec.gpu_units, {}).empty())) {
         continue;
       }
       any_feasible = true;
@@ -283,7 +286,7 @@ bool Directory::try_place(ActorRecord& actor) {
         continue;
       }
       if (candidate.free_cpus < spec.num_cpus || candidate.free_memory < spec.memory_bytes) continue;
-      std::vector<uint32_t> devices = fit_gpus(candidate.gpu_free, spec.gpu_units);
+      std::vector<uint32_t> devices = fit_gpus(candidate.gpu_free, spec.gpu_units, node.info.gpu_lost);
       if (spec.gpu_units > 0 && devices.empty()) continue;
       target = &node;
       bundle = &candidate;
@@ -382,7 +385,7 @@ Directory::NodeCapacity* Directory::choose_node(const wire::ActorSpec& spec, std
                                                 std::string& reason) {
   auto fits = [&](NodeCapacity& node, std::vector<uint32_t>& devices) {
     if (!node.info.alive || node.free_cpus < spec.num_cpus || node.free_memory < spec.memory_bytes) return false;
-    devices = fit_gpus(node.gpu_free, spec.gpu_units);
+    devices = fit_gpus(node.gpu_free, spec.gpu_units, node.info.gpu_lost);
     return spec.gpu_units == 0 || !devices.empty();
   };
   if (spec.scheduling == wire::ActorSpec::kNodeAffinity && spec.affinity_node < nodes_.size()) {
@@ -429,6 +432,13 @@ Directory::NodeCapacity* Directory::choose_node(const wire::ActorSpec& spec, std
                                spec.memory_bytes)
                  : fmt::format("waiting for resources: needs {} CPUs, {} bytes and {:g} GPUs; no node has them free",
                                spec.num_cpus, spec.memory_bytes, gpus_of(spec.gpu_units));
+    std::string lost;
+    for (const NodeCapacity& node : nodes_) {
+      for (uint32_t device = 0; spec.gpu_units > 0 && device < node.info.gpu_lost.size(); ++device) {
+        if (node.info.gpu_lost[device]) lost += fmt::format("{}GPU {} of {}", lost.empty() ? "" : ", ", device, node.info.id);
+      }
+    }
+    if (!lost.empty()) reason += fmt::format(" (lost until their node reboots: {})", lost);
   }
   return best;
 }
@@ -454,7 +464,7 @@ bool Directory::assign_bundles(const wire::CreatePlacementGroup& spec, std::vect
     for (const auto& [resource, amount] : b.resources) {
       if (amount > 0) return false;  // nodes have no custom resources
     }
-    devices = fit_gpus(node.gpu_free, b.gpu_units);
+    devices = fit_gpus(node.gpu_free, b.gpu_units, node.info.gpu_lost);
     return b.gpu_units == 0 || !devices.empty();
   };
   auto take = [&](size_t n, size_t i, const std::vector<uint32_t>& devices) {
@@ -571,6 +581,7 @@ std::string Directory::group_infeasible_reason(const wire::CreatePlacementGroup&
     node.free_cpus = node.info.cpus;
     node.free_memory = node.info.memory_bytes;
     node.gpu_free.assign(node.gpu_free.size(), wire::kGpuUnits);
+    node.info.gpu_lost.assign(node.info.gpu_lost.size(), false);  // a reboot brings lost GPUs back
   }
   std::vector<BundleRecord> ignored;
   size_t failed = 0;

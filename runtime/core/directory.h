@@ -13,7 +13,10 @@
 //
 // Placement (deterministic): among nodes that fit, the one with the most free CPUs; ties go to
 // the lowest node id. The other strategies (Spread, NodeAffinity, PlacementGroup) and the
-// placement groups' bundle placement are described in runtime/scheduling.h.
+// placement groups' bundle placement are described in runtime/scheduling.h. A GPU the platform
+// reports lost (NodeInfo::gpu_lost) is given to no actor or bundle until its node reboots, so an
+// actor whose worker crashed with its device restarts on a healthy one, or waits for one (its
+// reason names the lost devices).
 //
 // Placement groups: reserved atomically (all bundles or none) from the nodes' free resources;
 // actors placed in a bundle draw from its reservation. Waiting groups are retried before waiting
@@ -97,8 +100,10 @@ class Directory final : public ProcessHost {
   };
   // The devices of `gpu_free` (per device, units free) that fit `units` (a share: the
   // lowest-numbered device with room, so one fills before the next; whole GPUs: the
-  // lowest-numbered fully free ones), or empty.
-  static std::vector<uint32_t> fit_gpus(const std::vector<int32_t>& gpu_free, int32_t units);
+  // lowest-numbered fully free ones), or empty. Devices marked in `lost` (NodeInfo::gpu_lost) are
+  // never chosen.
+  static std::vector<uint32_t> fit_gpus(const std::vector<int32_t>& gpu_free, int32_t units,
+                                        const std::vector<bool>& lost);
 
   void on_create(ProcessId from, wire::CreateActor request);
   void on_started(wire::ActorStarted started);
