@@ -144,6 +144,65 @@ void apply_buggify(sim::World& world, const BuggifyFault& fault, const Recorder&
   world.buggify_sites().force_enable(fault.sites);
 }
 
+// The GPU a GpuTarget names (faults/plan.h), resolved now, or nullopt (with the reason in `why`)
+// when no node has GPUs or the node is down.
+struct ResolvedGpu {
+  NodeId node;
+  uint32_t device = 0;
+};
+std::optional<ResolvedGpu> resolve_gpu(sim::World& world, const GpuTarget& target, std::string& why) {
+  std::vector<NodeInfo> with_gpus;
+  for (const NodeInfo& node : world.nodes()) {
+    if (node.gpus > 0) with_gpus.push_back(node);
+  }
+  if (with_gpus.empty()) {
+    why = "no node has GPUs";
+    return std::nullopt;
+  }
+  const NodeInfo& node = with_gpus[target.node % with_gpus.size()];
+  const uint32_t device = target.device % static_cast<uint32_t>(node.gpus);
+  if (!node.alive) {
+    why = fmt::format("{} is down", node.id);
+    return std::nullopt;
+  }
+  return ResolvedGpu{node.id, device};
+}
+
+void apply_gpu_throttle(sim::World& world, const GpuThrottleFault& fault, const Recorder& record) {
+  std::string why;
+  const std::optional<ResolvedGpu> gpu = resolve_gpu(world, fault.gpu, why);
+  if (!gpu) {
+    record(fmt::format("gpu_throttle #{}.{} skipped: {}", fault.gpu.node, fault.gpu.device, why));
+    return;
+  }
+  record(fmt::format("gpu_throttle GPU {} of {} x{} for {}ns", gpu->device, gpu->node, fault.slowdown,
+                     fault.duration_ns));
+  world.throttle_gpu(gpu->node, gpu->device, fault.slowdown, fault.duration_ns);
+}
+
+void apply_gpu_memory(sim::World& world, const GpuMemoryFault& fault, const Recorder& record) {
+  std::string why;
+  const std::optional<ResolvedGpu> gpu = resolve_gpu(world, fault.gpu, why);
+  if (!gpu) {
+    record(fmt::format("gpu_memory #{}.{} skipped: {}", fault.gpu.node, fault.gpu.device, why));
+    return;
+  }
+  record(fmt::format("gpu_memory GPU {} of {} {} bytes for {}ns", gpu->device, gpu->node, fault.bytes,
+                     fault.duration_ns));
+  world.pressure_gpu_memory(gpu->node, gpu->device, fault.bytes, fault.duration_ns);
+}
+
+void apply_gpu_loss(sim::World& world, const GpuLossFault& fault, const Recorder& record) {
+  std::string why;
+  const std::optional<ResolvedGpu> gpu = resolve_gpu(world, fault.gpu, why);
+  if (!gpu) {
+    record(fmt::format("gpu_loss #{}.{} skipped: {}", fault.gpu.node, fault.gpu.device, why));
+    return;
+  }
+  record(fmt::format("gpu_loss GPU {} of {}", gpu->device, gpu->node));
+  world.lose_gpu(gpu->node, gpu->device);
+}
+
 }  // namespace
 
 absl::Status check_supported(const FaultPlan& plan) {
@@ -168,7 +227,8 @@ absl::Status check_supported(const FaultPlan& plan) {
 
 std::set<FaultKind> supported_kinds() {
   return {FaultKind::kCrash, FaultKind::kNodeCrash, FaultKind::kPartition, FaultKind::kClog, FaultKind::kReset,
-          FaultKind::kStorage, FaultKind::kSuspect, FaultKind::kLatency, FaultKind::kBuggify};
+          FaultKind::kStorage, FaultKind::kSuspect, FaultKind::kLatency, FaultKind::kBuggify,
+          FaultKind::kGpuThrottle, FaultKind::kGpuMemory, FaultKind::kGpuLoss};
 }
 
 void schedule_plan(sim::World& world, const FaultPlan& plan, std::vector<std::string>* realized) {
@@ -194,6 +254,12 @@ void schedule_plan(sim::World& world, const FaultPlan& plan, std::vector<std::st
         apply_latency(record.world, *latency, record);
       } else if (const auto* buggify = std::get_if<BuggifyFault>(&fault.params)) {
         apply_buggify(record.world, *buggify, record);
+      } else if (const auto* throttle = std::get_if<GpuThrottleFault>(&fault.params)) {
+        apply_gpu_throttle(record.world, *throttle, record);
+      } else if (const auto* pressure = std::get_if<GpuMemoryFault>(&fault.params)) {
+        apply_gpu_memory(record.world, *pressure, record);
+      } else if (const auto* loss = std::get_if<GpuLossFault>(&fault.params)) {
+        apply_gpu_loss(record.world, *loss, record);
       }
     });
   }

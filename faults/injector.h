@@ -20,7 +20,9 @@
 // (sim/storage.h): for its duration, each storage operation fails with probability error_rate
 // and each write not yet acknowledged is lost with probability loss_rate. A buggify fault forces
 // its sites on from its time to the end of the run (World::buggify_sites(); they then fire 1 time
-// in 4, runtime/buggify.h). check_supported still refuses a kind the simulator could not apply,
+// in 4, runtime/buggify.h). A GPU fault resolves its GpuTarget among the nodes that have GPUs
+// (faults/plan.h) and goes to World::throttle_gpu, pressure_gpu_memory or lose_gpu; one whose node
+// is down, or with no GPU in the cluster, is skipped. check_supported still refuses a kind the simulator could not apply,
 // so a plan never silently does less than it says.
 //
 // A plan with generator settings has a fault window: at its end (generator->fault_window_ns) the

@@ -188,5 +188,62 @@ TEST(Injector, ABuggifyFaultForcesItsSitesOnFromItsTime) {
   }
 }
 
+class GpuUser {
+ public:
+  std::vector<uint32_t> devices() { return this_actor::gpu_ids(); }
+  int incarnation() { return this_actor::restart_count(); }
+};
+TROUPE_ACTOR(GpuUser, &GpuUser::devices, &GpuUser::incarnation);
+
+// GPU targets index the nodes that have GPUs: node index 3 of a cluster whose GPU nodes are n1 and
+// n2 is n2 (3 mod 2 = 1), device 5 of its 2 GPUs is GPU 1. The loss crashes the actor on that
+// device; it restarts on the node's healthy GPU 0, which the directory gives it instead.
+TEST(Injector, GpuFaultsResolveTheirTargetsAmongNodesWithGpus) {
+  FaultPlan plan{.faults = {
+                     {.at_ns = 5 * kMillisecond,
+                      .params = GpuThrottleFault{.gpu = {.node = 3, .device = 5}, .slowdown = 3, .duration_ns = kMillisecond}},
+                     {.at_ns = 6 * kMillisecond,
+                      .params = GpuMemoryFault{.gpu = {.node = 0, .device = 0}, .bytes = 1 << 20, .duration_ns = kMillisecond}},
+                     {.at_ns = 20 * kMillisecond, .params = GpuLossFault{.gpu = {.node = 3, .device = 5}}},
+                 }};
+  ASSERT_TRUE(check_supported(plan).ok());
+  std::vector<std::string> realized;
+  sim::World* world = nullptr;
+  sim::SimRunOptions options{.seed = 5,
+                             .cluster = {.nodes = {{.name = "head", .cpus = 8},
+                                                   {.name = "gpu1", .cpus = 8, .gpus = 2},
+                                                   {.name = "gpu2", .cpus = 8, .gpus = 2}}}};
+  options.prepare = [&](sim::World& w) {
+    world = &w;
+    schedule_plan(w, plan, &realized);
+  };
+  sim::SimRunResult result = sim::run_simulation(options, [&](System& sys) {
+    // Most free CPUs, ties to the lowest node: n1 GPU 0, n2 GPU 0, n1 GPU 1, n2 GPU 1.
+    std::vector<ActorHandle<GpuUser>> users;
+    for (int i = 0; i < 4; ++i) users.push_back(sys.spawn<GpuUser>({.num_gpus = 1, .max_restarts = 1}));
+    for (const auto& user : users) sys.get(user.call(&GpuUser::devices));
+    sys.kill(users[1]);  // frees n2 GPU 0 for the restart of the actor on n2 GPU 1
+    troupe::sleep(std::chrono::milliseconds(40));
+    EXPECT_EQ(world->nodes()[2].gpu_lost, (std::vector<bool>{false, true}));
+    EXPECT_EQ(sys.get(users[3].call(&GpuUser::incarnation)), 1);
+    EXPECT_EQ(sys.get(users[3].call(&GpuUser::devices)), (std::vector<uint32_t>{0}));
+    EXPECT_EQ(sys.get(users[0].call(&GpuUser::incarnation)), 0);
+  });
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_EQ(realized, (std::vector<std::string>{"gpu_throttle GPU 1 of n2 x3 for 1000000ns",
+                                                "gpu_memory GPU 0 of n1 1048576 bytes for 1000000ns",
+                                                "gpu_loss GPU 1 of n2"}));
+}
+
+TEST(Injector, GpuFaultsWithoutGpusAreSkippedAndSaySo) {
+  FaultPlan plan{.faults = {{.at_ns = kMillisecond, .params = GpuLossFault{.gpu = {.node = 0, .device = 0}}}}};
+  std::vector<std::string> realized;
+  sim::SimRunOptions options{.seed = 1};
+  options.prepare = [&](sim::World& world) { schedule_plan(world, plan, &realized); };
+  sim::SimRunResult result = sim::run_simulation(options, [](System&) { troupe::sleep(std::chrono::milliseconds(5)); });
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_EQ(realized, (std::vector<std::string>{"gpu_loss #0.0 skipped: no node has GPUs"}));
+}
+
 }  // namespace
 }  // namespace troupe::faults
