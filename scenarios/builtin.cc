@@ -10,6 +10,7 @@ void register_stateful_actor(Registry& registry);
 void register_concurrent_counters(Registry& registry);
 void register_async_actors(Registry& registry);
 void register_lock_order(Registry& registry);
+void register_gpu(Registry& registry);
 
 void register_builtin_scenarios(Registry& registry) {
   register_counter(registry);
@@ -20,6 +21,7 @@ void register_builtin_scenarios(Registry& registry) {
   register_concurrent_counters(registry);
   register_async_actors(registry);
   register_lock_order(registry);
+  register_gpu(registry);
 }
 
 }  // namespace troupe::scenarios
