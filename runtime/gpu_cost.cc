@@ -38,6 +38,10 @@ std::string format_gpu_bytes(int64_t bytes) {
   if (bytes != 0 && bytes % (kKiB * kKiB * kKiB) == 0) return fmt::format("{} GiB", bytes / (kKiB * kKiB * kKiB));
   if (bytes != 0 && bytes % (kKiB * kKiB) == 0) return fmt::format("{} MiB", bytes / (kKiB * kKiB));
   if (bytes != 0 && bytes % kKiB == 0) return fmt::format("{} KiB", bytes / kKiB);
+  // Not a whole unit: exact, with a rounded reading beside it ("14476970332 bytes (13.48 GiB)").
+  const auto b = static_cast<double>(bytes);
+  if (bytes >= kKiB * kKiB * kKiB) return fmt::format("{} bytes ({:.2f} GiB)", bytes, b / (kKiB * kKiB * kKiB));
+  if (bytes >= kKiB * kKiB) return fmt::format("{} bytes ({:.2f} MiB)", bytes, b / (kKiB * kKiB));
   return fmt::format("{} byte{}", bytes, bytes == 1 ? "" : "s");
 }
 

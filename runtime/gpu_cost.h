@@ -20,7 +20,8 @@ namespace troupe {
 // REQUIRES: the amounts of `work` are finite and >= 0 (the API checks them).
 absl::StatusOr<Nanos> gpu_exclusive_ns(const gpu::Work& work, const NodeInfo& node);
 
-// "6 GiB", "512 MiB", "3 KiB" when the amount is a whole number of such units, else "1234 bytes".
+// "6 GiB", "512 MiB", "3 KiB" when the amount is a whole number of such units; else exact with a
+// rounded reading, "14476970332 bytes (13.48 GiB)", "1500000 bytes (1.43 MiB)"; "1234 bytes".
 std::string format_gpu_bytes(int64_t bytes);
 
 // What an allocation that does not fit reports (GpuOutOfMemory):

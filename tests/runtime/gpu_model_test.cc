@@ -12,6 +12,7 @@
 
 #include "runtime/core/cluster.h"
 #include "runtime/real/threads_platform.h"
+#include "runtime/gpu_cost.h"
 #include "runtime/troupe.h"
 #include "sim/sim_run.h"
 
@@ -464,6 +465,18 @@ TEST(GpuModelThreads, TheKernelCallableRunsAndMemoryIsAccounted) {
     EXPECT_EQ(platform.gpu_used_bytes(NodeId{1}, 0), 0);  // freed with the process
   });
   EXPECT_TRUE(status.ok()) << status;
+}
+
+// Amounts in OOM messages: whole units plainly, others exact with a rounded reading.
+TEST(GpuModel, ByteAmountsReadExactlyAndRounded) {
+  EXPECT_EQ(format_gpu_bytes(6 * kGiB), "6 GiB");
+  EXPECT_EQ(format_gpu_bytes(512 << 20), "512 MiB");
+  EXPECT_EQ(format_gpu_bytes(3 << 10), "3 KiB");
+  EXPECT_EQ(format_gpu_bytes(14'476'970'332), "14476970332 bytes (13.48 GiB)");
+  EXPECT_EQ(format_gpu_bytes(1'500'000), "1500000 bytes (1.43 MiB)");
+  EXPECT_EQ(format_gpu_bytes(1234), "1234 bytes");
+  EXPECT_EQ(format_gpu_bytes(1), "1 byte");
+  EXPECT_EQ(format_gpu_bytes(0), "0 bytes");
 }
 
 }  // namespace
