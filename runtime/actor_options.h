@@ -73,6 +73,24 @@ struct ConcurrencyGroup {
   bool operator==(const ConcurrencyGroup&) const = default;
 };
 
+// The environment of an actor's worker process (Ray's runtime_env, without package installs).
+// On the cluster platform the node starts the worker with these environment variables and in
+// this working directory. Everywhere, the actor reads them with this_actor::env(name) and
+// this_actor::working_dir(), so code that reads its configuration behaves the same in the
+// simulator. CUDA_VISIBLE_DEVICES is not set here: the runtime sets it from the actor's GPUs
+// (this_actor::env("CUDA_VISIBLE_DEVICES") is "0,1", or "" without GPUs, as Ray sets it).
+//
+//   .runtime_env = {.env_vars = {{"MODEL_PATH", "/models/my_model"}}, .working_dir = "/srv/model"}
+struct RuntimeEnv {
+  std::map<std::string, std::string> env_vars;
+  std::string working_dir;  // "" = the node's default
+  bool operator==(const RuntimeEnv&) const = default;
+};
+
+// Limits of RuntimeEnv, checked at spawn.
+inline constexpr size_t kRuntimeEnvVarsMax = 256;
+inline constexpr size_t kRuntimeEnvBytesMax = 64 << 10;  // names, values and working_dir together
+
 struct ActorOptions {
   double num_cpus = 1;                       // needed on a node to place the actor
   // GPUs: a share of one device (0.0001 precision, e.g. 0.5: two such actors share a device, and
@@ -101,6 +119,7 @@ struct ActorOptions {
   std::string ns;                            // namespace; empty = "default"
   Lifetime lifetime = Lifetime::kOwned;
   bool get_if_exists = false;                // with a name: return the existing actor if any
+  RuntimeEnv runtime_env;                    // its worker's environment variables and working directory
 };
 
 struct CallOptions {

@@ -253,6 +253,38 @@ void System::fill_spec(wire::ActorSpec& spec, const ActorOptions& options, const
     throw std::invalid_argument("spawn: get_if_exists needs a name");
   }
   fill_scheduling(spec, options.scheduling);
+  fill_runtime_env(spec, options.runtime_env);
+}
+
+void System::fill_runtime_env(wire::ActorSpec& spec, const RuntimeEnv& env) {
+  if (env.env_vars.size() > kRuntimeEnvVarsMax) {
+    throw std::invalid_argument(fmt::format("spawn: runtime_env sets {} environment variables (the limit is {})",
+                                            env.env_vars.size(), kRuntimeEnvVarsMax));
+  }
+  size_t bytes = env.working_dir.size();
+  for (const auto& [name, value] : env.env_vars) {
+    if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos) {
+      throw std::invalid_argument(fmt::format(
+          "spawn: runtime_env names an environment variable '{}': a name must be non-empty, without '=' or NUL", name));
+    }
+    if (name == "CUDA_VISIBLE_DEVICES") {
+      throw std::invalid_argument(
+          "spawn: runtime_env sets CUDA_VISIBLE_DEVICES, which the runtime sets from the actor's GPUs (use num_gpus)");
+    }
+    if (value.find('\0') != std::string::npos) {
+      throw std::invalid_argument(fmt::format("spawn: runtime_env variable {} holds a NUL byte", name));
+    }
+    bytes += name.size() + value.size();
+  }
+  if (env.working_dir.find('\0') != std::string::npos) {
+    throw std::invalid_argument("spawn: runtime_env working_dir holds a NUL byte");
+  }
+  if (bytes > kRuntimeEnvBytesMax) {
+    throw std::invalid_argument(
+        fmt::format("spawn: runtime_env holds {} bytes (the limit is {})", bytes, kRuntimeEnvBytesMax));
+  }
+  spec.env_vars = env.env_vars;
+  spec.working_dir = env.working_dir;
 }
 
 void System::fill_scheduling(wire::ActorSpec& spec, const SchedulingStrategy& scheduling) {
@@ -375,6 +407,8 @@ void exit() { hosting_runtime().exit_actor(); }  // exit_actor and crash_actor t
 void crash() { hosting_runtime().crash_actor(); }
 int restart_count() { return hosting_runtime().restart_count(); }
 std::vector<uint32_t> gpu_ids() { return hosting_runtime().gpu_ids(); }
+std::optional<std::string> env(const std::string& name) { return hosting_runtime().env(name); }
+std::string working_dir() { return hosting_runtime().working_dir(); }
 NodeId node() {
   hosting_runtime();
   return ExecutionContext::current()->node;

@@ -184,6 +184,7 @@ class System {
  private:
   // Validates `options` (std::invalid_argument naming the field) and copies them into `spec`.
   static void fill_spec(wire::ActorSpec& spec, const ActorOptions& options, const detail::ClassInfo& info);
+  static void fill_runtime_env(wire::ActorSpec& spec, const RuntimeEnv& env);
   static void fill_scheduling(wire::ActorSpec& spec, const SchedulingStrategy& scheduling);
   detail::Runtime& runtime_;
 };

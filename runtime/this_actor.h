@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "runtime/actor_handle.h"
@@ -46,5 +48,14 @@ NodeId node();
 // The GPUs (device numbers on its node, ascending) this actor was given by num_gpus; empty
 // without. Actors sharing a device (num_gpus < 1) see the same number.
 std::vector<uint32_t> gpu_ids();
+
+// An environment variable of this actor's RuntimeEnv (ActorOptions::runtime_env), or nullopt if
+// it sets none by that name. CUDA_VISIBLE_DEVICES is the runtime's: its gpu_ids() joined by
+// commas ("0,1"), "" for an actor without GPUs. The same on every platform (the process's real
+// environment is not read), so configuration code runs unchanged in the simulator.
+std::optional<std::string> env(const std::string& name);
+
+// The working directory of this actor's RuntimeEnv ("" = the node's default).
+std::string working_dir();
 
 }  // namespace troupe::this_actor

@@ -39,6 +39,18 @@ ProcessRuntime::~ProcessRuntime() {
   if (hosted_ && hosted_->object != nullptr) hosted_->info->destroy(hosted_->object);
 }
 
+std::optional<std::string> ProcessRuntime::env(const std::string& name) const {
+  if (!hosted_) return std::nullopt;
+  if (name == "CUDA_VISIBLE_DEVICES") {  // the runtime's, from the actor's GPUs (Ray's rule)
+    std::string devices;
+    for (uint32_t device : hosted_->spec.gpu_ids) devices += fmt::format("{}{}", devices.empty() ? "" : ",", device);
+    return devices;
+  }
+  auto found = hosted_->spec.env_vars.find(name);
+  if (found == hosted_->spec.env_vars.end()) return std::nullopt;
+  return found->second;
+}
+
 void ProcessRuntime::on_start() {
   self_ = ExecutionContext::current()->process;
   if (hosted_ && !hosted_->spec.gpu_ids.empty()) {

@@ -83,6 +83,8 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   void crash_actor() override;
   int restart_count() const override { return hosted_ ? static_cast<int>(hosted_->spec.incarnation) : 0; }
   std::vector<uint32_t> gpu_ids() const override { return hosted_ ? hosted_->spec.gpu_ids : std::vector<uint32_t>{}; }
+  std::optional<std::string> env(const std::string& name) const override;
+  std::string working_dir() const override { return hosted_ ? hosted_->spec.working_dir : std::string(); }
   uint64_t create_placement_group(wire::CreatePlacementGroup request) override;
   void remove_placement_group(uint64_t group) override;
   std::optional<wire::DescribeReply> describe(wire::Describe request, std::optional<Nanos> deadline) override;

@@ -76,6 +76,10 @@ class Runtime {
   virtual int restart_count() const = 0;
   // The GPUs the hosted actor was given (empty in the driver and for actors without num_gpus).
   virtual std::vector<uint32_t> gpu_ids() const = 0;
+  // The hosted actor's RuntimeEnv: an environment variable (CUDA_VISIBLE_DEVICES from its GPUs),
+  // nullopt if unset; its working directory.
+  virtual std::optional<std::string> env(const std::string& name) const = 0;
+  virtual std::string working_dir() const = 0;
 
   // Asks the directory to reserve a placement group (its `group` and `owner` are filled in
   // here); returns at once with the group's id.

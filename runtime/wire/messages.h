@@ -117,11 +117,14 @@ struct ActorSpec {
   bool affinity_soft = false;
   uint64_t placement_group = 0;
   int32_t bundle = -1;
+  // troupe::RuntimeEnv: the worker's environment variables and working directory.
+  std::map<std::string, std::string> env_vars;
+  std::string working_dir;
   MSGPACK_DEFINE(actor, owner, class_name, ctor_key, ctor_args, name, ns, detached, get_if_exists, num_cpus,
                  memory_bytes, resources, max_pending_calls, max_restarts, max_task_retries, retry_exceptions,
                  incarnation, restart_backoff_ns, restart_backoff_max_ns, retry_exception_types, concurrency,
                  max_concurrency, concurrency_groups, gpu_units, gpu_ids, scheduling, affinity_node, affinity_soft,
-                 placement_group, bundle);
+                 placement_group, bundle, env_vars, working_dir);
 };
 
 // One bundle of a placement group (troupe::Bundle, GPUs in kGpuUnits).
