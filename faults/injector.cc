@@ -168,39 +168,39 @@ std::optional<ResolvedGpu> resolve_gpu(sim::World& world, const GpuTarget& targe
   return ResolvedGpu{node.id, device};
 }
 
-void apply_gpu_throttle(sim::World& world, const GpuThrottleFault& fault, const Recorder& record) {
+// Resolves `target` and, if it names a live GPU, records `what(gpu)` and applies `apply(gpu)`;
+// otherwise records that the fault of kind `kind` was skipped and why.
+template <typename What, typename Apply>
+void apply_to_gpu(sim::World& world, FaultKind kind, const GpuTarget& target, const Recorder& record, What what,
+                  Apply apply) {
   std::string why;
-  const std::optional<ResolvedGpu> gpu = resolve_gpu(world, fault.gpu, why);
+  const std::optional<ResolvedGpu> gpu = resolve_gpu(world, target, why);
   if (!gpu) {
-    record(fmt::format("gpu_throttle #{}.{} skipped: {}", fault.gpu.node, fault.gpu.device, why));
+    record(fmt::format("{} #{}.{} skipped: {}", fault_kind_name(kind), target.node, target.device, why));
     return;
   }
-  record(fmt::format("gpu_throttle GPU {} of {} x{} for {}ns", gpu->device, gpu->node, fault.slowdown,
-                     fault.duration_ns));
-  world.throttle_gpu(gpu->node, gpu->device, fault.slowdown, fault.duration_ns);
+  record(fmt::format("{} GPU {} of {}{}", fault_kind_name(kind), gpu->device, gpu->node, what()));
+  apply(*gpu);
+}
+
+void apply_gpu_throttle(sim::World& world, const GpuThrottleFault& fault, const Recorder& record) {
+  apply_to_gpu(
+      world, FaultKind::kGpuThrottle, fault.gpu, record,
+      [&] { return fmt::format(" x{} for {}ns", fault.slowdown, fault.duration_ns); },
+      [&](const ResolvedGpu& gpu) { world.throttle_gpu(gpu.node, gpu.device, fault.slowdown, fault.duration_ns); });
 }
 
 void apply_gpu_memory(sim::World& world, const GpuMemoryFault& fault, const Recorder& record) {
-  std::string why;
-  const std::optional<ResolvedGpu> gpu = resolve_gpu(world, fault.gpu, why);
-  if (!gpu) {
-    record(fmt::format("gpu_memory #{}.{} skipped: {}", fault.gpu.node, fault.gpu.device, why));
-    return;
-  }
-  record(fmt::format("gpu_memory GPU {} of {} {} bytes for {}ns", gpu->device, gpu->node, fault.bytes,
-                     fault.duration_ns));
-  world.pressure_gpu_memory(gpu->node, gpu->device, fault.bytes, fault.duration_ns);
+  apply_to_gpu(
+      world, FaultKind::kGpuMemory, fault.gpu, record,
+      [&] { return fmt::format(" {} bytes for {}ns", fault.bytes, fault.duration_ns); },
+      [&](const ResolvedGpu& gpu) { world.pressure_gpu_memory(gpu.node, gpu.device, fault.bytes, fault.duration_ns); });
 }
 
 void apply_gpu_loss(sim::World& world, const GpuLossFault& fault, const Recorder& record) {
-  std::string why;
-  const std::optional<ResolvedGpu> gpu = resolve_gpu(world, fault.gpu, why);
-  if (!gpu) {
-    record(fmt::format("gpu_loss #{}.{} skipped: {}", fault.gpu.node, fault.gpu.device, why));
-    return;
-  }
-  record(fmt::format("gpu_loss GPU {} of {}", gpu->device, gpu->node));
-  world.lose_gpu(gpu->node, gpu->device);
+  apply_to_gpu(
+      world, FaultKind::kGpuLoss, fault.gpu, record, [] { return std::string(); },
+      [&](const ResolvedGpu& gpu) { world.lose_gpu(gpu.node, gpu.device); });
 }
 
 }  // namespace

@@ -393,6 +393,13 @@ void model_service_driver(System& sys, Checks& checks) {
   }
 }
 
+// Two GPU nodes of two GPUs each: the workers and evaluators fill device 0 of each.
+sim::ClusterShape training_cluster() {
+  return {.nodes = {{.name = "head", .cpus = 8},
+                    {.name = "gpu1", .cpus = 16, .gpus = 2},
+                    {.name = "gpu2", .cpus = 16, .gpus = 2}}};
+}
+
 }  // namespace
 
 void register_gpu(Registry& registry) {
@@ -409,18 +416,14 @@ void register_gpu(Registry& registry) {
   registry.add({
       .name = "gpu_training",
       .summary = "training workers sharing GPUs with a parameter server, through device loss and memory pressure",
-      .cluster = {.nodes = {{.name = "head", .cpus = 8},
-                            {.name = "gpu1", .cpus = 16, .gpus = 2},
-                            {.name = "gpu2", .cpus = 16, .gpus = 2}}},
+      .cluster = training_cluster(),
       .driver = [](System& sys, Checks& checks) { training_driver(sys, checks, /*falls_back=*/true); },
   });
   registry.add({
       .name = "gpu_training.bug_no_oom_fallback",
       .summary = "planted bug: a training step lets GpuOutOfMemory escape instead of halving its micro-batch",
       .expect_fail = true,
-      .cluster = {.nodes = {{.name = "head", .cpus = 8},
-                            {.name = "gpu1", .cpus = 16, .gpus = 2},
-                            {.name = "gpu2", .cpus = 16, .gpus = 2}}},
+      .cluster = training_cluster(),
       .driver = [](System& sys, Checks& checks) { training_driver(sys, checks, /*falls_back=*/false); },
   });
   registry.add({
