@@ -204,7 +204,7 @@ TEST_P(Concurrency, ASequentialActorNeverRunsTwoCallsAtOnce) {
 }
 
 TEST_P(Concurrency, AThreadedActorRunsAtMostMaxConcurrencyCallsAtOnce) {
-  run_seeds([this](System& sys) {
+  run_seeds([](System& sys) {
     auto probe = sys.spawn<Probe>({.concurrency = troupe::Concurrency::kThreaded, .max_concurrency = 10});
     std::vector<int> peaks = load(sys, probe, &Probe::stay, 30, 50);
     EXPECT_LE(peaks[0], 10);
@@ -272,7 +272,7 @@ TEST_P(Concurrency, AnAsyncActorsDefaultLimitIsAThousand) {
 }
 
 TEST_P(Concurrency, ConcurrencyGroupsHoldTheirOwnLimits) {
-  run_seeds([this](System& sys) {
+  run_seeds([](System& sys) {
     auto probe = sys.spawn<Probe>({.concurrency = troupe::Concurrency::kThreaded,
                                    .max_concurrency = 1,
                                    .concurrency_groups = {{.name = "io", .max_concurrency = 2, .methods = {"io"}},
@@ -296,7 +296,7 @@ TEST_P(Concurrency, ConcurrencyGroupsHoldTheirOwnLimits) {
 }
 
 TEST_P(Concurrency, ACallCanNameItsConcurrencyGroup) {
-  run_seeds([this](System& sys) {
+  run_seeds([](System& sys) {
     auto probe = sys.spawn<Probe>({.concurrency = troupe::Concurrency::kAsync,
                                    .max_concurrency = 1,
                                    .concurrency_groups = {{.name = "wide", .max_concurrency = 4}}});
@@ -331,7 +331,7 @@ TEST_P(Concurrency, AMutexKeepsAThreadedCounterExact) {
 }
 
 TEST_P(Concurrency, ASemaphoreLimitsItsHolders) {
-  run_seeds([this](System& sys) {
+  run_seeds([](System& sys) {
     auto pool = sys.spawn<Pool>({.concurrency = troupe::Concurrency::kAsync}, int64_t{2});
     std::vector<Ref<int>> refs;
     for (int i = 0; i < 10; ++i) refs.push_back(pool.call(&Pool::use, int64_t{10}));
