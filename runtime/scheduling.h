@@ -13,6 +13,8 @@
 //                               .scheduling = troupe::PlacementGroup{.pg = pg, .bundle = 0}});
 //   troupe::ActorInfo info = sys.actor_info(w);   // state, node, gpu_ids, pending_reason, ...
 //   sys.remove_placement_group(pg);                // frees the bundles, kills the actors in them
+//   auto kept = sys.create_placement_group({.bundles = {{.cpus = 1}},
+//                                           .lifetime = troupe::Lifetime::kDetached});  // outlives its creator
 //
 // Placement rules (all deterministic; docs/semantics.md, "Scheduling"):
 //   DefaultScheduling  the node that fits with the most free CPUs; ties to the lowest node id.
@@ -49,8 +51,9 @@
 // When that process ends (the driver returns, the actor is killed, exits or crashes, even if it
 // restarts as a new incarnation), its groups are removed as by remove_placement_group: their
 // actors are killed, their bundles freed, and placement_group_info reports kRemoved with a
-// removal_reason ("its creator a2.1 (p7) ended: ..."). A group created with
-// `lifetime = Lifetime::kDetached` lives until remove_placement_group.
+// removal_reason ("its creator a2.1 ended (a2.1 was killed by kill())"; a driver is named by its
+// process, "p1"). A group created with `lifetime = Lifetime::kDetached` lives until
+// remove_placement_group.
 //
 // A node that crashes: when it will reboot, the bundles stay on it and their actors wait for it
 // to come back (a reboot is quicker than moving the reservation, and the node keeps its

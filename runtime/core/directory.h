@@ -106,7 +106,7 @@ class Directory final : public ProcessHost {
     // When created; while pending after a node died for good (rescheduling), the kept bundles
     // and the lost ones (BundleRecord::lost).
     std::vector<BundleRecord> bundles;
-    std::string creator;         // "a2.1 (p7)" or "p1": who created it, for the removal reason
+    std::string creator;         // the creating actor ("a2.1") or process ("p1"), for the removal reason
     std::string removal_reason;  // removed because its creator ended: why
     std::vector<std::pair<ProcessId, uint64_t>> ready_waiters;  // Describe{wait_ready} rpcs
   };
