@@ -1,7 +1,8 @@
 // Scheduling strategies, placement groups and pending reasons (issue 5): Spread, NodeAffinity
 // (hard, soft, unschedulable), placement groups reserved atomically with each strategy's exact
 // placement, removal, actors drawing from bundles, actor_info / placement_group_info, and the
-// wait report naming pending actors.
+// wait report naming pending actors; a group's lifetime (removed with its creator unless detached)
+// and the rescheduling of bundles whose node died for good.
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -699,6 +700,65 @@ TEST(PlacementGroups, PackAndSpreadRescheduleTheLostBundlesNextToTheKeptOnes) {
     EXPECT_EQ(sys.placement_group_info(spread).bundle_nodes,
               (std::vector<NodeId>{NodeId{0}, NodeId{2}, NodeId{2}, NodeId{0}}));
   }));
+}
+
+TEST(PlacementGroups, ARescheduledBundleReservesDevicesOnItsNewNodeAndItsActorUsesThem) {
+  sim::SimRunOptions options = cluster({4, 4, 4}, 2);
+  options.prepare = [](sim::World& world) {
+    world.at(500 * kMillisecond, [&world] { world.crash_node(NodeId{1}, -1); });
+  };
+  expect_ok(sim::run_simulation(options, [](System& sys) {
+    auto neighbour = sys.spawn<Where>({.num_gpus = 1, .scheduling = NodeAffinity{.node = NodeId{2}}});
+    EXPECT_EQ(sys.get(neighbour.call(&Where::devices), 5s), std::vector<uint32_t>{0});
+    PlacementGroupHandle pg = sys.create_placement_group(
+        {.bundles = {{.cpus = 1, .gpus = 1}, {.cpus = 1, .gpus = 1}}, .strategy = PlacementStrategy::kStrictSpread});
+    ASSERT_TRUE(sys.placement_group_ready(pg, 1s));
+    EXPECT_EQ(sys.placement_group_info(pg).bundle_nodes, (std::vector<NodeId>{NodeId{0}, NodeId{1}}));
+    auto trainer = sys.spawn<Where>({.num_gpus = 1, .scheduling = PlacementGroup{.pg = pg, .bundle = 1},
+                                     .max_restarts = 1, .max_task_retries = -1});
+    EXPECT_EQ(node_of(sys, trainer), 1u);
+    EXPECT_EQ(sys.get(trainer.call(&Where::devices), 5s), std::vector<uint32_t>{0});
+    troupe::sleep(1s);  // n1 died for good: bundle 1 moves to n2, the only node without a bundle
+    ASSERT_TRUE(sys.placement_group_ready(pg, 1s));
+    EXPECT_EQ(sys.placement_group_info(pg).bundle_nodes, (std::vector<NodeId>{NodeId{0}, NodeId{2}}));
+    EXPECT_EQ(node_of(sys, trainer), 2u);
+    EXPECT_EQ(sys.get(trainer.call(&Where::devices), 5s), std::vector<uint32_t>{1});  // device 0 is the neighbour's
+    ActorInfo info = sys.actor_info(trainer);
+    EXPECT_EQ(info.restarts, 1);
+    EXPECT_EQ(info.gpu_ids, std::vector<uint32_t>{1});
+    // n2's devices are both taken (the neighbour's and the bundle's): another GPU actor waits.
+    auto late = sys.spawn<Where>({.num_gpus = 1, .scheduling = NodeAffinity{.node = NodeId{2}}});
+    EXPECT_THROW(sys.get(late.call(&Where::node), 100ms), GetTimeoutError);
+  }));
+}
+
+TEST(PlacementGroups, ReschedulingAndCreatorRemovalAreTheSameForTheSameSeed) {
+  sim::SimRunOptions options = cluster({4, 4, 4, 4});
+  options.prepare = [](sim::World& world) {
+    world.at(300 * kMillisecond, [&world] { world.crash_node(NodeId{2}, -1); });
+  };
+  auto driver = [](System& sys) {
+    auto planner = sys.spawn<Planner>({});
+    PlacementGroupHandle owned = sys.get(planner.call(&Planner::make, false), 5s);
+    PlacementGroupHandle spread = sys.create_placement_group(
+        {.bundles = {{.cpus = 1}, {.cpus = 1}, {.cpus = 1}}, .strategy = PlacementStrategy::kStrictSpread});
+    EXPECT_TRUE(sys.placement_group_ready(spread, 1s));
+    // The planner is on n0 (3 left), its group on n1 (2 left); bundles 0, 1, 2 on n2, n3, n0.
+    EXPECT_EQ(sys.placement_group_info(spread).bundle_nodes, (std::vector<NodeId>{NodeId{2}, NodeId{3}, NodeId{0}}));
+    auto w = sys.spawn<Where>({.scheduling = PlacementGroup{.pg = spread, .bundle = 0}, .max_restarts = 1,
+                               .max_task_retries = -1});
+    EXPECT_EQ(node_of(sys, w), 2u);
+    troupe::sleep(500ms);  // n2 died for good: bundle 0 moves to n1, the one node without a bundle
+    EXPECT_EQ(node_of(sys, w), 1u);
+    sys.kill(planner);
+    troupe::sleep(100ms);
+    EXPECT_EQ(sys.placement_group_info(owned).state, PlacementGroupInfo::State::kRemoved);
+  };
+  sim::SimRunResult first = sim::run_simulation(options, driver);
+  sim::SimRunResult second = sim::run_simulation(options, driver);
+  expect_ok(first);
+  EXPECT_EQ(first.trace_hash, second.trace_hash);
+  EXPECT_EQ(first.events, second.events);
 }
 
 }  // namespace
