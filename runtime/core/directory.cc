@@ -715,7 +715,9 @@ std::string Directory::rescheduling_reason(const GroupRecord& group, size_t fail
                                    lost.size() > 1 ? "s" : "", listing(lost), lost.size() > 1 ? "were" : "was",
                                    lost_nodes.size() > 1 ? "s" : "", listing(lost_nodes));
   const auto strategy = static_cast<PlacementStrategy>(group.spec.strategy);
-  if (strategy == PlacementStrategy::kStrictPack && lost.size() == group.bundles.size()) {
+  if (failed == kNotTried) {
+    // Not tried yet: no claim about where they fit.
+  } else if (strategy == PlacementStrategy::kStrictPack && lost.size() == group.bundles.size()) {
     double cpus = 0;
     int64_t memory = 0;
     int32_t units = 0;
@@ -768,7 +770,7 @@ void Directory::reschedule_lost_bundles() {
     }
     const bool was_waiting = group.state == GroupRecord::kPending;
     group.state = GroupRecord::kPending;
-    group.pending_reason = rescheduling_reason(group, newly_lost.front());
+    group.pending_reason = rescheduling_reason(group, kNotTried);  // try_reserve below says more
     platform_.trace({.kind = TraceKind::kActorCreate,
                      .detail = fmt::format("{} rescheduling bundles {}: their node crashed for good", label,
                                            listing(newly_lost))});

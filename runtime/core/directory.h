@@ -153,7 +153,9 @@ class Directory final : public ProcessHost {
   static bool assign_bundles(const wire::CreatePlacementGroup& spec, std::vector<NodeCapacity>& nodes,
                              std::vector<BundleRecord>& out, size_t& failed,
                              const std::vector<BundleRecord>* current = nullptr);
-  // Why the lost bundles of a rescheduling group do not fit now (`failed`: the first that did not).
+  // Why the lost bundles of a rescheduling group do not fit now (`failed`: the first that did not;
+  // kNotTried: before trying, the lost bundles only).
+  static constexpr size_t kNotTried = ~size_t{0};
   std::string rescheduling_reason(const GroupRecord& group, size_t failed) const;
   std::string group_infeasible_reason(const wire::CreatePlacementGroup& spec) const;
   void set_pending(ActorRecord& actor, std::string reason);
