@@ -339,6 +339,8 @@ PlacementGroupHandle System::create_placement_group(const PlacementGroupOptions&
                                .gpu_units = gpu_units(bundle.gpus, fmt::format("create_placement_group: bundle {} gpus", i)),
                                .resources = bundle.resources});
   }
+  static_assert(Lifetime{} == Lifetime::kOwned, "PlacementGroupOptions::lifetime defaults to Lifetime{}");
+  request.detached = options.lifetime == Lifetime::kDetached;
   const auto count = static_cast<uint32_t>(request.bundles.size());
   return {.id = runtime_.create_placement_group(std::move(request)), .bundles = count};
 }
@@ -357,7 +359,8 @@ bool System::placement_group_ready(const PlacementGroupHandle& pg, std::optional
   if (!reply) return false;
   if (!reply->found) throw Error(fmt::format("placement_group_ready: {} is not a placement group", group_name(pg)));
   if (reply->state == wire::DescribeReply::kGroupRemoved) {
-    throw Error(fmt::format("placement_group_ready: placement group {} was removed", group_name(pg)));
+    throw Error(fmt::format("placement_group_ready: placement group {} was removed{}{}", group_name(pg),
+                            reply->death_cause.empty() ? "" : ": ", reply->death_cause));
   }
   return reply->state == wire::DescribeReply::kGroupCreated;
 }
@@ -370,6 +373,7 @@ PlacementGroupInfo System::placement_group_info(const PlacementGroupHandle& pg) 
   PlacementGroupInfo info{.state = static_cast<PlacementGroupInfo::State>(reply.state),
                           .pending_reason = reply.pending_reason};
   for (uint32_t node : reply.bundle_nodes) info.bundle_nodes.push_back(NodeId{node});
+  info.removal_reason = reply.death_cause;
   return info;
 }
 

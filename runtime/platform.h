@@ -105,6 +105,11 @@ class ProcessHost {
   // (Platform::watch_nodes). Called in this process's context. Must not block.
   virtual void on_node_up(NodeId node) {}
 
+  // A node crashed (NodeInfo::rebooting says whether it will come back); only for processes that
+  // asked (Platform::watch_node_failures), after the failure-detection delay. Called in this
+  // process's context. Must not block.
+  virtual void on_node_down(NodeId node) {}
+
   // Lines about this process's state to add to wait and deadlock reports, each "  ...\n" (the
   // directory lists its pending actors and placement groups with their reasons), or "". Called
   // only when a report is made.
@@ -176,6 +181,11 @@ class Platform {
   // so the directory can place the actors that waited for room. A platform whose nodes never
   // crash never calls it.
   virtual void watch_nodes(ProcessId watcher) {}
+  // Tells `watcher` (through ProcessHost::on_node_down) whenever a node crashes from now on. The
+  // directory asks only once it holds a placement group (whose bundles it reschedules when their
+  // node dies for good), so runs without groups see no extra event. A platform whose nodes never
+  // crash never calls it.
+  virtual void watch_node_failures(ProcessId watcher) {}
 
   // Starts a fiber in `process` running `body`. Scheduling point.
   virtual void spawn(ProcessId process, std::string name, absl::AnyInvocable<void()> body) = 0;

@@ -13,6 +13,8 @@
 //                               .scheduling = troupe::PlacementGroup{.pg = pg, .bundle = 0}});
 //   troupe::ActorInfo info = sys.actor_info(w);   // state, node, gpu_ids, pending_reason, ...
 //   sys.remove_placement_group(pg);                // frees the bundles, kills the actors in them
+//   auto kept = sys.create_placement_group({.bundles = {{.cpus = 1}},
+//                                           .lifetime = troupe::Lifetime::kDetached});  // outlives its creator
 //
 // Placement rules (all deterministic; docs/semantics.md, "Scheduling"):
 //   DefaultScheduling  the node that fits with the most free CPUs; ties to the lowest node id.
@@ -43,8 +45,31 @@
 // whenever resources are freed (an actor dies, a group is removed, a node comes up). A group
 // that can never fit (a bundle larger than every node, STRICT_SPREAD with more bundles than
 // nodes, STRICT_PACK larger than every node) is pending with an "infeasible: ..." reason.
-// Bundles stay on their node if it crashes (not rescheduled, unlike Ray's); their actors wait
-// for the node to come back.
+//
+// Lifetime (Ray's: a group belongs to its job, or is detached): a group belongs to the process
+// that created it (the driver, or the worker of the actor that called create_placement_group).
+// When that process ends (the driver returns, the actor is killed, exits or crashes, even if it
+// restarts as a new incarnation), its groups are removed as by remove_placement_group: their
+// actors are killed, their bundles freed, and placement_group_info reports kRemoved with a
+// removal_reason ("its creator a2.1 ended (a2.1 was killed by kill())"; a driver is named by its
+// process, "p1"). A group created with `lifetime = Lifetime::kDetached` lives until
+// remove_placement_group.
+//
+// A node that crashes: when it will reboot, the bundles stay on it and their actors wait for it
+// to come back (a reboot is quicker than moving the reservation, and the node keeps its
+// resources). When it crashed for good (NodeInfo: !alive && !rebooting), its bundles are
+// rescheduled, as Ray's GCS reschedules the bundles of a dead node: the group goes back to
+// kPending with a "rescheduling: ..." reason, its other bundles stay reserved where they are, and
+// the lost bundles are reserved again, all or none, by the group's strategy with the other
+// bundles kept in view: STRICT_SPREAD on nodes that hold no other bundle of the group; PACK on a
+// node the group already uses if one fits, else the default rule; SPREAD on the node holding the
+// fewest bundles of the group; STRICT_PACK (all bundles share one node, so all were lost) moves
+// the whole group to one node. A bundle that cannot be placed again waits (the reason names it)
+// and is retried whenever resources are freed. While rescheduling, placement_group_ready waits
+// (or returns false at its timeout) and bundle_nodes is empty; actors already in the kept
+// bundles keep running, and actors may be placed in the kept bundles; actors of the lost bundles
+// (their workers died with the node) restart by their max_restarts into the replacement bundle,
+// whose resources they then use.
 #pragma once
 
 #include <cstdint>
@@ -58,6 +83,10 @@
 #include "runtime/ids.h"
 
 namespace troupe {
+
+// Defined in runtime/actor_options.h (kOwned, kDetached), which includes this header: declared
+// here with its underlying type, so Lifetime{} is kOwned.
+enum class Lifetime;
 
 // A placement group, as returned by System::create_placement_group. Cheap to copy and to pass to
 // actors (serializable). `bundles` is the number of bundles, for checks at spawn.
@@ -103,6 +132,8 @@ struct PlacementGroupOptions {
   std::vector<Bundle> bundles;  // at least one
   PlacementStrategy strategy = PlacementStrategy::kPack;
   std::string name;  // for reports; need not be unique
+  // kOwned: removed when its creator's process ends; kDetached: lives until removed.
+  Lifetime lifetime = Lifetime{};  // Lifetime::kOwned
 };
 
 // What the directory knows of an actor (System::actor_info).
@@ -120,8 +151,9 @@ struct ActorInfo {
 struct PlacementGroupInfo {
   enum class State { kPending, kCreated, kRemoved };
   State state = State::kPending;
-  std::string pending_reason;          // pending: why
+  std::string pending_reason;          // pending: why (also "rescheduling: ..." after a node died)
   std::vector<NodeId> bundle_nodes;    // created: the node of each bundle, in bundle order
+  std::string removal_reason;          // removed by its creator's end: why; else empty
 };
 
 }  // namespace troupe

@@ -158,6 +158,9 @@ void World::crash_node(NodeId node, Nanos reboot_after) {
   for (auto& process : processes_) {
     if (process->node == node && process->alive) kill_process(process->id, why);
   }
+  for (ProcessId watcher : node_failure_watchers_) {
+    call_host_after_detection(watcher, [node](ProcessHost& host) { host.on_node_down(node); });
+  }
   if (reboot_after >= 0) {
     at(now_ + reboot_after, [this, node] {
       nodes_[node.value].alive = true;

@@ -164,6 +164,7 @@ class World final : public Platform {
   void kill_process(ProcessId process, std::string_view why) override;
   void watch_process(ProcessId watcher, ProcessId target) override;
   void watch_nodes(ProcessId watcher) override { node_watchers_.push_back(watcher); }
+  void watch_node_failures(ProcessId watcher) override { node_failure_watchers_.push_back(watcher); }
   void spawn(ProcessId process, std::string name, absl::AnyInvocable<void()> body) override;
   void park(const WaitReason& reason) override;
   void unpark(FiberId fiber) override;
@@ -259,6 +260,7 @@ class World final : public Platform {
   };
   std::map<std::pair<uint32_t, uint32_t>, Stream> streams_;
   std::vector<ProcessId> node_watchers_;  // told when a node reboots, in order
+  std::vector<ProcessId> node_failure_watchers_;  // told when a node crashes, in order
   std::set<std::pair<uint32_t, uint32_t>> lost_notices_;  // (process, peer): a notice is on its way
   ExecutionContext callback_context_;
   std::unique_ptr<Storage> storage_;               // draws from its own stream (kStreamStorage)

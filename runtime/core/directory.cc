@@ -29,6 +29,18 @@ void Directory::on_node_up(NodeId node) {
   place_waiting();
 }
 
+void Directory::on_node_down(NodeId node) {
+  refresh_liveness();
+  if (node.value >= nodes_.size() || nodes_[node.value].info.alive) return;  // back already
+  if (nodes_[node.value].info.rebooting) {
+    // Its bundles stay: their actors wait for the reboot (try_place says so).
+    platform_.trace({.kind = TraceKind::kActorCreate,
+                     .detail = fmt::format("node {} is down and will reboot: its bundles wait for it", node)});
+    return;
+  }
+  reschedule_lost_bundles();
+}
+
 template <typename Body>
 void Directory::send(ProcessId to, MessageKind kind, const Body& body) {
   platform_.send(self_, to, wire::encode_message(kind, body), Channel::kControl);
@@ -253,7 +265,8 @@ bool Directory::try_place(ActorRecord& actor) {
     GroupRecord& group = found->second;
     if (group.state == GroupRecord::kRemoved) {
       mark_dead(actor, ObjectStatus::kUnschedulable,
-                fmt::format("{} {} is unschedulable: its placement group {} was removed", id, spec.class_name, label));
+                fmt::format("{} {} is unschedulable: its placement group {} was removed{}{}", id, spec.class_name,
+                            label, group.removal_reason.empty() ? "" : ": ", group.removal_reason));
       return true;
     }
     if (spec.bundle >= 0 && static_cast<size_t>(spec.bundle) >= group.spec.bundles.size()) {
@@ -262,11 +275,14 @@ bool Directory::try_place(ActorRecord& actor) {
                             spec.class_name, label, spec.bundle, group.spec.bundles.size()));
       return true;
     }
-    if (group.state == GroupRecord::kPending) {
+    if (group.state == GroupRecord::kPending && group.bundles.empty()) {
       set_pending(actor, fmt::format("waiting for placement group {} to be reserved ({})", label, group.pending_reason));
       return false;
     }
+    // Created, or rescheduling (pending with bundles): the kept bundles take actors, the lost
+    // ones wait to be reserved again.
     bool any_feasible = false;
+    bool lost = false;
     const NodeId* down = nullptr;
     for (size_t b = 0; b < group.bundles.size() && target == nullptr; ++b) {
       if (spec.bundle >= 0 && b != static_cast<size_t>(spec.bundle)) continue;
@@ -281,6 +297,10 @@ bool Directory::try_place(ActorRecord& actor) {
         continue;
       }
       any_feasible = true;
+      if (candidate.lost) {
+        lost = true;
+        continue;
+      }
       if (!node.info.alive) {
         down = &candidate.node;
         continue;
@@ -300,6 +320,9 @@ bool Directory::try_place(ActorRecord& actor) {
       if (!any_feasible) {
         set_pending(actor, fmt::format("infeasible: needs {}, more than {} reserves", 
                                        amounts(spec.num_cpus, spec.memory_bytes, spec.gpu_units), which));
+      } else if (lost) {
+        set_pending(actor, fmt::format("waiting for placement group {} to be reserved again ({})", label,
+                                       group.pending_reason));
       } else if (down != nullptr) {
         set_pending(actor, fmt::format("waiting for node {} of {} to come back", *down, which));
       } else {
@@ -444,8 +467,10 @@ Directory::NodeCapacity* Directory::choose_node(const wire::ActorSpec& spec, std
 }
 
 bool Directory::assign_bundles(const wire::CreatePlacementGroup& spec, std::vector<NodeCapacity>& nodes,
-                               std::vector<BundleRecord>& out, size_t& failed) {
+                               std::vector<BundleRecord>& out, size_t& failed,
+                               const std::vector<BundleRecord>* current) {
   out.assign(spec.bundles.size(), BundleRecord{});
+  if (current != nullptr) out = *current;  // the kept bundles stay as they are
   // Largest bundles first (CPUs, then GPUs, then memory; ties in index order): first fit
   // decreasing, so a small bundle does not take the only node a large one fits.
   std::vector<size_t> by_size(spec.bundles.size());
@@ -459,6 +484,12 @@ bool Directory::assign_bundles(const wire::CreatePlacementGroup& spec, std::vect
   });
   std::vector<int> count(nodes.size(), 0);  // bundles of this group per node
   std::vector<size_t> used;                 // nodes in order of first use
+  if (current != nullptr) {  // rescheduling: assign the lost bundles; the kept ones count
+    std::erase_if(by_size, [&](size_t i) { return !(*current)[i].lost; });
+    for (const BundleRecord& kept : *current) {
+      if (!kept.lost && count[kept.node.value]++ == 0) used.push_back(kept.node.value);
+    }
+  }
   auto fits = [](const NodeCapacity& node, const wire::BundleSpec& b, std::vector<uint32_t>& devices) {
     if (!node.info.alive || node.free_cpus < b.cpus || node.free_memory < b.memory_bytes) return false;
     for (const auto& [resource, amount] : b.resources) {
@@ -479,7 +510,7 @@ bool Directory::assign_bundles(const wire::CreatePlacementGroup& spec, std::vect
     if (count[n]++ == 0) used.push_back(n);
   };
   const auto strategy = static_cast<PlacementStrategy>(spec.strategy);
-  if (strategy == PlacementStrategy::kPack || strategy == PlacementStrategy::kStrictPack) {
+  if ((strategy == PlacementStrategy::kPack || strategy == PlacementStrategy::kStrictPack) && used.empty()) {
     // All on one node: the nodes by most free CPUs, ties lowest id.
     std::vector<size_t> order(nodes.size());
     for (size_t n = 0; n < order.size(); ++n) order[n] = n;
@@ -517,7 +548,8 @@ bool Directory::assign_bundles(const wire::CreatePlacementGroup& spec, std::vect
     const wire::BundleSpec& b = spec.bundles[i];
     std::optional<size_t> best;
     std::vector<uint32_t> best_devices;
-    if (strategy == PlacementStrategy::kPack) {
+    // kStrictPack gets here only when rescheduling with kept bundles: their node or none.
+    if (strategy == PlacementStrategy::kPack || strategy == PlacementStrategy::kStrictPack) {
       for (size_t n : used) {
         std::vector<uint32_t> devices;
         if (fits(nodes[n], b, devices)) {
@@ -527,7 +559,7 @@ bool Directory::assign_bundles(const wire::CreatePlacementGroup& spec, std::vect
         }
       }
     }
-    if (!best) {
+    if (!best && strategy != PlacementStrategy::kStrictPack) {
       // kPack: no node the group uses fits; the others: every fitting node competes.
       for (size_t m = 0; m < nodes.size(); ++m) {
         std::vector<uint32_t> devices;
@@ -596,13 +628,18 @@ bool Directory::try_reserve(GroupRecord& group) {
   if (group.state != GroupRecord::kPending) return true;
   refresh_liveness();
   const std::string label = group_label(group.spec.group);
-  std::string reason = group_infeasible_reason(group.spec);
+  // Rescheduling (pending with bundles): only the lost bundles are placed, next to the kept ones.
+  const bool rescheduling = !group.bundles.empty();
+  std::string reason = rescheduling ? "" : group_infeasible_reason(group.spec);
   std::vector<NodeCapacity> trial = nodes_;
   std::vector<BundleRecord> bundles;
   size_t failed = 0;
-  if (reason.empty() && !assign_bundles(group.spec, trial, bundles, failed)) {
+  if (reason.empty() &&
+      !assign_bundles(group.spec, trial, bundles, failed, rescheduling ? &group.bundles : nullptr)) {
     const auto strategy = static_cast<PlacementStrategy>(group.spec.strategy);
-    if (strategy == PlacementStrategy::kStrictPack) {
+    if (rescheduling) {
+      reason = rescheduling_reason(group, failed);
+    } else if (strategy == PlacementStrategy::kStrictPack) {
       double cpus = 0;
       int64_t memory = 0;
       int32_t units = 0;
@@ -639,7 +676,8 @@ bool Directory::try_reserve(GroupRecord& group) {
   report_changed();
   std::string where;
   for (const BundleRecord& b : group.bundles) where += fmt::format("{}{}", where.empty() ? "" : " ", b.node);
-  platform_.trace({.kind = TraceKind::kActorCreate, .detail = fmt::format("{} reserved on {}", label, where)});
+  platform_.trace({.kind = TraceKind::kActorCreate,
+                   .detail = fmt::format("{} {} on {}", label, rescheduling ? "rescheduled" : "reserved", where)});
   wire::DescribeReply reply = describe_group(group);
   for (const auto& [waiter, rpc] : group.ready_waiters) {
     reply.rpc = rpc;
@@ -647,6 +685,110 @@ bool Directory::try_reserve(GroupRecord& group) {
   }
   group.ready_waiters.clear();
   return true;
+}
+
+namespace {
+
+// "2", "1 and 2", "0, 1 and 2"
+template <typename T>
+std::string listing(const std::vector<T>& items) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    out += fmt::format("{}{}", i == 0 ? "" : i + 1 == items.size() ? " and " : ", ", items[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Directory::rescheduling_reason(const GroupRecord& group, size_t failed) const {
+  std::vector<size_t> lost;
+  std::vector<NodeId> lost_nodes;  // in order of first mention
+  for (size_t b = 0; b < group.bundles.size(); ++b) {
+    if (!group.bundles[b].lost) continue;
+    lost.push_back(b);
+    if (std::find(lost_nodes.begin(), lost_nodes.end(), group.bundles[b].node) == lost_nodes.end()) {
+      lost_nodes.push_back(group.bundles[b].node);
+    }
+  }
+  std::string reason = fmt::format("rescheduling: bundle{} {} {} on node{} {}, which crashed for good",
+                                   lost.size() > 1 ? "s" : "", listing(lost), lost.size() > 1 ? "were" : "was",
+                                   lost_nodes.size() > 1 ? "s" : "", listing(lost_nodes));
+  const auto strategy = static_cast<PlacementStrategy>(group.spec.strategy);
+  if (failed == kNotTried) {
+    // Not tried yet: no claim about where they fit.
+  } else if (strategy == PlacementStrategy::kStrictPack && lost.size() == group.bundles.size()) {
+    double cpus = 0;
+    int64_t memory = 0;
+    int32_t units = 0;
+    for (const wire::BundleSpec& b : group.spec.bundles) {
+      cpus += b.cpus;
+      memory += b.memory_bytes;
+      units += b.gpu_units;
+    }
+    reason += fmt::format("; no live node has its {} bundles ({} in all) free together (STRICT_PACK)",
+                          group.bundles.size(), amounts(cpus, memory, units));
+  } else {
+    const wire::BundleSpec& b = group.spec.bundles[failed];
+    reason += fmt::format("; bundle {} ({}) fits no live {} ({})", failed, amounts(b.cpus, b.memory_bytes, b.gpu_units),
+                          strategy == PlacementStrategy::kStrictSpread ? "node free of the group's other bundles"
+                          : strategy == PlacementStrategy::kStrictPack ? "room on the node of the group's other bundles"
+                                                                       : "node's free resources",
+                          strategy_name(group.spec.strategy));
+  }
+  const size_t kept = group.bundles.size() - lost.size();
+  if (kept > 0) {
+    reason += fmt::format("; the other {} bundle{} stay{} reserved", kept, kept > 1 ? "s" : "", kept > 1 ? "" : "s");
+  }
+  return reason;
+}
+
+void Directory::reschedule_lost_bundles() {
+  refresh_liveness();
+  const auto dead_for_good = [&](NodeId node) {
+    return !nodes_[node.value].info.alive && !nodes_[node.value].info.rebooting;
+  };
+  const bool deferred = defer_placement_;
+  defer_placement_ = true;  // the actors of lost bundles restart first, then all are placed
+  for (auto& [id, group] : groups_) {
+    if (group.state == GroupRecord::kRemoved || group.bundles.empty()) continue;
+    std::vector<size_t> newly_lost;
+    for (size_t b = 0; b < group.bundles.size(); ++b) {
+      if (!group.bundles[b].lost && dead_for_good(group.bundles[b].node)) newly_lost.push_back(b);
+    }
+    if (newly_lost.empty()) continue;
+    const std::string label = group_label(id);
+    for (size_t b : newly_lost) {
+      BundleRecord& bundle = group.bundles[b];
+      bundle.lost = true;
+      // The reservation goes back to the dead node's pool (which no one is given again).
+      NodeCapacity& node = nodes_[bundle.node.value];
+      node.free_cpus += bundle.spec.cpus;
+      node.free_memory += bundle.spec.memory_bytes;
+      const int32_t per_device = std::min(bundle.spec.gpu_units, wire::kGpuUnits);
+      for (uint32_t device : bundle.gpu_ids) node.gpu_free[device] += per_device;
+    }
+    const bool was_waiting = group.state == GroupRecord::kPending;
+    group.state = GroupRecord::kPending;
+    group.pending_reason = rescheduling_reason(group, kNotTried);  // try_reserve below says more
+    platform_.trace({.kind = TraceKind::kActorCreate,
+                     .detail = fmt::format("{} rescheduling bundles {}: their node crashed for good", label,
+                                           listing(newly_lost))});
+    report_changed();
+    // The actors in the lost bundles lost their workers with the node; the exit notices may not
+    // have come yet. They restart by their policy (into the replacement bundle, once reserved).
+    for (auto& [actor_id, actor] : actors_) {
+      if (actor.state == wire::ActorState::kDead || !actor.placed || actor.bundle < 0 ||
+          actor.spec.scheduling != wire::ActorSpec::kPlacementGroup || actor.spec.placement_group != id ||
+          !group.bundles[static_cast<size_t>(actor.bundle)].lost || !actor.worker.valid()) {
+        continue;
+      }
+      on_worker_lost(actor, fmt::format("node {} crashed", actor.node));
+    }
+    if (!try_reserve(group) && !was_waiting) waiting_groups_.push_back(id);
+  }
+  defer_placement_ = deferred;
+  place_waiting();
 }
 
 void Directory::place_waiting() {
@@ -746,11 +888,23 @@ void Directory::on_process_exit(ProcessId process, std::string_view why) {
     return;
   }
   if (watched_owners_.erase(process) == 0) return;
+  // Its placement groups that are not detached are removed (in id order), before its actors die,
+  // so that an actor in such a group is killed for the group's removal.
+  bool removed_group = false;
+  const bool deferred = defer_placement_;
+  defer_placement_ = true;
+  for (auto& [group_id, group] : groups_) {
+    if (group.spec.owner != process.value || group.spec.detached || group.state == GroupRecord::kRemoved) continue;
+    remove_group(group_id, fmt::format("its creator {} ended ({})", group.creator, why));
+    removed_group = true;
+  }
+  defer_placement_ = deferred;
   // Fate-sharing: the owner's non-detached actors die with it (in id order).
   for (auto& [id, actor] : actors_) {
     if (actor.spec.owner != process.value || actor.spec.detached || actor.state == wire::ActorState::kDead) continue;
     mark_dead(actor, ObjectStatus::kActorDied, fmt::format("its owner {} died ({})", process, why));
   }
+  if (removed_group) place_waiting();
 }
 
 void Directory::on_worker_lost(ActorRecord& actor, std::string_view why) {
@@ -844,6 +998,16 @@ void Directory::on_create_group(wire::CreatePlacementGroup request) {
   if (groups_.contains(id)) return;
   GroupRecord& group = groups_[id];
   group.spec = std::move(request);
+  const ProcessId creator{group.spec.owner};
+  auto creator_actor = workers_.find(creator);
+  group.creator = creator_actor != workers_.end() ? fmt::format("{}", creator_actor->second)
+                                                  : fmt::format("{}", creator);
+  // A group that is not detached is removed when its creator ends.
+  if (!group.spec.detached && watched_owners_.insert(creator).second) platform_.watch_process(self_, creator);
+  if (!watching_node_failures_) {  // from now on, bundles on a node that dies for good move
+    watching_node_failures_ = true;
+    platform_.watch_node_failures(self_);
+  }
   platform_.trace({.kind = TraceKind::kActorCreate,
                    .detail = fmt::format("{} '{}' created: {} bundles, {}", group_label(id), group.spec.name,
                                          group.spec.bundles.size(), strategy_name(group.spec.strategy))});
@@ -858,32 +1022,39 @@ void Directory::on_create_group(wire::CreatePlacementGroup request) {
 void Directory::on_remove_group(wire::RemovePlacementGroup request) {
   auto found = groups_.find(request.group);
   if (found == groups_.end() || found->second.state == GroupRecord::kRemoved) return;
-  GroupRecord& group = found->second;
-  const bool was_created = group.state == GroupRecord::kCreated;
+  remove_group(request.group, "");
+}
+
+void Directory::remove_group(uint64_t id, const std::string& reason) {
+  GroupRecord& group = groups_.at(id);
   group.state = GroupRecord::kRemoved;
   group.pending_reason.clear();
+  group.removal_reason = reason;
   report_changed();
-  const std::string label = group_label(request.group);
-  platform_.trace({.kind = TraceKind::kActorCreate, .detail = fmt::format("{} removed", label)});
+  const std::string label = group_label(id);
+  const std::string removed = reason.empty() ? "" : ": " + reason;
+  platform_.trace({.kind = TraceKind::kActorCreate, .detail = fmt::format("{} removed{}", label, removed)});
   // Ray's rule: the actors placed in the group (or waiting for it) are killed, in id order. No
   // placement until all are dead (a freed bundle must not take the next of them).
+  const bool deferred = defer_placement_;
   defer_placement_ = true;
-  for (auto& [id, actor] : actors_) {
+  for (auto& [actor_id, actor] : actors_) {
     if (actor.state == wire::ActorState::kDead || actor.spec.scheduling != wire::ActorSpec::kPlacementGroup ||
-        actor.spec.placement_group != request.group) {
+        actor.spec.placement_group != id) {
       continue;
     }
-    mark_dead(actor, ObjectStatus::kActorDied, fmt::format("{} was killed: its placement group {} was removed", id, label));
+    mark_dead(actor, ObjectStatus::kActorDied,
+              fmt::format("{} was killed: its placement group {} was removed{}", actor_id, label, removed));
   }
-  defer_placement_ = false;
-  if (was_created) {
-    for (const BundleRecord& bundle : group.bundles) {
-      NodeCapacity& node = nodes_[bundle.node.value];
-      node.free_cpus += bundle.spec.cpus;
-      node.free_memory += bundle.spec.memory_bytes;
-      const int32_t per_device = std::min(bundle.spec.gpu_units, wire::kGpuUnits);
-      for (uint32_t device : bundle.gpu_ids) node.gpu_free[device] += per_device;
-    }
+  defer_placement_ = deferred;
+  // Reserved bundles (all of a created group; the kept ones of a rescheduling group) are freed.
+  for (const BundleRecord& bundle : group.bundles) {
+    if (bundle.lost) continue;
+    NodeCapacity& node = nodes_[bundle.node.value];
+    node.free_cpus += bundle.spec.cpus;
+    node.free_memory += bundle.spec.memory_bytes;
+    const int32_t per_device = std::min(bundle.spec.gpu_units, wire::kGpuUnits);
+    for (uint32_t device : bundle.gpu_ids) node.gpu_free[device] += per_device;
   }
   wire::DescribeReply reply = describe_group(group);
   for (const auto& [waiter, rpc] : group.ready_waiters) {
@@ -895,7 +1066,8 @@ void Directory::on_remove_group(wire::RemovePlacementGroup request) {
 }
 
 wire::DescribeReply Directory::describe_group(const GroupRecord& group) const {
-  wire::DescribeReply reply{.found = true, .state = group.state, .pending_reason = group.pending_reason};
+  wire::DescribeReply reply{.found = true, .state = group.state, .pending_reason = group.pending_reason,
+                            .death_cause = group.removal_reason};
   if (group.state == GroupRecord::kCreated) {
     for (const BundleRecord& bundle : group.bundles) reply.bundle_nodes.push_back(bundle.node.value);
   }

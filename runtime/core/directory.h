@@ -20,7 +20,10 @@
 //
 // Placement groups: reserved atomically (all bundles or none) from the nodes' free resources;
 // actors placed in a bundle draw from its reservation. Waiting groups are retried before waiting
-// actors whenever resources are freed.
+// actors whenever resources are freed. A group that is not detached is removed when the process
+// that created it ends (its creator is watched like an owner). Once it holds a group the
+// directory also watches node failures: the bundles of a node that crashed for good are
+// rescheduled (runtime/scheduling.h); those of a rebooting node wait for it.
 //
 // Not thread-safe (but for describe_state): owned by its process, driven by its messages.
 #pragma once
@@ -50,6 +53,8 @@ class Directory final : public ProcessHost {
   void on_process_exit(ProcessId process, std::string_view why) override;
   // A node rebooted: actors waiting for room may fit now.
   void on_node_up(NodeId node) override;
+  // A node crashed: when for good, the placement-group bundles on it are rescheduled.
+  void on_node_down(NodeId node) override;
   // The pending actors and placement groups with their reasons, for wait and deadlock reports.
   // Safe from any thread (the real platform reports while the directory runs): it returns a
   // snapshot the directory rebuilds whenever a pending reason changes.
@@ -89,13 +94,20 @@ class Directory final : public ProcessHost {
     double free_cpus = 0;
     int64_t free_memory = 0;
     std::vector<int32_t> gpu_free;
+    // Its node crashed for good: nothing is reserved for it (`node` is where it was) until it is
+    // rescheduled.
+    bool lost = false;
   };
   struct GroupRecord {
     enum State : uint8_t { kPending = 0, kCreated = 1, kRemoved = 2 };
     wire::CreatePlacementGroup spec;
     uint8_t state = kPending;
     std::string pending_reason;
-    std::vector<BundleRecord> bundles;  // when created
+    // When created; while pending after a node died for good (rescheduling), the kept bundles
+    // and the lost ones (BundleRecord::lost).
+    std::vector<BundleRecord> bundles;
+    std::string creator;         // the creating actor ("a2.1") or process ("p1"), for the removal reason
+    std::string removal_reason;  // removed because its creator ended: why
     std::vector<std::pair<ProcessId, uint64_t>> ready_waiters;  // Describe{wait_ready} rpcs
   };
   // The devices of `gpu_free` (per device, units free) that fit `units` (a share: the
@@ -113,6 +125,12 @@ class Directory final : public ProcessHost {
   void on_lookup(ProcessId from, wire::LookupName request);
   void on_create_group(wire::CreatePlacementGroup request);
   void on_remove_group(wire::RemovePlacementGroup request);
+  // Removes the group: kills its actors, frees its bundles. `reason`: empty for
+  // remove_placement_group, else why (its creator ended), given to its actors' death causes.
+  void remove_group(uint64_t id, const std::string& reason);
+  // Marks the bundles on nodes that crashed for good as lost, restarts (by policy) the actors
+  // that were in them, and tries to reserve them again.
+  void reschedule_lost_bundles();
   void on_describe(ProcessId from, wire::Describe request);
   wire::DescribeReply describe_group(const GroupRecord& group) const;
   // The actor's worker ended without the directory ending it: restart it if its policy allows,
@@ -130,8 +148,15 @@ class Directory final : public ProcessHost {
   bool try_reserve(GroupRecord& group);
   // Assigns every bundle of `spec` to a node of `nodes` by its strategy, taking their resources
   // from `nodes`; false (with the first bundle that did not fit in `failed`) when one does not fit.
+  // With `current` (rescheduling), only its lost bundles are assigned; the others are kept in
+  // `out` as they are and count for the strategy (nodes used, bundles per node).
   static bool assign_bundles(const wire::CreatePlacementGroup& spec, std::vector<NodeCapacity>& nodes,
-                             std::vector<BundleRecord>& out, size_t& failed);
+                             std::vector<BundleRecord>& out, size_t& failed,
+                             const std::vector<BundleRecord>* current = nullptr);
+  // Why the lost bundles of a rescheduling group do not fit now (`failed`: the first that did not;
+  // kNotTried: before trying, the lost bundles only).
+  static constexpr size_t kNotTried = ~size_t{0};
+  std::string rescheduling_reason(const GroupRecord& group, size_t failed) const;
   std::string group_infeasible_reason(const wire::CreatePlacementGroup& spec) const;
   void set_pending(ActorRecord& actor, std::string reason);
   // Rebuilds the describe_state() snapshot (a pending reason or group state changed).
@@ -161,6 +186,7 @@ class Directory final : public ProcessHost {
   std::string report_;  // guarded by report_mutex_  // removing a group: its actors die first, then others are placed
   std::map<ProcessId, ActorId> workers_;  // live worker process -> its actor
   std::set<ProcessId> watched_owners_;
+  bool watching_node_failures_ = false;  // asked once the first placement group is created
   wire::MessageReader reader_;
 };
 

@@ -143,7 +143,8 @@ struct CreatePlacementGroup {
   std::string name;
   uint8_t strategy = 0;  // troupe::PlacementStrategy
   std::vector<BundleSpec> bundles;
-  MSGPACK_DEFINE(group, owner, name, strategy, bundles);
+  bool detached = false;  // else removed when `owner` ends (Lifetime::kOwned)
+  MSGPACK_DEFINE(group, owner, name, strategy, bundles, detached);
 };
 
 struct RemovePlacementGroup {
@@ -171,7 +172,7 @@ struct DescribeReply {
   std::vector<uint32_t> gpu_ids;
   int32_t restarts = 0;
   std::string pending_reason;
-  std::string death_cause;
+  std::string death_cause;             // groups: why it was removed, when by its creator's end
   std::vector<uint32_t> bundle_nodes;  // groups, when created
   MSGPACK_DEFINE(rpc, found, state, placed, node, gpu_ids, restarts, pending_reason, death_cause, bundle_nodes);
 };

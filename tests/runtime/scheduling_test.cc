@@ -1,7 +1,8 @@
 // Scheduling strategies, placement groups and pending reasons (issue 5): Spread, NodeAffinity
 // (hard, soft, unschedulable), placement groups reserved atomically with each strategy's exact
 // placement, removal, actors drawing from bundles, actor_info / placement_group_info, and the
-// wait report naming pending actors.
+// wait report naming pending actors; a group's lifetime (removed with its creator unless detached)
+// and the rescheduling of bundles whose node died for good.
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -45,6 +46,16 @@ sim::SimRunOptions cluster(std::vector<double> cpus = {4, 8, 6}, int gpus = 0) {
   }
   return options;
 }
+
+// Creates placement groups from inside an actor: the group belongs to this actor's worker.
+class Planner {
+ public:
+  PlacementGroupHandle make(bool detached) {
+    return this_actor::system().create_placement_group(
+        {.bundles = {{.cpus = 2}}, .lifetime = detached ? Lifetime::kDetached : Lifetime::kOwned});
+  }
+};
+TROUPE_ACTOR(Planner, &Planner::make);
 
 uint32_t node_of(System& sys, const ActorHandle<Where>& actor) { return sys.get(actor.call(&Where::node), 5s); }
 
@@ -460,6 +471,294 @@ TEST(Scheduling, TheDeadlockReportNamesAPendingActor) {
                                      actor)),
             std::string::npos)
       << message;
+}
+
+
+TEST(PlacementGroups, AGroupIsRemovedWhenItsCreatorEndsUnlessDetached) {
+  expect_ok(sim::run_simulation(cluster(), [](System& sys) {
+    auto planner = sys.spawn<Planner>({});  // n1 (8 free): 7 left
+    PlacementGroupHandle owned = sys.get(planner.call(&Planner::make, false), 5s);
+    PlacementGroupHandle detached = sys.get(planner.call(&Planner::make, true), 5s);
+    ASSERT_TRUE(sys.placement_group_ready(owned, 1s));
+    ASSERT_TRUE(sys.placement_group_ready(detached, 1s));
+    EXPECT_EQ(sys.placement_group_info(owned).bundle_nodes, std::vector<NodeId>{NodeId{1}});     // n1: 5 left
+    EXPECT_EQ(sys.placement_group_info(detached).bundle_nodes, std::vector<NodeId>{NodeId{2}});  // n2 had 6
+    auto in_owned = sys.spawn<Where>({.num_cpus = 2, .scheduling = PlacementGroup{.pg = owned}});
+    auto in_detached = sys.spawn<Where>({.num_cpus = 2, .scheduling = PlacementGroup{.pg = detached}});
+    EXPECT_EQ(node_of(sys, in_owned), 1u);
+    EXPECT_EQ(node_of(sys, in_detached), 2u);
+
+    sys.kill(planner);
+    troupe::sleep(100ms);  // the directory hears that the planner's worker ended
+    const std::string reason =
+        fmt::format("its creator {} ended ({} was killed by kill())", planner.id(), planner.id());
+    PlacementGroupInfo info = sys.placement_group_info(owned);
+    EXPECT_EQ(info.state, PlacementGroupInfo::State::kRemoved);
+    EXPECT_EQ(info.removal_reason, reason);
+    EXPECT_TRUE(info.bundle_nodes.empty());
+    try {
+      sys.get(in_owned.call(&Where::node), 1s);
+      ADD_FAILURE() << "an actor of a group whose creator ended answered";
+    } catch (const ActorDiedError& e) {
+      EXPECT_EQ(e.cause(), fmt::format("{} was killed: its placement group {} was removed: {}", in_owned.id(),
+                                       label(owned), reason));
+    }
+    try {
+      sys.placement_group_ready(owned, 1s);
+      ADD_FAILURE() << "a removed group was ready";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()),
+                fmt::format("placement_group_ready: placement group {} was removed: {}", label(owned), reason));
+    }
+    auto late = sys.spawn<Where>({.scheduling = PlacementGroup{.pg = owned}});
+    try {
+      sys.get(late.call(&Where::node), 1s);
+      ADD_FAILURE() << "an actor in a removed group ran";
+    } catch (const ActorUnschedulableError& e) {
+      EXPECT_EQ(std::string(e.what()), fmt::format("{} Where is unschedulable: its placement group {} was removed: {}",
+                                                   late.id(), label(owned), reason));
+    }
+    // The detached group and its actor outlive the creator.
+    PlacementGroupInfo kept = sys.placement_group_info(detached);
+    EXPECT_EQ(kept.state, PlacementGroupInfo::State::kCreated);
+    EXPECT_EQ(kept.removal_reason, "");
+    EXPECT_EQ(node_of(sys, in_detached), 2u);
+    // The owned reservation and the planner's CPU are free again: n1 has all 8.
+    auto wide = sys.spawn<Where>({.num_cpus = 8});
+    EXPECT_EQ(node_of(sys, wide), 1u);
+  }));
+}
+
+TEST(PlacementGroups, BundlesOnARebootingNodeStayAndTheirActorsWaitForIt) {
+  sim::SimRunOptions options = cluster({4, 4, 4});
+  options.prepare = [](sim::World& world) {
+    world.at(500 * kMillisecond, [&world] { world.crash_node(NodeId{1}, 2 * kSecond); });
+  };
+  expect_ok(sim::run_simulation(options, [](System& sys) {
+    PlacementGroupHandle pg = sys.create_placement_group(
+        {.bundles = {{.cpus = 2}, {.cpus = 2}, {.cpus = 2}}, .strategy = PlacementStrategy::kStrictSpread});
+    ASSERT_TRUE(sys.placement_group_ready(pg, 1s));
+    auto w1 = sys.spawn<Where>(
+        {.scheduling = PlacementGroup{.pg = pg, .bundle = 1}, .max_restarts = 1, .max_task_retries = -1});
+    EXPECT_EQ(node_of(sys, w1), 1u);
+    troupe::sleep(1s);  // n1 crashed at 500 ms; it reboots at 2.5 s
+    PlacementGroupInfo info = sys.placement_group_info(pg);
+    EXPECT_EQ(info.state, PlacementGroupInfo::State::kCreated);
+    EXPECT_EQ(info.bundle_nodes, (std::vector<NodeId>{NodeId{0}, NodeId{1}, NodeId{2}}));
+    ActorInfo actor = sys.actor_info(w1);
+    EXPECT_EQ(actor.state, ActorInfo::State::kRestarting);
+    EXPECT_EQ(actor.pending_reason,
+              fmt::format("waiting for node n1 of bundle 1 of placement group {} to come back", label(pg)));
+    EXPECT_EQ(node_of(sys, w1), 1u);  // after the reboot, in the same bundle
+    EXPECT_EQ(sys.actor_info(w1).restarts, 1);
+  }));
+}
+
+TEST(PlacementGroups, StrictSpreadBundlesOfADeadNodeWaitForASpareNodeThenMoveThere) {
+  sim::SimRunOptions options = cluster({4, 4, 4, 4});
+  options.prepare = [](sim::World& world) {
+    world.at(500 * kMillisecond, [&world] { world.crash_node(NodeId{1}, -1); });
+  };
+  expect_ok(sim::run_simulation(options, [](System& sys) {
+    auto hog = sys.spawn<Where>({.num_cpus = 4, .scheduling = NodeAffinity{.node = NodeId{3}}});
+    EXPECT_EQ(node_of(sys, hog), 3u);
+    PlacementGroupHandle pg = sys.create_placement_group(
+        {.bundles = {{.cpus = 2}, {.cpus = 2}, {.cpus = 2}}, .strategy = PlacementStrategy::kStrictSpread});
+    ASSERT_TRUE(sys.placement_group_ready(pg, 1s));
+    EXPECT_EQ(sys.placement_group_info(pg).bundle_nodes, (std::vector<NodeId>{NodeId{0}, NodeId{1}, NodeId{2}}));
+    auto w0 = sys.spawn<Where>(
+        {.scheduling = PlacementGroup{.pg = pg, .bundle = 0}, .max_restarts = 1, .max_task_retries = -1});
+    auto w1 = sys.spawn<Where>(
+        {.scheduling = PlacementGroup{.pg = pg, .bundle = 1}, .max_restarts = 1, .max_task_retries = -1});
+    auto once = sys.spawn<Where>({.scheduling = PlacementGroup{.pg = pg, .bundle = 1}, .max_restarts = 0});
+    EXPECT_EQ(node_of(sys, w0), 0u);
+    EXPECT_EQ(node_of(sys, w1), 1u);
+    EXPECT_EQ(node_of(sys, once), 1u);
+
+    troupe::sleep(1s);  // n1 died for good at 500 ms: bundle 1 needs a node without a bundle, n3 is full
+    const std::string reason =
+        "rescheduling: bundle 1 was on node n1, which crashed for good; bundle 1 (2 CPUs, 0 bytes and 0 GPUs) fits "
+        "no live node free of the group's other bundles (STRICT_SPREAD); the other 2 bundles stay reserved";
+    PlacementGroupInfo info = sys.placement_group_info(pg);
+    EXPECT_EQ(info.state, PlacementGroupInfo::State::kPending);
+    EXPECT_EQ(info.pending_reason, reason);
+    EXPECT_TRUE(info.bundle_nodes.empty());
+    EXPECT_FALSE(sys.placement_group_ready(pg, 100ms));
+    ActorInfo moved = sys.actor_info(w1);
+    EXPECT_EQ(moved.state, ActorInfo::State::kRestarting);
+    EXPECT_EQ(moved.pending_reason,
+              fmt::format("waiting for placement group {} to be reserved again ({})", label(pg), reason));
+    ActorInfo gone = sys.actor_info(once);
+    EXPECT_EQ(gone.state, ActorInfo::State::kDead);
+    EXPECT_EQ(gone.death_cause, fmt::format("{} crashed: node n1 crashed (max_restarts = 0)", once.id()));
+    EXPECT_EQ(node_of(sys, w0), 0u);  // the kept bundles' actors run on
+    EXPECT_EQ(sys.actor_info(w0).restarts, 0);
+
+    sys.kill(hog);  // n3 is free: bundle 1 moves there, and its actor with it
+    ASSERT_TRUE(sys.placement_group_ready(pg, 1s));
+    info = sys.placement_group_info(pg);
+    EXPECT_EQ(info.state, PlacementGroupInfo::State::kCreated);
+    EXPECT_EQ(info.pending_reason, "");
+    EXPECT_EQ(info.bundle_nodes, (std::vector<NodeId>{NodeId{0}, NodeId{3}, NodeId{2}}));
+    EXPECT_EQ(node_of(sys, w1), 3u);
+    EXPECT_EQ(sys.actor_info(w1).restarts, 1);
+    // The replacement bundle is 2 CPUs of n3 (the actor holds 1): the other 2 are in the node's pool.
+    auto in_bundle = sys.spawn<Where>({.scheduling = PlacementGroup{.pg = pg, .bundle = 1}});
+    EXPECT_EQ(node_of(sys, in_bundle), 3u);
+    auto outside = sys.spawn<Where>({.num_cpus = 2, .scheduling = NodeAffinity{.node = NodeId{3}}});
+    EXPECT_EQ(node_of(sys, outside), 3u);
+    auto full = sys.spawn<Where>({.scheduling = PlacementGroup{.pg = pg, .bundle = 1}});
+    EXPECT_THROW(sys.get(full.call(&Where::node), 100ms), GetTimeoutError);
+  }));
+}
+
+TEST(PlacementGroups, StrictSpreadWithNoSpareNodeStaysReschedulingWithItsReason) {
+  sim::SimRunOptions options = cluster({4, 4, 4});
+  options.prepare = [](sim::World& world) {
+    world.at(500 * kMillisecond, [&world] { world.crash_node(NodeId{2}, -1); });
+  };
+  expect_ok(sim::run_simulation(options, [](System& sys) {
+    PlacementGroupHandle pg = sys.create_placement_group(
+        {.bundles = {{.cpus = 2}, {.cpus = 2}, {.cpus = 2}}, .strategy = PlacementStrategy::kStrictSpread});
+    ASSERT_TRUE(sys.placement_group_ready(pg, 1s));
+    troupe::sleep(1s);
+    PlacementGroupInfo info = sys.placement_group_info(pg);
+    EXPECT_EQ(info.state, PlacementGroupInfo::State::kPending);
+    EXPECT_EQ(info.pending_reason,
+              "rescheduling: bundle 2 was on node n2, which crashed for good; bundle 2 (2 CPUs, 0 bytes and 0 GPUs) "
+              "fits no live node free of the group's other bundles (STRICT_SPREAD); the other 2 bundles stay reserved");
+    EXPECT_FALSE(sys.placement_group_ready(pg, 500ms));
+    // The kept bundles still hold their CPUs: 2 free on each live node.
+    auto wide = sys.spawn<Where>({.num_cpus = 3});
+    EXPECT_THROW(sys.get(wide.call(&Where::node), 100ms), GetTimeoutError);
+    sys.remove_placement_group(pg);  // frees the kept bundles
+    EXPECT_EQ(node_of(sys, wide), 0u);
+  }));
+}
+
+TEST(PlacementGroups, AStrictPackGroupOnADeadNodeMovesWhole) {
+  sim::SimRunOptions options = cluster();
+  options.prepare = [](sim::World& world) {
+    world.at(500 * kMillisecond, [&world] { world.crash_node(NodeId{1}, -1); });
+  };
+  expect_ok(sim::run_simulation(options, [](System& sys) {
+    PlacementGroupHandle pg = sys.create_placement_group(
+        {.bundles = {{.cpus = 2}, {.cpus = 2}}, .strategy = PlacementStrategy::kStrictPack});
+    ASSERT_TRUE(sys.placement_group_ready(pg, 1s));
+    EXPECT_EQ(sys.placement_group_info(pg).bundle_nodes, (std::vector<NodeId>{NodeId{1}, NodeId{1}}));
+    auto a = sys.spawn<Where>(
+        {.num_cpus = 2, .scheduling = PlacementGroup{.pg = pg, .bundle = 0}, .max_restarts = 1, .max_task_retries = -1});
+    auto b = sys.spawn<Where>(
+        {.num_cpus = 2, .scheduling = PlacementGroup{.pg = pg, .bundle = 1}, .max_restarts = 1, .max_task_retries = -1});
+    EXPECT_EQ(node_of(sys, a), 1u);
+    EXPECT_EQ(node_of(sys, b), 1u);
+    troupe::sleep(1s);
+    // n2 has 6 free CPUs, n0 4: the whole group goes to n2, and both actors with it.
+    ASSERT_TRUE(sys.placement_group_ready(pg, 1s));
+    EXPECT_EQ(sys.placement_group_info(pg).bundle_nodes, (std::vector<NodeId>{NodeId{2}, NodeId{2}}));
+    EXPECT_EQ(node_of(sys, a), 2u);
+    EXPECT_EQ(node_of(sys, b), 2u);
+    EXPECT_EQ(sys.actor_info(a).restarts, 1);
+    // n2 keeps 2 CPUs of its own: a 3-CPU actor goes to n0.
+    auto c = sys.spawn<Where>({.num_cpus = 3});
+    EXPECT_EQ(node_of(sys, c), 0u);
+  }));
+}
+
+TEST(PlacementGroups, PackAndSpreadRescheduleTheLostBundlesNextToTheKeptOnes) {
+  sim::SimRunOptions options = cluster({3, 4, 4, 4});  // n0, the head, stays up
+  options.prepare = [](sim::World& world) {
+    world.at(500 * kMillisecond, [&world] { world.crash_node(NodeId{1}, -1); });
+  };
+  expect_ok(sim::run_simulation(options, [](System& sys) {
+    // PACK: 7 CPUs fit no node. Largest first: bundle 0 on n1 (most free CPUs; 1 left), bundle 1
+    // on n2 (1 left), bundle 2 on n1 (the group's first node with room).
+    PlacementGroupHandle pack = sys.create_placement_group(
+        {.bundles = {{.cpus = 3}, {.cpus = 3}, {.cpus = 1}}, .strategy = PlacementStrategy::kPack});
+    ASSERT_TRUE(sys.placement_group_ready(pack, 1s));
+    EXPECT_EQ(sys.placement_group_info(pack).bundle_nodes, (std::vector<NodeId>{NodeId{1}, NodeId{2}, NodeId{1}}));
+    troupe::sleep(1s);  // n1 died for good at 500 ms: bundles 0 and 2 are lost
+    ASSERT_TRUE(sys.placement_group_ready(pack, 1s));
+    // Bundle 0 (3 CPUs) fits no node the group keeps (n2 has 1 left): the default rule, n3 (4
+    // free; 1 left); bundle 2 (1 CPU) then fits n2, the group's first node.
+    EXPECT_EQ(sys.placement_group_info(pack).bundle_nodes, (std::vector<NodeId>{NodeId{3}, NodeId{2}, NodeId{2}}));
+  }));
+  options = cluster({4, 4, 4});
+  options.prepare = [](sim::World& world) {
+    world.at(500 * kMillisecond, [&world] { world.crash_node(NodeId{1}, -1); });
+  };
+  expect_ok(sim::run_simulation(options, [](System& sys) {
+    // SPREAD: one bundle per node, then the fourth on n0 (all hold one; most free CPUs tie).
+    PlacementGroupHandle spread = sys.create_placement_group(
+        {.bundles = {{.cpus = 1}, {.cpus = 1}, {.cpus = 1}, {.cpus = 1}}, .strategy = PlacementStrategy::kSpread});
+    ASSERT_TRUE(sys.placement_group_ready(spread, 1s));
+    EXPECT_EQ(sys.placement_group_info(spread).bundle_nodes,
+              (std::vector<NodeId>{NodeId{0}, NodeId{1}, NodeId{2}, NodeId{0}}));
+    troupe::sleep(1s);  // n1 died for good
+    ASSERT_TRUE(sys.placement_group_ready(spread, 1s));
+    // Bundle 1 goes to the live node holding the fewest of the group's bundles: n2 (one; n0 two).
+    EXPECT_EQ(sys.placement_group_info(spread).bundle_nodes,
+              (std::vector<NodeId>{NodeId{0}, NodeId{2}, NodeId{2}, NodeId{0}}));
+  }));
+}
+
+TEST(PlacementGroups, ARescheduledBundleReservesDevicesOnItsNewNodeAndItsActorUsesThem) {
+  sim::SimRunOptions options = cluster({4, 4, 4}, 2);
+  options.prepare = [](sim::World& world) {
+    world.at(500 * kMillisecond, [&world] { world.crash_node(NodeId{1}, -1); });
+  };
+  expect_ok(sim::run_simulation(options, [](System& sys) {
+    auto neighbour = sys.spawn<Where>({.num_gpus = 1, .scheduling = NodeAffinity{.node = NodeId{2}}});
+    EXPECT_EQ(sys.get(neighbour.call(&Where::devices), 5s), std::vector<uint32_t>{0});
+    PlacementGroupHandle pg = sys.create_placement_group(
+        {.bundles = {{.cpus = 1, .gpus = 1}, {.cpus = 1, .gpus = 1}}, .strategy = PlacementStrategy::kStrictSpread});
+    ASSERT_TRUE(sys.placement_group_ready(pg, 1s));
+    EXPECT_EQ(sys.placement_group_info(pg).bundle_nodes, (std::vector<NodeId>{NodeId{0}, NodeId{1}}));
+    auto trainer = sys.spawn<Where>({.num_gpus = 1, .scheduling = PlacementGroup{.pg = pg, .bundle = 1},
+                                     .max_restarts = 1, .max_task_retries = -1});
+    EXPECT_EQ(node_of(sys, trainer), 1u);
+    EXPECT_EQ(sys.get(trainer.call(&Where::devices), 5s), std::vector<uint32_t>{0});
+    troupe::sleep(1s);  // n1 died for good: bundle 1 moves to n2, the only node without a bundle
+    ASSERT_TRUE(sys.placement_group_ready(pg, 1s));
+    EXPECT_EQ(sys.placement_group_info(pg).bundle_nodes, (std::vector<NodeId>{NodeId{0}, NodeId{2}}));
+    EXPECT_EQ(node_of(sys, trainer), 2u);
+    EXPECT_EQ(sys.get(trainer.call(&Where::devices), 5s), std::vector<uint32_t>{1});  // device 0 is the neighbour's
+    ActorInfo info = sys.actor_info(trainer);
+    EXPECT_EQ(info.restarts, 1);
+    EXPECT_EQ(info.gpu_ids, std::vector<uint32_t>{1});
+    // n2's devices are both taken (the neighbour's and the bundle's): another GPU actor waits.
+    auto late = sys.spawn<Where>({.num_gpus = 1, .scheduling = NodeAffinity{.node = NodeId{2}}});
+    EXPECT_THROW(sys.get(late.call(&Where::node), 100ms), GetTimeoutError);
+  }));
+}
+
+TEST(PlacementGroups, ReschedulingAndCreatorRemovalAreTheSameForTheSameSeed) {
+  sim::SimRunOptions options = cluster({4, 4, 4, 4});
+  options.prepare = [](sim::World& world) {
+    world.at(300 * kMillisecond, [&world] { world.crash_node(NodeId{2}, -1); });
+  };
+  auto driver = [](System& sys) {
+    auto planner = sys.spawn<Planner>({});
+    PlacementGroupHandle owned = sys.get(planner.call(&Planner::make, false), 5s);
+    PlacementGroupHandle spread = sys.create_placement_group(
+        {.bundles = {{.cpus = 1}, {.cpus = 1}, {.cpus = 1}}, .strategy = PlacementStrategy::kStrictSpread});
+    EXPECT_TRUE(sys.placement_group_ready(spread, 1s));
+    // The planner is on n0 (3 left), its group on n1 (2 left); bundles 0, 1, 2 on n2, n3, n0.
+    EXPECT_EQ(sys.placement_group_info(spread).bundle_nodes, (std::vector<NodeId>{NodeId{2}, NodeId{3}, NodeId{0}}));
+    auto w = sys.spawn<Where>({.scheduling = PlacementGroup{.pg = spread, .bundle = 0}, .max_restarts = 1,
+                               .max_task_retries = -1});
+    EXPECT_EQ(node_of(sys, w), 2u);
+    troupe::sleep(500ms);  // n2 died for good: bundle 0 moves to n1, the one node without a bundle
+    EXPECT_EQ(node_of(sys, w), 1u);
+    sys.kill(planner);
+    troupe::sleep(100ms);
+    EXPECT_EQ(sys.placement_group_info(owned).state, PlacementGroupInfo::State::kRemoved);
+  };
+  sim::SimRunResult first = sim::run_simulation(options, driver);
+  sim::SimRunResult second = sim::run_simulation(options, driver);
+  expect_ok(first);
+  EXPECT_EQ(first.trace_hash, second.trace_hash);
+  EXPECT_EQ(first.events, second.events);
 }
 
 }  // namespace
