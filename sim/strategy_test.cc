@@ -57,7 +57,9 @@ TEST(Pct, DepthOneIsAStrictPriorityOrderOverTasks) {
     for (uint64_t round = 0; round < 30; ++round) {
       std::rotate(ready.begin(), ready.begin() + 1, ready.end());
       const ReadyItem& picked = ready[strategy->pick(ready)];
-      if (picked.fiber.value <= 3) EXPECT_EQ(picked.fiber.value, winner) << "seed " << seed;
+      if (picked.fiber.value <= 3) {
+        EXPECT_EQ(picked.fiber.value, winner) << "seed " << seed;
+      }
       ready.push_back(resume(4 + round, 3 + round));
     }
   }
