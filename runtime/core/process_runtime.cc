@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cassert>
 #include <utility>
+#include <vector>
 
 #include "fmt/format.h"
 #include "runtime/errors.h"
@@ -219,6 +220,9 @@ bool ProcessRuntime::wait_ready(ObjectId id, std::optional<Nanos> deadline) {
     platform_.park({.what = "get", .object = id.packed()});
   }
   if (timer != 0) platform_.cancel_timer(timer);
+  // Timed out: leave the waiters, or filling the object later would wake this fiber wherever it
+  // is parked then (and a released object would still list it).
+  if (!entry.ready) std::erase(entry.waiters, self);
   return entry.ready;
 }
 
@@ -251,7 +255,12 @@ std::vector<bool> ProcessRuntime::wait_objects(const std::vector<ObjectId>& ids,
   if (timer != 0) platform_.cancel_timer(timer);
   std::vector<bool> ready;
   ready.reserve(ids.size());
-  for (ObjectId id : ids) ready.push_back(objects_->get_or_create(id).ready);
+  for (ObjectId id : ids) {
+    ObjectEntry& entry = objects_->get_or_create(id);
+    // Enough were ready, or the time ran out: this fiber no longer waits for the others.
+    if (!entry.ready) std::erase(entry.waiters, self);
+    ready.push_back(entry.ready);
+  }
   return ready;
 }
 

@@ -162,6 +162,25 @@ TEST(ActorApiSim, GetWithTimeoutThrowsAndTheCallGoesOn) {
   });
 }
 
+// A get or wait that returns before its object is ready leaves no waiter behind: the object,
+// filled later (after its last Ref is gone, or while the fiber waits for something else), must
+// not wake that fiber. Found by the ASan stage (where the runtime's assertions are on): a timed-out
+// get of a temporary Ref left its fiber in the released object's waiters.
+TEST(ActorApiSim, AGetOrWaitThatReturnsEarlyLeavesNoWaiterBehind) {
+  run(1, [](System& sys) {
+    auto counter = sys.spawn<Counter>({}, 0);
+    EXPECT_THROW(sys.get(counter.call(&Counter::slow_increment, int64_t{300}), 100ms), GetTimeoutError);
+    std::vector<Ref<int>> refs = {counter.call(&Counter::slow_increment, int64_t{300}),
+                                  counter.call(&Counter::slow_increment, int64_t{300})};
+    EXPECT_EQ(sys.wait(refs, 1, 50ms).ready.size(), 0u);
+    refs.clear();  // both calls are still running: their objects are released when they fill
+    auto start = troupe::now();
+    troupe::sleep(1s);  // the three objects fill meanwhile
+    EXPECT_EQ(troupe::now() - start, 1s);
+    EXPECT_EQ(sys.get(counter.call(&Counter::get_value)), 3);
+  });
+}
+
 TEST_P(ActorApi, WaitSplitsReadyAndNotReadyInInputOrder) {
   run(1, [](System& sys) {
     auto fast = sys.spawn<Counter>({}, 0);
