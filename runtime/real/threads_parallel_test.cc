@@ -419,14 +419,19 @@ TEST(ThreadsParallel, KillingTheProcessUnwindsBodiesAtTheirNextTurn) {
 TEST(ThreadsParallel, KillingTheProcessWhileBodiesTakeTurnsAndParkUnwindsThemAll) {
   // The kill lands wherever the bodies are: outside a turn, waiting for one, in one, or parked in
   // one on a timer. Every body must be unwound on its lane, whatever the interleaving.
+  //   The kill waits until every body has started (its guard exists): a body whose lane thread
+  // has not begun it when the process dies never runs at all (the next test), so its guard would
+  // never exist and nothing would call stop(). Under ASan on a loaded machine two lane threads
+  // once started more than 500 messages late, and this test hung with 2 bodies of 4 unwound.
   constexpr int kBodies = 4;
   ThreadsPlatform platform({.threads = 2, .seed = 11});
   std::atomic<int> unwound_on_their_lane{0};
   std::atomic<int> unwound_elsewhere{0};
   std::atomic<int> returned{0};
+  std::atomic<int> bodies_started{0};
   int handled = 0;  // p's turn
   ProcessId p = start(platform, [&](ProcessId, std::string) {
-    if (++handled == 500) platform.kill_process(here().process, "killed mid-flight");
+    if (++handled >= 500 && bodies_started == kBodies) platform.kill_process(here().process, "killed mid-flight");
   });
   for (int i = 0; i < kBodies; ++i) {
     platform.spawn(p, "call", [&, i] {
@@ -436,6 +441,7 @@ TEST(ThreadsParallel, KillingTheProcessWhileBodiesTakeTurnsAndParkUnwindsThemAll
           ++(std::this_thread::get_id() == lane && here().process == p ? unwound_on_their_lane : unwound_elsewhere);
           if (unwound_on_their_lane + unwound_elsewhere == kBodies) platform.stop();
         });
+        ++bodies_started;
         for (int round = 0;; ++round) {
           ProcessTurn turn;
           platform.send(here().process, here().process, "m");
@@ -452,6 +458,47 @@ TEST(ThreadsParallel, KillingTheProcessWhileBodiesTakeTurnsAndParkUnwindsThemAll
   run_until_stopped(platform);
   EXPECT_EQ(unwound_on_their_lane, kBodies);
   EXPECT_EQ(unwound_elsewhere, 0);
+  EXPECT_EQ(returned, 0);
+}
+
+TEST(ThreadsParallel, ABodyQueuedForALaneNeverRunsIfTheProcessDiesFirstAndItsFiberIsUnwoundThere) {
+  // One lane: the second call's fiber waits in the pool's queue while the first body runs. The
+  // first body kills the process from its turn, which it takes only after the second call was
+  // handed to the pool (the hand-off is part of the strand step that holds the turn). The lane
+  // thread then unwinds the first fiber, takes the second and unwinds it without running its body:
+  // a call whose body had not started when its process died never runs, as in Ray.
+  ThreadsPlatform platform(two_threads());
+  Latch second_calling(1);
+  std::atomic<bool> second_body_ran{false};
+  std::atomic<int> unwound_on_the_lane{0};
+  std::atomic<int> unwound_elsewhere{0};
+  std::atomic<int> returned{0};
+  std::thread::id lane_thread;  // written by the first body before the kill, read after it
+  ProcessId p = start(platform);
+  auto unwound = [&] {
+    ++(std::this_thread::get_id() == lane_thread && here().process == p ? unwound_on_the_lane : unwound_elsewhere);
+    if (unwound_on_the_lane + unwound_elsewhere == 2) platform.stop();
+  };
+  platform.spawn(p, "first", [&] {
+    Guard guard(unwound);
+    platform.run_parallel(0, 1, [&] {
+      lane_thread = std::this_thread::get_id();
+      second_calling.wait();
+      ProcessTurn turn;
+      platform.kill_process(here().process, "killed with a call queued for the lane");
+    });
+    ++returned;
+  });
+  platform.spawn(p, "second", [&] {
+    Guard guard(unwound);
+    second_calling.count_down();
+    platform.run_parallel(0, 1, [&] { second_body_ran = true; });
+    ++returned;
+  });
+  run_until_stopped(platform);
+  EXPECT_EQ(unwound_on_the_lane, 2);
+  EXPECT_EQ(unwound_elsewhere, 0);
+  EXPECT_FALSE(second_body_ran);
   EXPECT_EQ(returned, 0);
 }
 

@@ -59,7 +59,9 @@
 // unwinds it (destructors run there, with the fiber's context installed and the gate held). reap
 // unwinds the other fibers at once and wakes those parked in a turn, which unwind the same way.
 // A body that never takes the turn again keeps its lane thread, and the platform's destructor
-// waits for it.
+// waits for it. A call whose body its lane thread had not begun when the process died (the lane
+// was busy, or its thread was slow to start) never runs that body: the lane thread unwinds the
+// fiber as soon as it takes it (as a dead Ray actor never starts a queued call).
 // After stop(), run() returns while bodies may still run on lanes: they can take turns (the pool
 // is gone, so nobody else holds the gate) and their work stays queued for the next run().
 //
