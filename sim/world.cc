@@ -61,8 +61,7 @@ NodeId World::add_node(NodeOptions options) {
   nodes_.push_back({.id = id, .name = options.name.empty() ? fmt::format("node{}", id.value) : options.name,
                     .cpus = options.cpus, .memory_bytes = options.memory_bytes, .gpus = options.gpus,
                     .alive = true, .gpu_memory_bytes = options.gpu_memory_bytes, .gpu_flops = options.gpu_flops,
-                    .gpu_bandwidth_bytes_per_s = options.gpu_bandwidth_bytes_per_s,
-                    .gpu_lost = std::vector<bool>(static_cast<size_t>(std::max(options.gpus, 0)), false)});
+                    .gpu_bandwidth_bytes_per_s = options.gpu_bandwidth_bytes_per_s});
   assert(options.gpu_memory_bytes >= 0);
   assert(options.gpu_flops > 0 && options.gpu_bandwidth_bytes_per_s > 0);
   gpus_->add_node(nodes_.back());

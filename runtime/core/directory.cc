@@ -4,6 +4,7 @@
 #include <cassert>
 #include <memory>
 #include <optional>
+#include <type_traits>
 
 #include "fmt/format.h"
 #include "runtime/scheduling.h"
@@ -52,57 +53,41 @@ void Directory::on_message(ProcessId from, std::string payload) {
     platform_.trace({.kind = TraceKind::kDrop, .peer = from, .detail = std::string(envelope.status().message())});
     return;
   }
-  auto decode = [&](auto& body) {
-    bool ok = wire::convert(envelope->body, body, wire::message_kind_name(envelope->kind)).ok();
-    if (!ok) platform_.trace({.kind = TraceKind::kDrop, .peer = from, .detail = "malformed directory request"});
-    return ok;
+  // The body as an M, or nullopt after tracing it as a malformed request.
+  auto decode = [&]<typename M>(std::type_identity<M>) {
+    std::optional<M> body = wire::body_as<M>(*envelope);
+    if (!body) platform_.trace({.kind = TraceKind::kDrop, .peer = from, .detail = "malformed directory request"});
+    return body;
   };
+  using std::type_identity;
   switch (envelope->kind) {
-    case MessageKind::kCreateActor: {
-      wire::CreateActor m;
-      if (decode(m)) on_create(from, std::move(m));
+    case MessageKind::kCreateActor:
+      if (auto m = decode(type_identity<wire::CreateActor>())) on_create(from, std::move(*m));
       break;
-    }
-    case MessageKind::kActorStarted: {
-      wire::ActorStarted m;
-      if (decode(m)) on_started(std::move(m));
+    case MessageKind::kActorStarted:
+      if (auto m = decode(type_identity<wire::ActorStarted>())) on_started(std::move(*m));
       break;
-    }
-    case MessageKind::kKillActor: {
-      wire::KillActor m;
-      if (decode(m)) on_kill(m);
+    case MessageKind::kKillActor:
+      if (auto m = decode(type_identity<wire::KillActor>())) on_kill(*m);
       break;
-    }
-    case MessageKind::kActorExited: {
-      wire::ActorExited m;
-      if (decode(m)) on_exited(m);
+    case MessageKind::kActorExited:
+      if (auto m = decode(type_identity<wire::ActorExited>())) on_exited(*m);
       break;
-    }
-    case MessageKind::kSubscribeActor: {
-      wire::SubscribeActor m;
-      if (decode(m)) on_subscribe(from, m);
+    case MessageKind::kSubscribeActor:
+      if (auto m = decode(type_identity<wire::SubscribeActor>())) on_subscribe(from, *m);
       break;
-    }
-    case MessageKind::kLookupName: {
-      wire::LookupName m;
-      if (decode(m)) on_lookup(from, std::move(m));
+    case MessageKind::kLookupName:
+      if (auto m = decode(type_identity<wire::LookupName>())) on_lookup(from, std::move(*m));
       break;
-    }
-    case MessageKind::kCreatePlacementGroup: {
-      wire::CreatePlacementGroup m;
-      if (decode(m)) on_create_group(std::move(m));
+    case MessageKind::kCreatePlacementGroup:
+      if (auto m = decode(type_identity<wire::CreatePlacementGroup>())) on_create_group(std::move(*m));
       break;
-    }
-    case MessageKind::kRemovePlacementGroup: {
-      wire::RemovePlacementGroup m;
-      if (decode(m)) on_remove_group(m);
+    case MessageKind::kRemovePlacementGroup:
+      if (auto m = decode(type_identity<wire::RemovePlacementGroup>())) on_remove_group(*m);
       break;
-    }
-    case MessageKind::kDescribe: {
-      wire::Describe m;
-      if (decode(m)) on_describe(from, m);
+    case MessageKind::kDescribe:
+      if (auto m = decode(type_identity<wire::Describe>())) on_describe(from, *m);
       break;
-    }
     default:
       platform_.trace({.kind = TraceKind::kDrop, .peer = from,
                        .detail = fmt::format("directory got unexpected {}", wire::message_kind_name(envelope->kind))});

@@ -63,14 +63,7 @@ void ProcessRuntime::on_start() {
   }
 }
 
-namespace {
-template <typename T>
-std::optional<T> body_as(const wire::Envelope& envelope) {
-  T body;
-  if (!wire::convert(envelope.body, body, wire::message_kind_name(envelope.kind)).ok()) return std::nullopt;
-  return body;
-}
-}  // namespace
+using wire::body_as;
 
 void ProcessRuntime::on_message(ProcessId from, std::string payload) {
   absl::StatusOr<wire::Envelope> envelope = reader_.open(payload);

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -324,6 +325,14 @@ struct Envelope {
   MessageKind kind;
   msgpack::object body;
 };
+
+// The envelope's body as a T, or nullopt if it does not convert (a malformed message).
+template <typename T>
+std::optional<T> body_as(const Envelope& envelope) {
+  T body;
+  if (!convert(envelope.body, body, message_kind_name(envelope.kind)).ok()) return std::nullopt;
+  return body;
+}
 
 // Checks the envelope's shape; InvalidArgument for anything else (a corrupt or foreign frame).
 // REQUIRES: `bytes` and `zone` outlive the envelope.
