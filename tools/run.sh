@@ -2,6 +2,7 @@
 # Sets up, builds the `troupe` CLI (default preset) and runs a sweep.
 #
 #   tools/run.sh                        troupe run --all --seeds 1..2000 --faults swarm --check-determinism
+#                                         --jobs <cores>
 #   tools/run.sh counter --seeds 1..50  troupe run counter --seeds 1..50
 #   tools/run.sh replay counter --seed 7 ...   other subcommands (list, replay, shrink, run)
 #                                              are passed through as they are
@@ -29,7 +30,7 @@ troupe="$root/build/default/tools/troupe/troupe"
 [[ -x "$troupe" ]] || { echo "run.sh: $troupe was not built" >&2; exit 1; }
 
 if (($# == 0)); then
-  set -- run --all --seeds 1..2000 --faults swarm --check-determinism
+  set -- run --all --seeds 1..2000 --faults swarm --check-determinism --jobs "$(nproc)"
 else
   case "$1" in
     run | list | replay | shrink | head | node | help | -h | --help) ;;

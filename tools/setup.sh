@@ -28,6 +28,8 @@ PACKAGES=(
   libgmock-dev
   libbenchmark-dev
   libssl-dev          # libcrypto: HMAC for cluster auth (DESIGN §1)
+  libxml2-utils       # xmllint: tests check the JUnit report is valid XML
+  python3             # test scripts (Debian's own python3, not a pyenv one)
 )
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -129,7 +129,23 @@ TEST(ParseCommand, MistakesAreOneLineNamingWhatIsWrong) {
   EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--verbose"}),
             "unknown flag '--verbose' for run (troupe help shows the usage)");
   EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "-v"}), "unknown flag '-v' for run (troupe help shows the usage)");
-  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--jobs", "4"}), "--jobs is not implemented yet");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--jobs", "0"}),
+            "--jobs: '0' is not a number of worker processes (expected an integer from 1 to 256)");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--jobs", "many"}),
+            "--jobs: 'many' is not a number of worker processes (expected an integer from 1 to 256)");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1..10", "--shard", "0/3"}),
+            "--shard: bad shard '0/3': I must be from 1 to N = 3 (shards count from 1)");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1..10", "--shard", "4/3"}),
+            "--shard: bad shard '4/3': I must be from 1 to N = 3 (shards count from 1)");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1..10", "--shard", "2"}),
+            "--shard: bad shard '2': expected I/N, e.g. 2/4 for the second of four shards");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1..10", "--shard", "a/b"}),
+            "--shard: bad shard 'a/b': expected I/N with decimal numbers, e.g. 2/4");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1..10", "--shard", "1/0"}),
+            "--shard: bad shard '1/0': N must be from 1 to 100000");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1..3", "--shard", "2/4"}),
+            "--shard 2/4: the range 1..3 has only 3 seeds, fewer than the shards");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--junit"}), "--junit needs a value");
   EXPECT_EQ(parse_error({"run", "counter", "--seeds", "5..1"}), "bad seed range '5..1': the first seed is larger than the last");
   EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--strategy", "dfs"}),
             "--strategy: unknown strategy 'dfs' (expected random, pct or fifo)");

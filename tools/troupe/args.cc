@@ -1,5 +1,6 @@
 #include "tools/troupe/args.h"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <map>
@@ -10,6 +11,7 @@
 #include "faults/injector.h"
 #include "fmt/format.h"
 #include "tools/troupe/schedule_file.h"
+#include "tools/troupe/workers.h"
 
 namespace troupe::cli {
 namespace {
@@ -21,13 +23,11 @@ struct FlagSpec {
   bool takes_value;
 };
 
-// Flags of DESIGN §7 that this CLI does not implement yet: named as such, not as unknown.
-constexpr std::string_view kNotYetImplemented[] = {"--jobs", "--shard", "--junit"};
-
 constexpr FlagSpec kRunFlags[] = {{"--all", false},         {"--bugs", false},     {"--seeds", true},
                                   {"--strategy", true},     {"--platform", true},  {"--check-determinism", false},
                                   {"--json", true},         {"--faults", true},    {"--plan", true},
-                                  {"--pct-depth", true},    {"--pct-steps", true}, {"--max-failures", true}};
+                                  {"--pct-depth", true},    {"--pct-steps", true}, {"--max-failures", true},
+                                  {"--jobs", true},         {"--shard", true},     {"--junit", true}};
 constexpr FlagSpec kReplayFlags[] = {{"--seed", true},  {"--strategy", true},     {"--platform", true},
                                      {"--trace", true}, {"--trace-format", true}, {"--faults", true},
                                      {"--plan", true},  {"--pct-depth", true},    {"--pct-steps", true},
@@ -56,9 +56,6 @@ absl::StatusOr<SplitArgs> split_args(std::string_view command, const std::vector
     }
     const size_t equals = arg.find('=');
     const std::string name = arg.substr(0, equals);
-    for (std::string_view later : kNotYetImplemented) {
-      if (name == later) return InvalidArgumentError(fmt::format("{} is not implemented yet", name));
-    }
     const FlagSpec* spec = nullptr;
     for (const FlagSpec& flag : known) {
       if (flag.name == name) spec = &flag;
@@ -170,11 +167,25 @@ absl::StatusOr<Command> parse_run(const std::vector<std::string>& args) {
     if (!count.ok()) return count.status();
     run.max_failures = *count;
   }
+  if (const std::string* value = split->value("--jobs")) {
+    absl::StatusOr<uint64_t> jobs = parse_count("--jobs", *value, "a number of worker processes", kMaxJobs);
+    if (!jobs.ok()) return jobs.status();
+    run.jobs = static_cast<int>(*jobs);
+  }
   const std::string* seeds = split->value("--seeds");
   if (seeds == nullptr) return InvalidArgumentError("run needs --seeds A..B");
   absl::StatusOr<SeedRange> range = parse_seed_range(*seeds);
   if (!range.ok()) return range.status();
   run.seeds = *range;
+  run.requested_seeds = *range;
+  if (const std::string* value = split->value("--shard")) {
+    absl::StatusOr<Shard> shard = parse_shard(*value);
+    if (!shard.ok()) return shard.status();
+    absl::StatusOr<SeedRange> slice = shard_range(*range, *shard);
+    if (!slice.ok()) return slice.status();
+    run.shard = *shard;
+    run.seeds = *slice;
+  }
   if (run.scenarios.empty() && !run.all && !run.bugs) {
     return InvalidArgumentError("run needs scenario names, --all or --bugs");
   }
@@ -182,6 +193,7 @@ absl::StatusOr<Command> parse_run(const std::vector<std::string>& args) {
     return InvalidArgumentError("--check-determinism needs --platform sim (runs on threads are not reproducible)");
   }
   if (const std::string* json = split->value("--json")) run.json_path = *json;
+  if (const std::string* junit = split->value("--junit")) run.junit_path = *junit;
   if (absl::Status status = parse_faults(*split, run.platform, run.faults); !status.ok()) return status;
   return run;
 }
@@ -265,6 +277,43 @@ absl::StatusOr<SeedRange> parse_seed_range(std::string_view text) {
   return SeedRange{.first = *first, .last = *last};
 }
 
+absl::StatusOr<Shard> parse_shard(std::string_view text) {
+  const auto bad = [&](std::string_view why) {
+    return InvalidArgumentError(fmt::format("--shard: bad shard '{}': {}", text, why));
+  };
+  const size_t slash = text.find('/');
+  if (slash == std::string_view::npos) return bad("expected I/N, e.g. 2/4 for the second of four shards");
+  const std::string_view index_text = text.substr(0, slash);
+  const std::string_view count_text = text.substr(slash + 1);
+  const bool digits = !index_text.empty() && !count_text.empty() &&
+                      index_text.find_first_not_of("0123456789") == std::string_view::npos &&
+                      count_text.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!digits) return bad("expected I/N with decimal numbers, e.g. 2/4");
+  absl::StatusOr<uint64_t> index = parse_seed(index_text);
+  absl::StatusOr<uint64_t> count = parse_seed(count_text);
+  if (!index.ok() || !count.ok() || *count < 1 || *count > kMaxShards) {
+    return bad(fmt::format("N must be from 1 to {}", kMaxShards));
+  }
+  if (*index < 1 || *index > *count) return bad(fmt::format("I must be from 1 to N = {} (shards count from 1)", *count));
+  return Shard{.index = *index, .count = *count};
+}
+
+absl::StatusOr<SeedRange> shard_range(const SeedRange& range, const Shard& shard) {
+  const uint64_t seeds = range.count();
+  if (seeds < shard.count) {
+    return InvalidArgumentError(fmt::format("--shard {}/{}: the range {}..{} has only {} seed{}, fewer than the shards",
+                                            shard.index, shard.count, range.first, range.last, seeds,
+                                            seeds == 1 ? "" : "s"));
+  }
+  // The first (seeds mod N) shards take one seed more than the others.
+  const uint64_t base = seeds / shard.count;
+  const uint64_t extra = seeds % shard.count;
+  const uint64_t before = shard.index - 1;
+  const uint64_t first = range.first + before * base + std::min(before, extra);
+  const uint64_t size = base + (before < extra ? 1 : 0);
+  return SeedRange{.first = first, .last = first + size - 1};
+}
+
 absl::StatusOr<Command> parse_command(const std::vector<std::string>& args) {
   if (args.empty()) return InvalidArgumentError("no command (expected list, run or replay; troupe help shows the usage)");
   const std::string& command = args[0];
@@ -303,11 +352,14 @@ std::string_view usage() {
   troupe run [SCENARIO...|--all] [--bugs] --seeds A..B
              [--strategy random|pct|fifo [--pct-depth D] [--pct-steps K]] [--platform sim|threads]
              [--check-determinism] [--json FILE] [--faults none|swarm|KIND,...] [--plan FILE]
-             [--max-failures N]
+             [--max-failures N] [--jobs N] [--shard I/N] [--junit FILE]
                                    sweep the seeds A..B (or one seed N); --all runs every scenario
                                    but the planted bugs, --bugs runs every planted bug and expects
                                    each to fail on some seed; --max-failures stops a scenario's
-                                   sweep after N failing seeds
+                                   sweep after N failing seeds; --jobs runs seeds in N worker
+                                   processes (same results as 1); --shard runs the I-th of N
+                                   slices of the range; --junit writes JUnit XML for CI; Ctrl-C
+                                   stops and prints the summary so far
   troupe replay SCENARIO --seed N [--strategy S [--pct-depth D] [--pct-steps K] | --schedule FILE]
              [--platform P] [--faults F | --plan FILE] [--trace FILE [--trace-format text|jsonl|chrome]]
                                    run one seed, print its outcome and trace hash, write its trace;

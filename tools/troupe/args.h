@@ -2,8 +2,8 @@
 //
 //   troupe list
 //   troupe run [SCENARIO...|--all] [--bugs] --seeds A..B [--strategy random|pct|fifo]
-//              [--pct-depth D] [--pct-steps K] [--max-failures N]
-//              [--platform sim|threads] [--check-determinism] [--json FILE]
+//              [--pct-depth D] [--pct-steps K] [--max-failures N] [--jobs N] [--shard I/N]
+//              [--platform sim|threads] [--check-determinism] [--json FILE] [--junit FILE]
 //   troupe replay SCENARIO --seed N [--strategy S [--pct-depth D] [--pct-steps K] | --schedule FILE]
 //              [--platform P] [--trace FILE [--trace-format text|jsonl|chrome]]
 //   troupe help
@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -50,6 +51,19 @@ absl::StatusOr<uint64_t> parse_seed(std::string_view text);
 // "A..B" with A <= B and at most kMaxSeeds seeds, or "N".
 absl::StatusOr<SeedRange> parse_seed_range(std::string_view text);
 
+// --shard I/N: the I-th of N contiguous, near-equal slices of a seed range (1 <= I <= N), so N CI
+// jobs given the same range and I = 1..N run every seed exactly once.
+struct Shard {
+  uint64_t index = 1;
+  uint64_t count = 1;
+};
+// "I/N" with 1 <= I <= N <= kMaxShards.
+inline constexpr uint64_t kMaxShards = 100'000;
+absl::StatusOr<Shard> parse_shard(std::string_view text);
+// The slice of `range` that shard `shard` runs; InvalidArgument when the range has fewer seeds
+// than shards (some shard would run nothing).
+absl::StatusOr<SeedRange> shard_range(const SeedRange& range, const Shard& shard);
+
 struct HelpCommand {};
 struct ListCommand {};
 
@@ -67,13 +81,17 @@ struct RunCommand {
   std::vector<std::string> scenarios;  // as named, in order
   bool all = false;                    // every scenario that is not a planted bug
   bool bugs = false;                   // every planted bug, each expected to fail
-  SeedRange seeds;
+  SeedRange seeds;                     // the seeds this process runs (the shard's slice with --shard)
+  SeedRange requested_seeds;           // --seeds as given
+  std::optional<Shard> shard;          // --shard I/N
+  int jobs = 1;                        // --jobs: worker processes (1: run in this process)
   sim::StrategyKind strategy = sim::StrategyKind::kRandom;
   sim::PctOptions pct;                 // --pct-depth, --pct-steps (only with --strategy pct)
   uint64_t max_failures = 0;           // --max-failures: a scenario stops after this many failing seeds; 0: never
   scenarios::PlatformKind platform = scenarios::PlatformKind::kSim;
   bool check_determinism = false;
   std::string json_path;               // empty: no JSON report
+  std::string junit_path;              // empty: no JUnit XML report
   FaultArgs faults;
 };
 

@@ -36,17 +36,31 @@ int run_command(const RunCommand& command, const scenarios::Registry& registry, 
     json.open(command.json_path);
     if (!json.is_open()) return usage_error(err, fmt::format("cannot write the JSON report '{}'", command.json_path));
   }
-  SweepResult sweep = run_sweep(*selected, command, out, err);
-  print_summary(sweep, out);
-  if (json.is_open()) {
-    json << sweep_json(sweep);
-    json.close();
-    if (!json) {
-      fmt::print(err, "troupe: writing the JSON report '{}' failed\n", command.json_path);
-      return kExitFailed;
-    }
+  std::ofstream junit;
+  if (!command.junit_path.empty()) {
+    junit.open(command.junit_path);
+    if (!junit.is_open()) return usage_error(err, fmt::format("cannot write the JUnit report '{}'", command.junit_path));
   }
-  return sweep.exit_code();
+  absl::StatusOr<SweepResult> sweep = run_sweep(*selected, command, out, err);
+  if (!sweep.ok()) {
+    fmt::print(err, "troupe: the sweep failed: {}\n", sweep.status().message());
+    return kExitFailed;
+  }
+  print_summary(*sweep, out);
+  int exit_code = sweep->exit_code();
+  const auto finish_report = [&](std::ofstream& file, const std::string& text, std::string_view what,
+                                 const std::string& path) {
+    if (!file.is_open()) return;
+    file << text;
+    file.close();
+    if (!file) {
+      fmt::print(err, "troupe: writing the {} report '{}' failed\n", what, path);
+      if (exit_code == kExitPassed) exit_code = kExitFailed;
+    }
+  };
+  finish_report(json, sweep_json(*sweep), "JSON", command.json_path);
+  finish_report(junit, sweep_junit(*sweep), "JUnit", command.junit_path);
+  return exit_code;
 }
 
 int run_cli(const std::vector<std::string>& args, const scenarios::Registry& registry, std::FILE* out,

@@ -1,4 +1,4 @@
-// Progress of a long sweep on stderr (DESIGN §7: seeds/s, failures so far).
+// Progress of a long sweep on stderr (DESIGN §7: seeds/s, failures so far, time left).
 //
 // On a terminal: one line, rewritten in place at most every 100ms. Otherwise (a log, CI): a
 // plain line at most every 2 seconds, so logs stay short. Nothing is printed for sweeps shorter

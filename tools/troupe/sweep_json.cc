@@ -4,6 +4,7 @@
 #include "fmt/format.h"
 #include "runtime/trace/json.h"
 #include "scenarios/runner.h"
+#include "tools/troupe/seed_result.h"
 #include "tools/troupe/sweep.h"
 
 namespace troupe::cli {
@@ -24,11 +25,7 @@ void append_failures(std::string& out, const ScenarioResult& result, const RunCo
     out += fmt::format("{{\"seed\":{},\"message\":", failure.seed);
     append_json_string(out, failure.message);
     out += fmt::format(",\"trace_hash\":{},\"replay\":", hex(failure.trace_hash));
-    append_json_string(out, scenarios::replay_command(
-                                result.scenario->name,
-                                {.seed = failure.seed, .platform = command.platform, .strategy = command.strategy,
-                                 .strategy_options = {.pct = command.pct},
-                                 .faults = command.faults.selection, .plan_path = command.faults.plan_path}));
+    append_json_string(out, scenarios::replay_command(result.scenario->name, sweep_run_options(command, failure.seed)));
     out.push_back('}');
   }
   out += "]";
@@ -56,7 +53,16 @@ void append_scenario(std::string& out, const ScenarioResult& result, const RunCo
   out += fmt::format(",\"expect_fail\":{},\"judged_as_bug\":{},\"passed\":{},\"seeds\":{},",
                      result.scenario->expect_fail, result.judged_as_bug, result.passed(), result.seeds_run);
   append_failures(out, result, command);
-  out += fmt::format(",\"distinct_failures\":{},\"sometimes_never_hit\":[", result.distinct.size());
+  out += fmt::format(",\"distinct_failures\":{},\"sweep_hash\":{},\"fault_kinds\":{{", result.distinct.size(),
+                     hex(result.sweep_hash));
+  bool first_kind = true;
+  for (const auto& [kind, count] : result.fault_kinds) {
+    if (!first_kind) out.push_back(',');
+    first_kind = false;
+    append_key(out, kind);
+    out += std::to_string(count);
+  }
+  out += "},\"sometimes_never_hit\":[";
   bool first = true;
   for (const std::string& name : result.sometimes_declared) {
     if (result.sometimes_hit.contains(name)) continue;
@@ -68,6 +74,12 @@ void append_scenario(std::string& out, const ScenarioResult& result, const RunCo
   append_divergences(out, result);
   out += ",\"stopped_at_seed\":";
   out += result.stopped_at_seed ? std::to_string(*result.stopped_at_seed) : "null";
+  out += ",\"not_run\":[";
+  for (size_t i = 0; i < result.not_run.size(); ++i) {
+    out += fmt::format("{}{{\"first\":{},\"last\":{}}}", i > 0 ? "," : "", result.not_run[i].first,
+                       result.not_run[i].last);
+  }
+  out += "]";
   out += fmt::format(",\"wall_seconds\":{:.3f}}}", result.wall_seconds);
 }
 
@@ -82,9 +94,11 @@ std::string sweep_json(const SweepResult& sweep) {
   }
   out += fmt::format(
       "\"platform\":\"{}\",\"check_determinism\":{},\"max_failures\":{},\"exit_code\":{},\"divergences\":{},"
-      "\"scenarios\":[",
+      "\"jobs\":{},\"shard\":{},\"interrupted\":{},\"elapsed_seconds\":{:.3f},\"scenarios\":[",
       scenarios::platform_name(command.platform), command.check_determinism, command.max_failures, sweep.exit_code(),
-      sweep.divergence_count());
+      sweep.divergence_count(), command.jobs,
+      command.shard ? fmt::format("{{\"index\":{},\"count\":{}}}", command.shard->index, command.shard->count) : "null",
+      sweep.interrupted, sweep.elapsed_seconds);
   for (size_t i = 0; i < sweep.scenarios.size(); ++i) {
     if (i > 0) out.push_back(',');
     out += "\n";
