@@ -21,6 +21,9 @@ namespace {
 
 // Planted bugs judged as such print only their first few findings; the summary counts the rest.
 constexpr uint64_t kExpectedFailuresPrinted = 3;
+// Other scenarios print their first failures, then only failures with a message not seen before
+// (a bug that fails half of 100,000 seeds should not print 50,000 lines); the summary has all.
+constexpr uint64_t kFailuresPrinted = 10;
 // Distinct failure messages listed per scenario in the summary.
 constexpr size_t kDistinctListed = 10;
 
@@ -39,9 +42,18 @@ void print_indented(std::FILE* out, std::string_view text, int indent) {
 }
 
 void report_failure(std::FILE* out, Progress& progress, const ScenarioResult& result, const RunCommand& command,
-                    const SeedFailure& failure) {
+                    const SeedFailure& failure, bool& quiet_noted) {
   const std::string& name = result.scenario->name;
   if (result.judged_as_bug && result.failures.size() > kExpectedFailuresPrinted) return;
+  if (result.failures.size() > kFailuresPrinted && result.distinct.at(failure.message).count > 1) {
+    if (!quiet_noted) {
+      quiet_noted = true;
+      progress.clear();
+      fmt::print(out, "(further failures of {} with a message already printed are counted in the summary, not printed)\n",
+                 name);
+    }
+    return;
+  }
   progress.clear();
   if (result.judged_as_bug) {
     fmt::print(out, "found {} seed {} (planted bug, expected): ", name, failure.seed);
@@ -88,6 +100,7 @@ class Folder {
     ScenarioResult& result = sweep_.scenarios.emplace_back();
     result.scenario = scenario;
     result.judged_as_bug = sweep_.command.bugs && scenario->expect_fail;
+    quiet_noted_ = false;
     note_untolerated_kinds(*scenario, sweep_.command, out_);
   }
   size_t current() const { return sweep_.scenarios.size() - 1; }
@@ -122,7 +135,7 @@ class Folder {
       result.failures.push_back({.seed = seed.seed, .message = seed.failure, .trace_hash = seed.trace_hash});
       FailureGroup& group = result.distinct[seed.failure];
       if (group.count++ == 0) group.first_seed = seed.seed;
-      report_failure(out_, progress_, result, command, result.failures.back());
+      report_failure(out_, progress_, result, command, result.failures.back(), quiet_noted_);
     }
     if (failed) {
       ++result.failed_seeds;
@@ -149,6 +162,7 @@ class Folder {
   std::FILE* out_;
   Progress& progress_;
   uint64_t failures_ = 0;
+  bool quiet_noted_ = false;  // the current scenario said it stops printing repeated failures
 };
 
 // The seeds of `range` not in `ran` (ascending), as ranges.
