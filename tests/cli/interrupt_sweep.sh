@@ -23,9 +23,13 @@ grep -qE "^  counter: seeds [0-9]+\.\.1000000$|^  counter: seeds .*, [0-9]+\.\.1
 grep -qE "^  database: seeds 1\.\.1000000$" "$out" || fail "database should not have started"
 grep -qE "^counter +[1-9][0-9]* +0 +0 .* passed so far" "$out" || fail "counter's row missing"
 grep -qE "^database +0 +0 +0 .* not run" "$out" || fail "database's row missing"
+# No process of the sweep's session (setsid made its id the session id) is left: field 6 of
+# /proc/PID/stat is the session (the name in field 2 has no spaces: "troupe").
 sleep 0.2
-if pgrep -s "$pid" >/dev/null; then
-  pgrep -a -s "$pid"
-  fail "processes of the sweep's session are still running"
-fi
+left=""
+for stat in /proc/[0-9]*/stat; do
+  read -r -a fields <"$stat" 2>/dev/null || continue
+  [[ ${fields[5]:-} == "$pid" ]] && left+=" ${fields[0]}(${fields[1]})"
+done
+[[ -z $left ]] || fail "processes of the sweep's session are still running:$left"
 echo "interrupt_sweep (--jobs $jobs): $(grep -E '^interrupted' "$out")"
