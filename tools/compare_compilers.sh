@@ -34,7 +34,7 @@ runs=("counter 42 none")
 while read -r scenario _; do
   [[ -n "$scenario" && "$scenario" != *.bug_* ]] || continue
   for seed in 1 3 6 7 1000; do runs+=("$scenario $seed none" "$scenario $seed swarm"); done
-done < <("$gcc_bin" list)
+done < <("$gcc_bin" list | grep "^  ")  # scenario lines are indented under their group
 
 for run in "${runs[@]}"; do
   read -r scenario seed faults <<<"$run"

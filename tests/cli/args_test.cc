@@ -286,10 +286,12 @@ TEST(RunCli, ListShowsEveryScenarioAndMarksPlantedBugs) {
   CliResult result = run_cli_captured({"list"}, test_registry());
   EXPECT_EQ(result.code, kExitPassed);
   EXPECT_EQ(result.out,
-            "coin" + std::string(27, ' ') + "fails on some seeds\n" +
-                "coin.bug_tails  [expect-fail]  a planted bug\n" +
-                "ok" + std::string(29, ' ') + "always passes\n" +
-                "ok.bug_hidden   [expect-fail]  a planted bug never found\n");
+            "correct scenarios (2), each must pass on every seed:\n"
+            "  coin" + std::string(27, ' ') + "fails on some seeds\n" +
+                "  ok" + std::string(29, ' ') + "always passes\n" +
+                "planted bugs (2), each expected to fail on some seed (troupe run --bugs):\n"
+                "  coin.bug_tails  [expect-fail]  a planted bug\n" +
+                "  ok.bug_hidden   [expect-fail]  a planted bug never found\n");
 }
 
 TEST(SelectScenarios, NamedFirstThenAllThenBugsEachOnce) {

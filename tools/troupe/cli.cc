@@ -1,5 +1,6 @@
 #include "tools/troupe/cli.h"
 
+#include <algorithm>
 #include <fstream>
 #include <variant>
 
@@ -17,11 +18,23 @@ int usage_error(std::FILE* err, std::string_view message) {
 }  // namespace
 
 int list_scenarios(const scenarios::Registry& registry, std::FILE* out) {
+  std::vector<const scenarios::Scenario*> correct;
+  std::vector<const scenarios::Scenario*> bugs;
   size_t width = 0;
-  for (const scenarios::Scenario* scenario : registry.all()) width = std::max(width, scenario->name.size());
   for (const scenarios::Scenario* scenario : registry.all()) {
-    fmt::print(out, "{:<{}}  {:<13}  {}\n", scenario->name, width, scenario->expect_fail ? "[expect-fail]" : "",
-               scenario->summary);
+    (scenario->expect_fail ? bugs : correct).push_back(scenario);
+    width = std::max(width, scenario->name.size());
+  }
+  // Correct scenarios first, then the planted bugs, each group sorted by name; the marker stays on
+  // every planted bug's line, so `grep expect-fail` lists them.
+  fmt::print(out, "correct scenarios ({}), each must pass on every seed:\n", correct.size());
+  for (const scenarios::Scenario* scenario : correct) {
+    fmt::print(out, "  {:<{}}  {:<13}  {}\n", scenario->name, width, "", scenario->summary);
+  }
+  if (bugs.empty()) return kExitPassed;
+  fmt::print(out, "planted bugs ({}), each expected to fail on some seed (troupe run --bugs):\n", bugs.size());
+  for (const scenarios::Scenario* scenario : bugs) {
+    fmt::print(out, "  {:<{}}  {:<13}  {}\n", scenario->name, width, "[expect-fail]", scenario->summary);
   }
   return kExitPassed;
 }
