@@ -28,6 +28,8 @@ PACKAGES=(
   libgmock-dev
   libbenchmark-dev
   libssl-dev          # libcrypto: HMAC for cluster auth (DESIGN §1)
+  chromium            # headless, renders the HTML timeline in its test (tests/cli/html_timeline_render.py)
+  python3             # that test and its PNG decoding (stdlib only)
 )
 
 say() { printf 'setup: %s\n' "$*"; }

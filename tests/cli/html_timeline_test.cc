@@ -225,7 +225,7 @@ TEST(HtmlTimeline, ThePageNamesNoExternalResource) {
   for (std::string_view external : {"http:", "https:", "src=", "href=", "@import", "url(", "//cdn", "<link"}) {
     EXPECT_EQ(html.find(external), std::string::npos) << external;
   }
-  EXPECT_NE(html.find("<style>"), std::string::npos);
+  EXPECT_NE(html.find("<style>\n:root { --fail: #d93025; }\n"), std::string::npos);
   EXPECT_NE(html.find("<script type=\"application/json\" id=\"timeline-data\">{\"title\":\"small seed 1\""),
             std::string::npos);
 }

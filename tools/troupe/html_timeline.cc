@@ -474,7 +474,8 @@ void write_html_timeline(std::ostream& out, const std::vector<TraceEvent>& event
   const std::string clock = summary.simulated ? "simulated" : "real";
   out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
       << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-      << "<title>" << title << " - troupe timeline</title>\n<style>\n" << kHtmlTimelineCss << "</style>\n</head>\n"
+      << "<title>" << title << " - troupe timeline</title>\n<style>\n:root { --fail: " << kHtmlFailureColor << "; }\n"
+      << kHtmlTimelineCss << "</style>\n</head>\n"
       << "<body>\n<header class=\"top\">\n<div class=\"title-row\"><h1>" << title << "</h1>"
       << "<span class=\"meta\">" << timeline.events << " events &middot; " << clock << " time "
       << format_ms(timeline.end_time) << " &middot; trace hash " << fmt::format("{:#018x}", summary.trace_hash)
