@@ -36,6 +36,24 @@
     lane.top = totalHeight;
     totalHeight += lane.height;
   }
+  // Everything below is in trace order, so sorted by start time: each lane keeps its longest span,
+  // and the arrows their longest flight, so drawing can binary-search the visible window.
+  for (const lane of lanes) lane.longest = lane.spans.reduce((m, span) => Math.max(m, span.end - span.start), 0);
+  const longestFlight = arrows.reduce((m, arrow) => Math.max(m, arrow.arrived - arrow.sent), 0);
+  for (const span of spans) {
+    const h = hue(span.method);
+    span.fill = "hsl(" + h + ", 58%, " + (span.ended ? 72 : 85) + "%)";
+    span.stroke = "hsl(" + h + ", 45%, 48%)";
+  }
+  // The first index of `items` whose key(item) >= value (items sorted by key).
+  function lowerBound(items, value, key) {
+    let lo = 0, hi = items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (key(items[mid]) < value) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
   const failure = data.failureMark >= 0 ? marks[data.failureMark] : null;
   const failureTime = failure ? failure.time : data.endTime;
   const fullEnd = Math.max(data.endTime, 1);
@@ -197,8 +215,11 @@
     g.fill();
   }
   function arrowHead(g, x0, y0, x1, y1) {
-    const angle = Math.atan2(y1 - y0, x1 - x0);
     g.beginPath();
+    addArrowHead(g, x0, y0, x1, y1);
+  }
+  function addArrowHead(g, x0, y0, x1, y1) {  // to the current path
+    const angle = Math.atan2(y1 - y0, x1 - x0);
     g.moveTo(x1, y1);
     g.lineTo(x1 - 6 * Math.cos(angle - 0.45), y1 - 6 * Math.sin(angle - 0.45));
     g.lineTo(x1 - 6 * Math.cos(angle + 0.45), y1 - 6 * Math.sin(angle + 0.45));
@@ -300,13 +321,24 @@
     }
     ctx.font = "11px system-ui, sans-serif";
     ctx.textBaseline = "middle";
-    for (const span of lane.spans) {
+    const lastPixel = [];  // per row: the pixel column a sub-pixel span was last drawn in
+    const visibleEnd = timeAt(width + 1);
+    for (let i = lowerBound(lane.spans, view.start - lane.longest, (s) => s.start); i < lane.spans.length; i++) {
+      const span = lane.spans[i];
+      if (span.start > visibleEnd) break;
       const r = spanRect(span);
       if (r.x1 < 0 || r.x0 > width) continue;
-      const h = hue(span.method);
-      ctx.fillStyle = "hsl(" + h + ", 58%, " + (span.ended ? 72 : 85) + "%)";
+      if (r.x1 - r.x0 <= 2) {  // zoomed out: one mark per pixel column is enough
+        const column = Math.floor(r.x0);
+        if (lastPixel[span.row] === column) continue;
+        lastPixel[span.row] = column;
+        ctx.fillStyle = span.stroke;
+        ctx.fillRect(r.x0, r.y, 2, r.h);
+        continue;
+      }
+      ctx.fillStyle = span.fill;
       ctx.fillRect(r.x0, r.y, r.x1 - r.x0, r.h);
-      ctx.strokeStyle = "hsl(" + h + ", 45%, 48%)";
+      ctx.strokeStyle = span.stroke;
       ctx.lineWidth = 1;
       ctx.setLineDash(span.ended ? [] : [3, 2]);
       ctx.strokeRect(r.x0 + 0.5, r.y + 0.5, r.x1 - r.x0 - 1, r.h - 1);
@@ -336,7 +368,10 @@
   function drawArrows() {
     if (!document.getElementById("show-messages").checked) return;
     const groups = { delivered: [], dropped: [], "in flight": [] };
-    for (const arrow of arrows) {
+    const visibleEnd = timeAt(width + 1);
+    for (let i = lowerBound(arrows, timeAt(-14) - longestFlight, (a) => a.sent); i < arrows.length; i++) {
+      const arrow = arrows[i];
+      if (arrow.sent > visibleEnd) break;
       const x0 = x(arrow.sent), x1 = arrow.status === "in flight" ? x0 + 12 : x(arrow.arrived);
       if (Math.max(x0, x1) < 0 || Math.min(x0, x1) > width) continue;
       const y0 = laneCenter(arrow.from), yTarget = laneCenter(arrow.to);
@@ -344,7 +379,9 @@
       if (Math.max(y0, y1) < AXIS_HEIGHT || Math.min(y0, y1) > height) continue;
       groups[arrow.status].push([x0, y0, x1, y1]);
     }
-    const styles = { delivered: ["rgba(95, 99, 104, 0.55)", []], dropped: ["#ea4335", [3, 3]],
+    // Many arrows at once fade, so the lanes stay readable when zoomed out.
+    const alpha = Math.max(0.15, Math.min(0.55, 0.55 * 400 / Math.max(1, groups.delivered.length)));
+    const styles = { delivered: ["rgba(95, 99, 104, " + alpha.toFixed(2) + ")", []], dropped: ["#ea4335", [3, 3]],
                      "in flight": ["#9aa0a6", [2, 2]] };
     for (const status in groups) {
       const [stroke, dash] = styles[status];
@@ -356,6 +393,7 @@
       for (const [x0, y0, x1, y1] of groups[status]) { ctx.moveTo(x0, y0); ctx.lineTo(x1, y1); }
       ctx.stroke();
       ctx.setLineDash([]);
+      if (groups[status].length > 3000) continue;  // heads would be noise at that density
       for (const [x0, y0, x1, y1] of groups[status]) {
         if (Math.hypot(x1 - x0, y1 - y0) < 8) continue;
         arrowHead(ctx, x0, y0, x1, y1);
@@ -366,10 +404,11 @@
 
   function drawMarks(lane) {
     const cy = laneY(lane) + lane.height / 2;
-    for (const mark of lane.marks) {
-      const px = x(mark.time);
-      if (px < -8 || px > width + 8) continue;
-      drawMark(ctx, mark.style, px, cy);
+    const visibleEnd = timeAt(width + 8);
+    for (let i = lowerBound(lane.marks, timeAt(-8), (m) => m.time); i < lane.marks.length; i++) {
+      const mark = lane.marks[i];
+      if (mark.time > visibleEnd) break;
+      drawMark(ctx, mark.style, x(mark.time), cy);
     }
   }
 
@@ -474,7 +513,10 @@
     }
     if (!document.getElementById("show-messages").checked) return null;
     let best = null, bestDistance = 4;
-    for (const arrow of arrows) {
+    const hoverEnd = timeAt(px + 5);
+    for (let i = lowerBound(arrows, timeAt(px - 17) - longestFlight, (a) => a.sent); i < arrows.length; i++) {
+      const arrow = arrows[i];
+      if (arrow.sent > hoverEnd) break;
       const x0 = x(arrow.sent), x1 = arrow.status === "in flight" ? x0 + 12 : x(arrow.arrived);
       if (Math.max(x0, x1) < px - 5 || Math.min(x0, x1) > px + 5) continue;
       const y0 = laneCenter(arrow.from), yTarget = laneCenter(arrow.to);
