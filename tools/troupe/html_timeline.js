@@ -36,8 +36,14 @@
     lane.top = totalHeight;
     totalHeight += lane.height;
   }
-  // Everything below is in trace order, so sorted by start time: each lane keeps its longest span,
-  // and the arrows their longest flight, so drawing can binary-search the visible window.
+  // Sorted by start time (trace order already is under the simulator; real clocks may interleave),
+  // each lane keeps its longest span and the arrows their longest flight, so drawing can
+  // binary-search the visible window.
+  for (const lane of lanes) {
+    lane.spans.sort((a, b) => a.start - b.start);
+    lane.marks.sort((a, b) => a.time - b.time);
+  }
+  arrows.sort((a, b) => a.sent - b.sent);
   for (const lane of lanes) lane.longest = lane.spans.reduce((m, span) => Math.max(m, span.end - span.start), 0);
   const longestFlight = arrows.reduce((m, arrow) => Math.max(m, arrow.arrived - arrow.sent), 0);
   for (const span of spans) {
