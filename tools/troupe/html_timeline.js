@@ -82,10 +82,10 @@
     const ms = Math.floor(ns / 1e6);
     return ms + "." + String(ns - ms * 1e6).padStart(6, "0") + " ms";
   }
-  function hue(text) {  // a stable colour per method name
+  function hue(text) {  // a stable colour per method name, never red (red means failure)
     let h = 0;
     for (let i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) >>> 0;
-    return h % 360;
+    return 35 + h % 290;
   }
   function escapeHtml(text) {
     return String(text).replace(/[&<>"']/g, (c) =>
