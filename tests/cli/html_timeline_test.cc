@@ -167,6 +167,26 @@ TEST(HtmlTimeline, CrashesRestartsFaultsAndTheFailingCheckAreMarked) {
                                             "5 45..70 running", "4 46..70 alive", "6 21..70 pending"}));
 }
 
+TEST(HtmlTimeline, EventsThatMatchNothingBecomeMarksOfTheirOwn) {
+  const std::vector<TraceEvent> events = numbered({
+      {.time = 5, .kind = TraceKind::kDeliver, .process = kDriver, .peer = kDirectory, .bytes = 9},
+      {.time = 6, .kind = TraceKind::kCallEnd, .process = kWorker, .actor = kActor, .call = 7, .detail = "ok"},
+      {.time = 7, .kind = TraceKind::kDrop, .process = kDriver, .peer = kWorker, .detail = "malformed"},
+      {.time = 8, .kind = TraceKind::kSend, .process = kDriver, .peer = kWorker, .bytes = 3},
+      {.time = 9, .kind = TraceKind::kDrop, .process = kDriver, .peer = kWorker, .bytes = 4, .detail = "other size"},
+      {.time = 10, .kind = TraceKind::kConnectionLost, .process = kDriver, .peer = kWorker},
+  });
+  const Timeline timeline = build_timeline(events, {.passed = true});
+  EXPECT_EQ(lane_names(timeline), (std::vector<std::string>{"process:p1@n0", "process:p2@n0", "process:p3@n0",
+                                                             "actor:a2.1@"}));
+  EXPECT_EQ(mark_list(timeline), (std::vector<std::string>{"1@5 deliver deliver #0", "3@6 info call_end #1",
+                                                           "1@7 drop drop #2", "1@9 drop drop #4",
+                                                           "1@10 lost connection_lost #5"}));
+  ASSERT_EQ(timeline.arrows.size(), 1u);
+  EXPECT_EQ(timeline.arrows[0].status, ArrowStatus::kInFlight);
+  EXPECT_TRUE(timeline.spans.empty());
+}
+
 TEST(HtmlTimeline, APassingRunHasNoFailureMarkEvenWithTheSameCheckText) {
   HtmlRunSummary passed = kFailed;
   passed.passed = true;
