@@ -29,7 +29,8 @@ PACKAGES=(
   libbenchmark-dev
   libssl-dev          # libcrypto: HMAC for cluster auth (DESIGN §1)
   libxml2-utils       # xmllint: tests check the JUnit report is valid XML
-  python3             # test scripts (Debian's own python3, not a pyenv one)
+  chromium            # headless, renders the HTML timeline in its test (tests/cli/html_timeline_render.py)
+  python3             # test scripts and PNG decoding (stdlib only; Debian's python3, not a pyenv one)
 )
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -31,7 +31,8 @@ constexpr FlagSpec kRunFlags[] = {{"--all", false},         {"--bugs", false},  
 constexpr FlagSpec kReplayFlags[] = {{"--seed", true},  {"--strategy", true},     {"--platform", true},
                                      {"--trace", true}, {"--trace-format", true}, {"--faults", true},
                                      {"--plan", true},  {"--pct-depth", true},    {"--pct-steps", true},
-                                     {"--schedule", true}};
+                                     {"--schedule", true},
+                                     {"--html", true}};
 
 struct SplitArgs {
   std::vector<std::string> positional;
@@ -227,6 +228,7 @@ absl::StatusOr<Command> parse_replay(const std::vector<std::string>& args) {
   if (!parsed_seed.ok()) return InvalidArgumentError(fmt::format("bad --seed: {}", std::string(parsed_seed.status().message())));
   replay.seed = *parsed_seed;
   if (const std::string* path = split->value("--trace")) replay.trace_path = *path;
+  if (const std::string* path = split->value("--html")) replay.html_path = *path;
   if (const std::string* format = split->value("--trace-format")) {
     if (replay.trace_path.empty()) return InvalidArgumentError("--trace-format needs --trace FILE");
     absl::StatusOr<TraceFormat> parsed = parse_trace_format(*format);
@@ -362,9 +364,11 @@ std::string_view usage() {
                                    stops and prints the summary so far
   troupe replay SCENARIO --seed N [--strategy S [--pct-depth D] [--pct-steps K] | --schedule FILE]
              [--platform P] [--faults F | --plan FILE] [--trace FILE [--trace-format text|jsonl|chrome]]
+             [--html FILE]
                                    run one seed, print its outcome and trace hash, write its trace;
                                    --schedule FILE follows the decisions of a jsonl trace instead of
-                                   a strategy, and stops where the run departs from them
+                                   a strategy, and stops where the run departs from them; --html
+                                   writes a self-contained HTML timeline of the run
 strategies (sim only): random (default) picks uniformly at each decision; pct (probabilistic
   concurrency testing) runs the highest-priority task and lowers the running one at D-1 random
   decisions among the first K (depth D from 1 to 1000, default 3; K adaptive per seed unless

@@ -5,7 +5,7 @@
 //              [--pct-depth D] [--pct-steps K] [--max-failures N] [--jobs N] [--shard I/N]
 //              [--platform sim|threads] [--check-determinism] [--json FILE] [--junit FILE]
 //   troupe replay SCENARIO --seed N [--strategy S [--pct-depth D] [--pct-steps K] | --schedule FILE]
-//              [--platform P] [--trace FILE [--trace-format text|jsonl|chrome]]
+//              [--platform P] [--trace FILE [--trace-format text|jsonl|chrome]] [--html FILE]
 //   troupe help
 //
 // Flags take their value as the next argument or after '=' (`--seeds 1..100`, `--seeds=1..100`).
@@ -106,6 +106,7 @@ struct ReplayCommand {
   std::string trace_path;              // empty: no trace file
   TraceFormat trace_format = TraceFormat::kText;
   FaultArgs faults;
+  std::string html_path;               // --html FILE: the run's HTML timeline; empty: none
 };
 
 using Command = std::variant<HelpCommand, ListCommand, RunCommand, ReplayCommand>;

@@ -6,6 +6,7 @@
 #include "scenarios/runner.h"
 #include "sim/sim_run.h"
 #include "tools/troupe/cli.h"
+#include "tools/troupe/html_timeline.h"
 
 namespace troupe::cli {
 namespace {
@@ -55,12 +56,25 @@ int replay_command(const ReplayCommand& command, const scenarios::Registry& regi
     }
     trace.add_sink(make_trace_sink(command.trace_format, file));
   }
+  std::ofstream html_file;
+  HtmlTimelineSink* html = nullptr;
+  if (!command.html_path.empty()) {
+    html_file.open(command.html_path, std::ios::binary);
+    if (!html_file.is_open()) {
+      fmt::print(err, "troupe: cannot write the HTML timeline '{}'\n", command.html_path);
+      return kExitUsage;
+    }
+    auto sink = std::make_unique<HtmlTimelineSink>();
+    html = sink.get();
+    trace.add_sink(std::move(sink));
+  }
   const scenarios::RunOptions options{
       .seed = command.seed, .platform = command.platform, .strategy = command.strategy,
       .strategy_options = {.pct = command.pct, .schedule = command.schedule}, .schedule_path = command.schedule_path,
       .faults = command.faults.selection, .plan = command.faults.plan, .plan_path = command.faults.plan_path,
       .trace = &trace};
-  fmt::print(out, "{}\n", scenarios::replay_command(scenario->name, options));
+  const std::string replay_line = scenarios::replay_command(scenario->name, options);
+  fmt::print(out, "{}\n", replay_line);
   const scenarios::RunOutcome outcome = scenarios::run_scenario(*scenario, options);
   trace.finish();
 
@@ -100,6 +114,19 @@ int replay_command(const ReplayCommand& command, const scenarios::Registry& regi
       return kExitFailed;
     }
     fmt::print(out, "trace: {} ({})\n", command.trace_path, format_name(command.trace_format));
+  }
+  if (html != nullptr) {
+    write_html_timeline(html_file, html->events(),
+                        {.title = fmt::format("{} seed {}", scenario->name, command.seed), .command = replay_line,
+                         .passed = outcome.passed, .failure = outcome.failure, .end_time = outcome.sim_time,
+                         .trace_hash = outcome.trace_hash,
+                         .simulated = command.platform == scenarios::PlatformKind::kSim});
+    html_file.close();
+    if (!html_file) {
+      fmt::print(err, "troupe: writing the HTML timeline '{}' failed\n", command.html_path);
+      return kExitFailed;
+    }
+    fmt::print(out, "html: {}\n", command.html_path);
   }
   return outcome.passed ? kExitPassed : kExitFailed;
 }
