@@ -373,7 +373,7 @@ strategies (sim only): random (default) picks uniformly at each decision; pct (p
   concurrency testing) runs the highest-priority task and lowers the running one at D-1 random
   decisions among the first K (depth D from 1 to 1000, default 3; K adaptive per seed unless
   given); fifo always runs the oldest ready item (docs/exploration.md)
-exit status: 0 all passed, 1 some failed, 2 bad usage
+exit status: 0 all passed, 1 some failed, 2 bad usage, 130 run interrupted by Ctrl-C (docs/cli.md)
 )";
 }
 
