@@ -6,6 +6,7 @@
 #include "scenarios/runner.h"
 #include "sim/sim_run.h"
 #include "tools/troupe/cli.h"
+#include "tools/troupe/shrink.h"
 
 namespace troupe::cli {
 namespace {
@@ -55,12 +56,13 @@ int replay_command(const ReplayCommand& command, const scenarios::Registry& regi
     }
     trace.add_sink(make_trace_sink(command.trace_format, file));
   }
-  const scenarios::RunOptions options{
+  scenarios::RunOptions options{
       .seed = command.seed, .platform = command.platform, .strategy = command.strategy,
       .strategy_options = {.pct = command.pct, .schedule = command.schedule}, .schedule_path = command.schedule_path,
       .faults = command.faults.selection, .plan = command.faults.plan, .plan_path = command.faults.plan_path,
       .trace = &trace};
   fmt::print(out, "{}\n", scenarios::replay_command(scenario->name, options));
+  follow_plan_schedule(options);  // a plan's schedule section overrides --strategy
   const scenarios::RunOutcome outcome = scenarios::run_scenario(*scenario, options);
   trace.finish();
 
