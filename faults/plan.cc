@@ -467,7 +467,8 @@ sim::GuidedSchedule read_schedule(const Json& value) {
     const Json& decision = pair[0];
     if (!decision.is_number_unsigned() || decision.get<uint64_t>() < 1 || decision.get<uint64_t>() > kPlanDecisionMax) {
       fail(index_path(entry, 0),
-           fmt::format("must be a decision number, an integer from 1 to {} (got {})", kPlanDecisionMax, show(decision)));
+           fmt::format("must be a decision number, an integer from 1 to {} (got {})", kPlanDecisionMax,
+                       show(decision)));
     }
     const Json& choice = pair[1];
     if (!choice.is_number_unsigned() || choice.get<uint64_t>() > kPlanChoiceMax) {

@@ -166,7 +166,8 @@ class Shrinker {
   }
 
   void step_done(std::string_view what) {
-    if (shrink_.progress != nullptr) fmt::print(shrink_.progress, "shrink: {}, {} runs, {:.1f} s\n", what, runs_, seconds());
+    if (shrink_.progress == nullptr) return;
+    fmt::print(shrink_.progress, "shrink: {}, {} run{}, {:.1f} s\n", what, runs_, runs_ == 1 ? "" : "s", seconds());
   }
   void set_phase(std::string phase) { phase_ = std::move(phase); }
 
@@ -190,7 +191,9 @@ void Shrinker::shrink_faults(faults::FaultPlan& plan, size_t realized) {
   const size_t before = plan.faults.size();
   set_phase(fmt::format("shrinking {}", faults_text(before)));
   // Faults due after the run ended never fired: in a plan sorted by time they are the tail.
-  const auto by_time = [](const faults::ScheduledFault& a, const faults::ScheduledFault& b) { return a.at_ns < b.at_ns; };
+  const auto by_time = [](const faults::ScheduledFault& a, const faults::ScheduledFault& b) {
+    return a.at_ns < b.at_ns;
+  };
   if (realized < plan.faults.size() && std::is_sorted(plan.faults.begin(), plan.faults.end(), by_time)) {
     faults::FaultPlan fired = plan;
     fired.faults.resize(realized);
@@ -204,7 +207,7 @@ void Shrinker::shrink_faults(faults::FaultPlan& plan, size_t realized) {
     return candidate;
   };
   const std::vector<size_t> kept = minimize(all.size(), /*allow_empty=*/true, [&](std::span<const size_t> indices) {
-    return runs_left() > 0 && reproduces(subset(indices));
+    return reproduces(subset(indices));
   });
   plan = subset(kept);
   step_done(fmt::format("{} -> {}", faults_text(before), faults_text(plan.faults.size())));
@@ -234,9 +237,8 @@ void Shrinker::soften_faults(faults::FaultPlan& plan) {
         for (size_t index : kept) candidate_sites.push_back(sites[index]);  // stays sorted
         return candidate;
       };
-      const std::vector<size_t> kept = minimize(sites.size(), /*allow_empty=*/false, [&](std::span<const size_t> indices) {
-        return reproduces(with_sites(indices));
-      });
+      const auto fails = [&](std::span<const size_t> indices) { return reproduces(with_sites(indices)); };
+      const std::vector<size_t> kept = minimize(sites.size(), /*allow_empty=*/false, fails);
       changes += sites.size() - kept.size();
       plan = with_sites(kept);
     }
@@ -279,8 +281,8 @@ void Shrinker::shrink_schedule(faults::FaultPlan& plan, ShrinkResult& result) {
     for (size_t index : kept) candidate.schedule->choices.push_back(all.choices[index]);
     return candidate;
   };
-  const std::vector<size_t> kept = minimize(all.choices.size(), /*allow_empty=*/true,
-                                            [&](std::span<const size_t> indices) { return reproduces(subset(indices)); });
+  const auto fails = [&](std::span<const size_t> indices) { return reproduces(subset(indices)); };
+  const std::vector<size_t> kept = minimize(all.choices.size(), /*allow_empty=*/true, fails);
   plan = subset(kept);
   step_done(fmt::format("schedule: {} choices -> {}", all.choices.size(), plan.schedule->choices.size()));
 }
