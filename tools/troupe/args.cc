@@ -375,11 +375,9 @@ std::string_view usage() {
              [--platform P] [--faults F | --plan FILE] [--trace FILE [--trace-format text|jsonl|chrome]]
                                    run one seed, print its outcome and trace hash, write its trace;
                                    --schedule FILE follows the decisions of a jsonl trace instead of
-                                   a strategy, and stops where the run departs from them
-strategies (sim only): random (default) picks uniformly at each decision; pct (probabilistic
-  concurrency testing) runs the highest-priority task and lowers the running one at D-1 random
-  decisions among the first K (depth D from 1 to 1000, default 3; K adaptive per seed unless
-  given); fifo always runs the oldest ready item (docs/exploration.md)
+                                   a strategy, and stops where the run departs from them; a plan
+                                   written by shrink names its scenario and seed, so
+                                   `troupe replay --plan FILE` needs neither
   troupe shrink SCENARIO --seed N --out FILE [--strategy S [--pct-depth D] [--pct-steps K]]
              [--faults F | --plan FILE] [--max-runs R]
                                    for a failing seed (the flags of its replay line), remove faults
@@ -388,6 +386,10 @@ strategies (sim only): random (default) picks uniformly at each decision; pct (p
                                    FILE; `troupe replay --plan FILE` reproduces it (a plan names
                                    its scenario and seed, and its schedule section overrides
                                    --strategy; docs/fault-plans.md)
+strategies (sim only): random (default) picks uniformly at each decision; pct (probabilistic
+  concurrency testing) runs the highest-priority task and lowers the running one at D-1 random
+  decisions among the first K (depth D from 1 to 1000, default 3; K adaptive per seed unless
+  given); fifo always runs the oldest ready item (docs/exploration.md)
 exit status: 0 all passed, 1 some failed, 2 bad usage
 )";
 }

@@ -216,9 +216,10 @@ void Shrinker::shrink_faults(faults::FaultPlan& plan, size_t realized) {
 void Shrinker::soften_faults(faults::FaultPlan& plan) {
   set_phase(fmt::format("softening {}", faults_text(plan.faults.size())));
   size_t changes = 0;
-  for (size_t i = 0; i < plan.faults.size() && runs_left() > 0; ++i) {
+  // Every candidate goes through reproduces(), which notes a spent budget.
+  for (size_t i = 0; i < plan.faults.size(); ++i) {
     for (const Softening& soften : softenings()) {
-      for (std::optional<faults::ScheduledFault> softer = soften(plan.faults[i]); softer && runs_left() > 0;
+      for (std::optional<faults::ScheduledFault> softer = soften(plan.faults[i]); softer;
            softer = soften(plan.faults[i])) {
         faults::FaultPlan candidate = plan;
         candidate.faults[i] = *softer;
