@@ -432,8 +432,62 @@ void check_window(const FaultPlan& plan) {
   }
 }
 
+std::string read_scenario_name(const Json& value) {
+  const bool ok = value.is_string() && !value.get<std::string>().empty() &&
+                  value.get<std::string>().size() <= kPlanScenarioNameBytesMax;
+  if (!ok) {
+    fail("scenario", fmt::format("must be a scenario name, a string of 1 to {} bytes (got {})",
+                                 kPlanScenarioNameBytesMax, show(value)));
+  }
+  return value.get<std::string>();
+}
+
+uint64_t read_seed(const Json& value) {
+  if (!value.is_number_unsigned()) {
+    fail("seed", fmt::format("must be a seed, an integer from 0 to 2^64-1 (got {})", show(value)));
+  }
+  return value.get<uint64_t>();
+}
+
+// {"decisions": [[decision, choice], ...]}: decision numbers strictly increasing.
+sim::GuidedSchedule read_schedule(const Json& value) {
+  const Fields fields(value, "schedule", "the schedule", {"decisions"});
+  const std::string path = fields.path("decisions");
+  const Json& decisions = read_array(fields.need("decisions"), path, "[decision, choice] pairs");
+  if (decisions.size() > kPlanScheduleChoicesMax) {
+    fail(path, fmt::format("too many decisions ({}; the limit is {})", decisions.size(), kPlanScheduleChoicesMax));
+  }
+  sim::GuidedSchedule schedule;
+  for (size_t i = 0; i < decisions.size(); ++i) {
+    const std::string entry = index_path(path, i);
+    const Json& pair = decisions[i];
+    if (!pair.is_array() || pair.size() != 2) {
+      fail(entry, fmt::format("must be a [decision, choice] pair (got {})", show(pair)));
+    }
+    const Json& decision = pair[0];
+    if (!decision.is_number_unsigned() || decision.get<uint64_t>() < 1 || decision.get<uint64_t>() > kPlanDecisionMax) {
+      fail(index_path(entry, 0),
+           fmt::format("must be a decision number, an integer from 1 to {} (got {})", kPlanDecisionMax,
+                       show(decision)));
+    }
+    const Json& choice = pair[1];
+    if (!choice.is_number_unsigned() || choice.get<uint64_t>() > kPlanChoiceMax) {
+      fail(index_path(entry, 1),
+           fmt::format("must be an index into the ready list, an integer from 0 to {} (got {})", kPlanChoiceMax,
+                       show(choice)));
+    }
+    const uint64_t number = decision.get<uint64_t>();
+    if (!schedule.choices.empty() && number <= schedule.choices.back().decision) {
+      fail(index_path(entry, 0), fmt::format("must be above the previous decision number {} (got {})",
+                                             schedule.choices.back().decision, number));
+    }
+    schedule.choices.push_back({.decision = number, .choice = static_cast<uint32_t>(choice.get<uint64_t>())});
+  }
+  return schedule;
+}
+
 FaultPlan read_plan(const Json& root) {
-  const Fields fields(root, "", "a plan", {"version", "generator", "faults"});
+  const Fields fields(root, "", "a plan", {"version", "scenario", "seed", "generator", "faults", "schedule"});
   const Json& version = fields.need("version");
   if (!version.is_number_integer()) {
     fail("version", fmt::format("must be the integer {} (got {})", kPlanVersion, show(version)));
@@ -443,6 +497,8 @@ FaultPlan read_plan(const Json& root) {
          fmt::format("unsupported plan version {} (this build reads version {})", show(version), kPlanVersion));
   }
   FaultPlan plan;
+  if (const Json* scenario = fields.find("scenario")) plan.scenario = read_scenario_name(*scenario);
+  if (const Json* seed = fields.find("seed")) plan.seed = read_seed(*seed);
   if (const Json* generator = fields.find("generator")) plan.generator = read_generator(*generator, "generator");
   const Json& faults = read_array(fields.need("faults"), "faults", "faults");
   if (faults.size() > kPlanFaultsMax) {
@@ -451,6 +507,7 @@ FaultPlan read_plan(const Json& root) {
   plan.faults.reserve(faults.size());
   for (size_t i = 0; i < faults.size(); ++i) plan.faults.push_back(read_fault(faults[i], index_path("faults", i)));
   check_window(plan);
+  if (const Json* schedule = fields.find("schedule")) plan.schedule = read_schedule(*schedule);
   return plan;
 }
 

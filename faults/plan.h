@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "faults/fault_kind.h"
 #include "runtime/ids.h"
+#include "sim/schedule.h"
 
 namespace troupe::faults {
 
@@ -47,6 +48,10 @@ inline constexpr double kIntensityPerSecondMax = 1'000'000;
 inline constexpr size_t kPlanFileBytesMax = 64 << 20;
 inline constexpr double kGpuSlowdownMax = 1000;           // gpu_throttle: at most 1000 times slower
 inline constexpr int64_t kGpuPressureBytesMax = int64_t{1} << 50;  // gpu_memory: at most 1 PiB
+inline constexpr size_t kPlanScenarioNameBytesMax = 256;
+inline constexpr size_t kPlanScheduleChoicesMax = 1'000'000;  // entries of the schedule section
+inline constexpr uint64_t kPlanDecisionMax = uint64_t{1} << 40;  // decision numbers, from 1
+inline constexpr uint32_t kPlanChoiceMax = 1'000'000;            // indices into a ready list
 
 // Two distinct nodes, by index. Links are undirected: {0, 2} and {2, 0} are the same link.
 struct NodePair {
@@ -189,6 +194,14 @@ struct FaultPlan {
   int version = kPlanVersion;
   std::vector<ScheduledFault> faults;  // in the file's order (swarm and shrink sort by time)
   std::optional<GeneratorSettings> generator;
+  // The run the plan was made for (`troupe shrink` records them; `troupe replay --plan FILE`
+  // uses them when the command line does not name a scenario or a seed). Data only here.
+  std::optional<std::string> scenario;  // 1 to kPlanScenarioNameBytesMax bytes
+  std::optional<uint64_t> seed;
+  // Scheduling decisions (sim/schedule.h, GuidedSchedule): a run of a plan that has them uses
+  // the guided strategy whatever --strategy says. Decision numbers from 1 to kPlanDecisionMax,
+  // strictly increasing; choices at most kPlanChoiceMax; at most kPlanScheduleChoicesMax entries.
+  std::optional<sim::GuidedSchedule> schedule;
   bool operator==(const FaultPlan&) const = default;
 };
 

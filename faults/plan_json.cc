@@ -203,12 +203,22 @@ Json ms_json(Nanos ns) {
 
 std::string plan_to_json(const FaultPlan& plan) {
   std::string text = fmt::format("{{\n  \"version\": {}", plan.version);
+  if (plan.scenario) text += fmt::format(",\n  \"scenario\": {}", Json(*plan.scenario).dump());
+  if (plan.seed) text += fmt::format(",\n  \"seed\": {}", *plan.seed);
   if (plan.generator) text += fmt::format(",\n  \"generator\": {}", generator_json(*plan.generator).dump());
   text += ",\n  \"faults\": [";
   for (size_t i = 0; i < plan.faults.size(); ++i) {
     text += fmt::format("{}\n    {}", i == 0 ? "" : ",", fault_json(plan.faults[i]).dump());
   }
-  text += plan.faults.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  text += plan.faults.empty() ? "]" : "\n  ]";
+  if (plan.schedule) {
+    Json decisions = Json::array();
+    for (const sim::GuidedChoice& choice : plan.schedule->choices) {
+      decisions.push_back(Json::array({choice.decision, choice.choice}));
+    }
+    text += fmt::format(",\n  \"schedule\": {{\"decisions\": {}}}", decisions.dump());
+  }
+  text += "\n}\n";
   return text;
 }
 

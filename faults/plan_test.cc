@@ -214,8 +214,61 @@ TEST(ParsePlan, ErrorsNameTheFileTheFieldAndTheReason) {
             "plan.json: version: unsupported plan version 2 (this build reads version 1)");
   EXPECT_EQ(plan_error(R"({"faults": []})"), "plan.json: version: missing required field of a plan");
   EXPECT_EQ(plan_error(R"({"version": 1, "faults": [], "generater": {}})"),
-            "plan.json: generater: unknown key in a plan (expected version, generator or faults)");
+            "plan.json: generater: unknown key in a plan (expected version, scenario, seed, generator, faults or "
+            "schedule)");
   EXPECT_EQ(plan_error("[1, 2]"), "plan.json: top level: must be an object (got [1,2])");
+}
+
+TEST(ParsePlan, ScenarioSeedAndScheduleRoundTripInAFixedLayout) {
+  const absl::StatusOr<FaultPlan> plan = parse_plan(
+      R"({"schedule": {"decisions": [[3, 1], [17, 2]]}, "faults": [{"at_ms": 5, "kind": "crash", "process": 1}],
+          "seed": 18446744073709551615, "scenario": "counter.bug_lost_increment", "version": 1})",
+      "plan.json");
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->scenario, "counter.bug_lost_increment");
+  EXPECT_EQ(plan->seed, uint64_t{18446744073709551615u});
+  ASSERT_TRUE(plan->schedule.has_value());
+  EXPECT_EQ(plan->schedule->choices,
+            (std::vector<sim::GuidedChoice>{{.decision = 3, .choice = 1}, {.decision = 17, .choice = 2}}));
+  EXPECT_EQ(plan_to_json(*plan),
+            "{\n"
+            "  \"version\": 1,\n"
+            "  \"scenario\": \"counter.bug_lost_increment\",\n"
+            "  \"seed\": 18446744073709551615,\n"
+            "  \"faults\": [\n"
+            "    {\"at_ms\":5,\"kind\":\"crash\",\"process\":1}\n"
+            "  ],\n"
+            "  \"schedule\": {\"decisions\": [[3,1],[17,2]]}\n"
+            "}\n");
+  EXPECT_TRUE(validate_plan(*plan, "plan.json").ok());
+  // An empty schedule section is a schedule too: every decision takes the oldest item.
+  FaultPlan empty{.schedule = sim::GuidedSchedule{}};
+  EXPECT_EQ(plan_to_json(empty), "{\n  \"version\": 1,\n  \"faults\": [],\n  \"schedule\": {\"decisions\": []}\n}\n");
+  EXPECT_EQ(parse_plan(plan_to_json(empty), "plan.json").value(), empty);
+}
+
+TEST(ParsePlan, ScheduleAndRunErrorsNameTheField) {
+  const auto with_schedule = [](std::string_view decisions) {
+    return R"({"version": 1, "faults": [], "schedule": {"decisions": )" + std::string(decisions) + "}}";
+  };
+  EXPECT_EQ(plan_error(with_schedule("[[3, 1], [3, 2]]")),
+            "plan.json: schedule.decisions[1][0]: must be above the previous decision number 3 (got 3)");
+  EXPECT_EQ(plan_error(with_schedule("[[0, 1]]")),
+            "plan.json: schedule.decisions[0][0]: must be a decision number, an integer from 1 to 1099511627776 "
+            "(got 0)");
+  EXPECT_EQ(plan_error(with_schedule("[[4, -1]]")),
+            "plan.json: schedule.decisions[0][1]: must be an index into the ready list, an integer from 0 to 1000000 "
+            "(got -1)");
+  EXPECT_EQ(plan_error(with_schedule("[[4, 1, 2]]")),
+            "plan.json: schedule.decisions[0]: must be a [decision, choice] pair (got [4,1,2])");
+  EXPECT_EQ(plan_error(with_schedule("{}")),
+            "plan.json: schedule.decisions: must be an array of [decision, choice] pairs (got {})");
+  EXPECT_EQ(plan_error(R"({"version": 1, "faults": [], "schedule": {"default": "fifo"}})"),
+            "plan.json: schedule.default: unknown key in the schedule (expected decisions)");
+  EXPECT_EQ(plan_error(R"({"version": 1, "faults": [], "seed": -3})"),
+            "plan.json: seed: must be a seed, an integer from 0 to 2^64-1 (got -3)");
+  EXPECT_EQ(plan_error(R"({"version": 1, "faults": [], "scenario": ""})"),
+            "plan.json: scenario: must be a scenario name, a string of 1 to 256 bytes (got \"\")");
 }
 
 TEST(ParsePlan, SyntaxErrorsGiveLineAndColumn) {
@@ -388,7 +441,7 @@ TEST(DocsExamples, EveryJsonBlockOfTheFormatDocIsAValidPlan) {
     ++blocks;
     at = end + 3;
   }
-  EXPECT_EQ(blocks, 12u);  // the first example, one per kind, the generator's
+  EXPECT_EQ(blocks, 13u);  // the first example, one per kind, the generator's, the schedule section's
 }
 
 TEST(DocsExamples, EveryExamplePlanLoadsAndRoundTrips) {

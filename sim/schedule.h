@@ -6,7 +6,13 @@
 // strategy (sim/strategy.h) makes the same choices again, so a run of the same seed with the
 // schedule of a recorded run gives that run's trace and trace hash, whatever strategy recorded
 // it. It is plain data, kept apart from any file format: `troupe replay --schedule FILE` reads
-// one from a JSONL trace (tools/troupe/schedule_file.h); a plan file may carry one later.
+// one from a JSONL trace (tools/troupe/schedule_file.h).
+//
+// A GuidedSchedule is the sparse, lenient kind a plan file carries (its "schedule" section,
+// docs/fault-plans.md, written by `troupe shrink`): at the listed decisions take the listed
+// choice, at every other decision the oldest ready item. The `guided` strategy follows it and
+// never diverges: a listed choice beyond the ready list at its decision falls back to the oldest
+// item too.
 //
 //   Schedule schedule = schedule_from_events(trace.retained());
 //   World world({.seed = 7, .strategy = StrategyKind::kReplay,
@@ -41,6 +47,19 @@ inline Decision decision_from_call(uint64_t call) {
 inline uint64_t decision_call(Decision decision) {
   return (uint64_t{decision.ready_count} << 32) | decision.index;
 }
+
+// Guided: at decision number `decision` (counted from 1, as replay's messages do) take ready item
+// `choice`.
+struct GuidedChoice {
+  uint64_t decision = 1;
+  uint32_t choice = 0;
+  bool operator==(const GuidedChoice&) const = default;
+};
+
+struct GuidedSchedule {
+  std::vector<GuidedChoice> choices;  // strictly increasing `decision`s
+  bool operator==(const GuidedSchedule&) const = default;
+};
 
 // The decisions among `events` (the kDecision ones, in order). InvalidArgument naming the event
 // number if one is not a valid Decision.

@@ -162,6 +162,31 @@ class ReplayStrategy final : public Strategy {
   absl::Status stop_;
 };
 
+class GuidedStrategy final : public Strategy {
+ public:
+  explicit GuidedStrategy(std::shared_ptr<const GuidedSchedule> schedule) : schedule_(std::move(schedule)) {
+    assert(schedule_ != nullptr);
+    for (size_t i = 0; i < schedule_->choices.size(); ++i) {
+      assert(schedule_->choices[i].decision >= 1);
+      assert(i == 0 || schedule_->choices[i].decision > schedule_->choices[i - 1].decision);
+    }
+  }
+
+  size_t pick(std::span<const ReadyItem> ready) override {
+    assert(ready.size() >= 2);
+    const std::vector<GuidedChoice>& choices = schedule_->choices;
+    ++decisions_;
+    if (next_ >= choices.size() || choices[next_].decision != decisions_) return 0;
+    const uint32_t choice = choices[next_++].choice;  // the order is asserted in the constructor
+    return choice < ready.size() ? choice : 0;
+  }
+
+ private:
+  std::shared_ptr<const GuidedSchedule> schedule_;
+  uint64_t decisions_ = 0;  // made so far
+  size_t next_ = 0;         // the first choice not yet reached
+};
+
 }  // namespace
 
 absl::StatusOr<StrategyKind> parse_strategy(std::string_view name) {
@@ -177,6 +202,7 @@ std::string_view strategy_name(StrategyKind kind) {
     case StrategyKind::kFifo: return "fifo";
     case StrategyKind::kPct: return "pct";
     case StrategyKind::kReplay: return "replay";
+    case StrategyKind::kGuided: return "guided";
   }
   return "?";
 }
@@ -197,6 +223,7 @@ std::unique_ptr<Strategy> make_strategy(StrategyKind kind, const StrategyOptions
       assert(check_pct_options(options.pct).ok());
       return std::make_unique<PctStrategy>(options.pct, rng);
     case StrategyKind::kReplay: return std::make_unique<ReplayStrategy>(options.schedule);
+    case StrategyKind::kGuided: return std::make_unique<GuidedStrategy>(options.guided);
   }
   return nullptr;
 }

@@ -15,6 +15,10 @@
 //   replay  follows a recorded Schedule (sim/schedule.h) decision by decision; a run that
 //           diverges from it (a different number of ready items at a decision, or more decisions
 //           than recorded) stops with an error naming the decision.
+//   guided  follows a GuidedSchedule (sim/schedule.h): the listed choices at the listed
+//           decisions, the oldest item (fifo's choice) everywhere else, and at a listed decision
+//           whose choice is beyond the ready list. It never diverges. A plan file's "schedule"
+//           section selects it (`troupe shrink` writes one); it is not a --strategy value.
 //
 // PCT. Every ready item belongs to a *task*, the unit PCT prioritises:
 //   * resuming a fiber: the fiber (a call on an actor, a driver, a spawned body) — the threads
@@ -66,7 +70,7 @@
 
 namespace troupe::sim {
 
-enum class StrategyKind { kRandom, kFifo, kPct, kReplay };
+enum class StrategyKind { kRandom, kFifo, kPct, kReplay, kGuided };
 
 // "random", "pct" or "fifo"; anything else (including "replay", which needs a schedule) is
 // InvalidArgument naming the choices.
@@ -88,6 +92,7 @@ struct PctOptions {
 struct StrategyOptions {
   PctOptions pct;                           // kPct
   std::shared_ptr<const Schedule> schedule;  // kReplay: the decisions to follow (required)
+  std::shared_ptr<const GuidedSchedule> guided;  // kGuided: the choices to make (required)
 };
 
 class Strategy {
@@ -108,7 +113,8 @@ class Strategy {
 // InvalidArgument for a depth outside [1, kPctMaxDepth]; steps is any value (0: adaptive).
 absl::Status check_pct_options(const PctOptions& options);
 
-// REQUIRES: for kPct, check_pct_options(options.pct) is OK; for kReplay, options.schedule is set.
+// REQUIRES: for kPct, check_pct_options(options.pct) is OK; for kReplay, options.schedule is set;
+// for kGuided, options.guided is set.
 std::unique_ptr<Strategy> make_strategy(StrategyKind kind, const StrategyOptions& options, Rng rng);
 
 }  // namespace troupe::sim

@@ -359,5 +359,49 @@ TEST(Replay, ScheduleFromEventsRejectsAnInvalidDecision) {
   EXPECT_EQ(schedule->decisions, (std::vector<Decision>{{.ready_count = 3, .index = 1}}));
 }
 
+std::unique_ptr<Strategy> guided(std::vector<GuidedChoice> choices) {
+  return make_strategy(StrategyKind::kGuided,
+                       {.guided = std::make_shared<const GuidedSchedule>(GuidedSchedule{.choices = std::move(choices)})},
+                       Rng(1).fork(kStreamScheduler));
+}
+
+TEST(Guided, TakesTheListedChoicesAndTheOldestItemEverywhereElse) {
+  EXPECT_EQ(strategy_name(StrategyKind::kGuided), "guided");
+  EXPECT_EQ(parse_strategy("guided").status().message(), "unknown strategy 'guided' (expected random, pct or fifo)");
+  std::unique_ptr<Strategy> strategy = guided({{.decision = 2, .choice = 1}, {.decision = 4, .choice = 5},
+                                               {.decision = 5, .choice = 2}});
+  std::vector<ReadyItem> three;
+  for (uint64_t fiber = 1; fiber <= 3; ++fiber) three.push_back(resume(fiber, fiber - 1));
+  std::vector<size_t> picks;
+  for (int decision = 1; decision <= 7; ++decision) picks.push_back(strategy->pick(three));
+  // Decision 4 lists item 5 of three: lenient, the oldest instead, and the run goes on.
+  EXPECT_EQ(picks, (std::vector<size_t>{0, 1, 0, 0, 2, 0, 0}));
+  EXPECT_TRUE(strategy->stop_reason().ok());
+  EXPECT_TRUE(strategy->at_end().ok());
+}
+
+TEST(Guided, EveryNonZeroChoiceOfARunReproducesItAndNoneIsFifo) {
+  for (StrategyKind kind : {StrategyKind::kRandom, StrategyKind::kPct}) {
+    for (uint64_t seed = 1; seed <= 10; ++seed) {
+      const Recorded original = record(seed, kind, {.pct = {.depth = 3, .steps = 20}});
+      ASSERT_TRUE(original.status.ok());
+      auto schedule = std::make_shared<GuidedSchedule>();
+      const std::vector<Decision> decisions = schedule_of(original)->decisions;
+      for (size_t i = 0; i < decisions.size(); ++i) {
+        if (decisions[i].index != 0) schedule->choices.push_back({.decision = i + 1, .choice = decisions[i].index});
+      }
+      EXPECT_GE(schedule->choices.size(), 5u);
+      const Recorded replayed = record(seed, StrategyKind::kGuided, {.guided = schedule});
+      EXPECT_TRUE(replayed.status.ok()) << replayed.status;
+      EXPECT_EQ(replayed.hash, original.hash) << strategy_name(kind) << " seed " << seed;
+      EXPECT_EQ(replayed.order, original.order);
+    }
+  }
+  const Recorded fifo = record(1, StrategyKind::kFifo, {});
+  const Recorded empty = record(1, StrategyKind::kGuided, {.guided = std::make_shared<const GuidedSchedule>()});
+  EXPECT_EQ(empty.order, "a1 b1 c1 d1 a2 b2 c2 d2 a3 b3 c3 d3 a4 b4 c4 d4 a5 b5 c5 d5 ");
+  EXPECT_EQ(empty.hash, fifo.hash);
+}
+
 }  // namespace
 }  // namespace troupe::sim

@@ -33,6 +33,9 @@ constexpr FlagSpec kReplayFlags[] = {{"--seed", true},  {"--strategy", true},   
                                      {"--plan", true},  {"--pct-depth", true},    {"--pct-steps", true},
                                      {"--schedule", true},
                                      {"--html", true}};
+constexpr FlagSpec kShrinkFlags[] = {{"--seed", true},      {"--strategy", true},  {"--pct-depth", true},
+                                     {"--pct-steps", true}, {"--faults", true},    {"--plan", true},
+                                     {"--out", true},       {"--max-runs", true}};
 
 struct SplitArgs {
   std::vector<std::string> positional;
@@ -196,18 +199,47 @@ absl::StatusOr<Command> parse_run(const std::vector<std::string>& args) {
   if (const std::string* json = split->value("--json")) run.json_path = *json;
   if (const std::string* junit = split->value("--junit")) run.junit_path = *junit;
   if (absl::Status status = parse_faults(*split, run.platform, run.faults); !status.ok()) return status;
+  if (run.faults.plan && run.faults.plan->schedule) {
+    return InvalidArgumentError(fmt::format("{}: a plan with a schedule section replays one run: give it to troupe "
+                                            "replay (a sweep schedules every seed with --strategy)",
+                                            run.faults.plan_path));
+  }
   return run;
+}
+
+// A plan file may name its scenario and seed (troupe shrink writes them): replay takes them when
+// the command line does not name them; a name or --seed given there wins. A plan's schedule
+// section sets the scheduling, so it excludes --schedule.
+absl::Status take_run_from_plan(ReplayCommand& replay, bool seed_given) {
+  const std::optional<faults::FaultPlan>& plan = replay.faults.plan;
+  if (replay.scenario.empty()) {
+    if (!plan || !plan->scenario) {
+      return InvalidArgumentError(fmt::format("replay needs a scenario name ({} names none)", replay.faults.plan_path));
+    }
+    replay.scenario = *plan->scenario;
+  }
+  if (!seed_given) {
+    if (!plan || !plan->seed) {
+      return InvalidArgumentError(fmt::format("replay needs --seed N ({} records none)", replay.faults.plan_path));
+    }
+    replay.seed = *plan->seed;
+  }
+  if (plan && plan->schedule && !replay.schedule_path.empty()) {
+    return InvalidArgumentError(fmt::format("{} has a schedule section: give it without --schedule",
+                                            replay.faults.plan_path));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Command> parse_replay(const std::vector<std::string>& args) {
   absl::StatusOr<SplitArgs> split = split_args("replay", args, kReplayFlags);
   if (!split.ok()) return split.status();
-  if (split->positional.empty()) return InvalidArgumentError("replay needs a scenario name");
+  if (split->positional.empty() && !split->has("--plan")) return InvalidArgumentError("replay needs a scenario name");
   if (split->positional.size() > 1) {
     return InvalidArgumentError(fmt::format("replay takes one scenario (got '{}' and '{}')",
                                             split->positional[0], split->positional[1]));
   }
-  ReplayCommand replay{.scenario = split->positional[0]};
+  ReplayCommand replay{.scenario = split->positional.empty() ? "" : split->positional[0]};
   if (absl::Status status = parse_common(*split, replay.strategy, replay.pct, replay.platform); !status.ok()) {
     return status;
   }
@@ -223,10 +255,12 @@ absl::StatusOr<Command> parse_replay(const std::vector<std::string>& args) {
     replay.schedule = std::make_shared<const sim::Schedule>(std::move(*schedule));
   }
   const std::string* seed = split->value("--seed");
-  if (seed == nullptr) return InvalidArgumentError("replay needs --seed N");
-  absl::StatusOr<uint64_t> parsed_seed = parse_seed(*seed);
-  if (!parsed_seed.ok()) return InvalidArgumentError(fmt::format("bad --seed: {}", std::string(parsed_seed.status().message())));
-  replay.seed = *parsed_seed;
+  if (seed == nullptr && !split->has("--plan")) return InvalidArgumentError("replay needs --seed N");
+  if (seed != nullptr) {
+    absl::StatusOr<uint64_t> parsed_seed = parse_seed(*seed);
+    if (!parsed_seed.ok()) return InvalidArgumentError(fmt::format("bad --seed: {}", std::string(parsed_seed.status().message())));
+    replay.seed = *parsed_seed;
+  }
   if (const std::string* path = split->value("--trace")) replay.trace_path = *path;
   if (const std::string* path = split->value("--html")) replay.html_path = *path;
   if (const std::string* format = split->value("--trace-format")) {
@@ -236,7 +270,36 @@ absl::StatusOr<Command> parse_replay(const std::vector<std::string>& args) {
     replay.trace_format = *parsed;
   }
   if (absl::Status status = parse_faults(*split, replay.platform, replay.faults); !status.ok()) return status;
+  if (absl::Status status = take_run_from_plan(replay, seed != nullptr); !status.ok()) return status;
   return replay;
+}
+
+absl::StatusOr<Command> parse_shrink(const std::vector<std::string>& args) {
+  absl::StatusOr<SplitArgs> split = split_args("shrink", args, kShrinkFlags);
+  if (!split.ok()) return split.status();
+  if (split->positional.empty()) return InvalidArgumentError("shrink needs a scenario name");
+  if (split->positional.size() > 1) {
+    return InvalidArgumentError(fmt::format("shrink takes one scenario (got '{}' and '{}')", split->positional[0],
+                                            split->positional[1]));
+  }
+  ShrinkCommand shrink{.scenario = split->positional[0]};
+  scenarios::PlatformKind platform = scenarios::PlatformKind::kSim;  // shrink runs under the simulator only
+  if (absl::Status status = parse_common(*split, shrink.strategy, shrink.pct, platform); !status.ok()) return status;
+  const std::string* seed = split->value("--seed");
+  if (seed == nullptr) return InvalidArgumentError("shrink needs --seed N");
+  absl::StatusOr<uint64_t> parsed_seed = parse_seed(*seed);
+  if (!parsed_seed.ok()) return InvalidArgumentError(fmt::format("bad --seed: {}", std::string(parsed_seed.status().message())));
+  shrink.seed = *parsed_seed;
+  const std::string* out = split->value("--out");
+  if (out == nullptr) return InvalidArgumentError("shrink needs --out FILE (the plan it writes)");
+  shrink.out_path = *out;
+  if (const std::string* value = split->value("--max-runs")) {
+    absl::StatusOr<uint64_t> runs = parse_count("--max-runs", *value, "a number of runs", kShrinkMaxRuns);
+    if (!runs.ok()) return runs.status();
+    shrink.max_runs = *runs;
+  }
+  if (absl::Status status = parse_faults(*split, platform, shrink.faults); !status.ok()) return status;
+  return shrink;
 }
 
 }  // namespace
@@ -317,7 +380,7 @@ absl::StatusOr<SeedRange> shard_range(const SeedRange& range, const Shard& shard
 }
 
 absl::StatusOr<Command> parse_command(const std::vector<std::string>& args) {
-  if (args.empty()) return InvalidArgumentError("no command (expected list, run or replay; troupe help shows the usage)");
+  if (args.empty()) return InvalidArgumentError("no command (expected list, run, replay or shrink; troupe help shows the usage)");
   const std::string& command = args[0];
   if (command == "help" || command == "--help" || command == "-h") return HelpCommand{};
   if (command == "list") {
@@ -326,8 +389,8 @@ absl::StatusOr<Command> parse_command(const std::vector<std::string>& args) {
   }
   if (command == "run") return parse_run(args);
   if (command == "replay") return parse_replay(args);
-  if (command == "shrink") return InvalidArgumentError("shrink is not implemented yet");
-  return InvalidArgumentError(fmt::format("unknown command '{}' (expected list, run or replay)", command));
+  if (command == "shrink") return parse_shrink(args);
+  return InvalidArgumentError(fmt::format("unknown command '{}' (expected list, run, replay or shrink)", command));
 }
 
 absl::StatusOr<std::vector<const scenarios::Scenario*>> select_scenarios(const scenarios::Registry& registry,
@@ -368,7 +431,17 @@ std::string_view usage() {
                                    run one seed, print its outcome and trace hash, write its trace;
                                    --schedule FILE follows the decisions of a jsonl trace instead of
                                    a strategy, and stops where the run departs from them; --html
-                                   writes a self-contained HTML timeline of the run
+                                   writes a self-contained HTML timeline of the run; a plan
+                                   written by shrink names its scenario and seed, so
+                                   `troupe replay --plan FILE` needs neither
+  troupe shrink SCENARIO --seed N --out FILE [--strategy S [--pct-depth D] [--pct-steps K]]
+             [--faults F | --plan FILE] [--max-runs R]
+                                   for a failing seed (the flags of its replay line), remove faults
+                                   and scheduling choices while the same failure reproduces (at
+                                   most R runs, default 2000), and write the smallest plan found to
+                                   FILE; `troupe replay --plan FILE` reproduces it (a plan names
+                                   its scenario and seed, and its schedule section overrides
+                                   --strategy; docs/fault-plans.md)
 strategies (sim only): random (default) picks uniformly at each decision; pct (probabilistic
   concurrency testing) runs the highest-priority task and lowers the running one at D-1 random
   decisions among the first K (depth D from 1 to 1000, default 3; K adaptive per seed unless

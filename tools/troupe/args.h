@@ -6,6 +6,8 @@
 //              [--platform sim|threads] [--check-determinism] [--json FILE] [--junit FILE]
 //   troupe replay SCENARIO --seed N [--strategy S [--pct-depth D] [--pct-steps K] | --schedule FILE]
 //              [--platform P] [--trace FILE [--trace-format text|jsonl|chrome]] [--html FILE]
+//   troupe shrink SCENARIO --seed N --out FILE [--strategy S [--pct-depth D] [--pct-steps K]]
+//                [--faults F | --plan FILE] [--max-runs R]
 //   troupe help
 //
 // Flags take their value as the next argument or after '=' (`--seeds 1..100`, `--seeds=1..100`).
@@ -109,7 +111,23 @@ struct ReplayCommand {
   std::string html_path;               // --html FILE: the run's HTML timeline; empty: none
 };
 
-using Command = std::variant<HelpCommand, ListCommand, RunCommand, ReplayCommand>;
+// The runs `troupe shrink` may spend by default (--max-runs).
+inline constexpr uint64_t kShrinkDefaultMaxRuns = 2'000;
+inline constexpr uint64_t kShrinkMaxRuns = 1'000'000'000;
+
+// `troupe shrink` (tools/troupe/shrink.h): the run flags of replay, the plan file to write and a
+// budget of runs.
+struct ShrinkCommand {
+  std::string scenario;
+  uint64_t seed = 0;
+  sim::StrategyKind strategy = sim::StrategyKind::kRandom;
+  sim::PctOptions pct;
+  FaultArgs faults;
+  std::string out_path;                      // --out FILE (required)
+  uint64_t max_runs = kShrinkDefaultMaxRuns;  // --max-runs
+};
+
+using Command = std::variant<HelpCommand, ListCommand, RunCommand, ReplayCommand, ShrinkCommand>;
 
 // Parses the arguments after the program name.
 absl::StatusOr<Command> parse_command(const std::vector<std::string>& args);

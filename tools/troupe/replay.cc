@@ -7,6 +7,7 @@
 #include "sim/sim_run.h"
 #include "tools/troupe/cli.h"
 #include "tools/troupe/html_timeline.h"
+#include "tools/troupe/shrink.h"
 
 namespace troupe::cli {
 namespace {
@@ -68,13 +69,14 @@ int replay_command(const ReplayCommand& command, const scenarios::Registry& regi
     html = sink.get();
     trace.add_sink(std::move(sink));
   }
-  const scenarios::RunOptions options{
+  scenarios::RunOptions options{
       .seed = command.seed, .platform = command.platform, .strategy = command.strategy,
       .strategy_options = {.pct = command.pct, .schedule = command.schedule}, .schedule_path = command.schedule_path,
       .faults = command.faults.selection, .plan = command.faults.plan, .plan_path = command.faults.plan_path,
       .trace = &trace};
   const std::string replay_line = scenarios::replay_command(scenario->name, options);
   fmt::print(out, "{}\n", replay_line);
+  follow_plan_schedule(options);  // a plan's schedule section overrides --strategy
   const scenarios::RunOutcome outcome = scenarios::run_scenario(*scenario, options);
   trace.finish();
 

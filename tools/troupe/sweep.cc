@@ -457,9 +457,16 @@ void print_summary(const SweepResult& sweep, std::FILE* out) {
     for (size_t i = 0; i < groups.size() && i < kDistinctListed; ++i) {
       fmt::print(out, "  {:>6}x (first seed {}) ", groups[i].second.count, groups[i].second.first_seed);
       print_indented(out, groups[i].first, 6);
-      fmt::print(out, "          replay: {}\n",
-                 scenarios::replay_command(result.scenario->name,
-                                           sweep_run_options(sweep.command, groups[i].second.first_seed)));
+      const uint64_t seed = groups[i].second.first_seed;
+      const std::string replay =
+          scenarios::replay_command(result.scenario->name, sweep_run_options(sweep.command, seed));
+      fmt::print(out, "          replay: {}\n", replay);
+      // shrink takes the replay line's flags (sim only: a threads run is not reproducible).
+      if (sweep.command.platform == scenarios::PlatformKind::kSim && replay.starts_with("troupe replay ")) {
+        fmt::print(out, "          shrink: troupe shrink {} --out {}-{}.plan.json\n",
+                   std::string_view(replay).substr(std::string_view("troupe replay ").size()), result.scenario->name,
+                   seed);
+      }
     }
     if (groups.size() > kDistinctListed) fmt::print(out, "  ... and {} more\n", groups.size() - kDistinctListed);
   }
