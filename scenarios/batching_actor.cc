@@ -12,6 +12,9 @@
 //     them (one caller's calls run in submission order, and the actor is sequential).
 // Sometimes: a flush returned nothing; a flush returned items of more than one producer.
 //
+// Buggify site "batching_actor.producer.stall": a producer stalls 1-2 ms between batches, so
+// the driver's flushes often find nothing new (empty flushes, two flushes with no add between).
+//
 // batching_actor.bug_flush_clears_late: flush returns the buffer but only marks it flushed; the
 // next add clears it before appending ("so flush stays cheap"). Two flushes with no add between
 // them return the same items twice.
@@ -20,6 +23,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fmt/format.h"
@@ -36,6 +40,7 @@ constexpr int kBatchItemsMax = 4;
 constexpr int kInFlightMax = 3;
 constexpr int kItemsPerProducerMax = 1'000'000;  // item = producer * this + sequence number
 constexpr int kFlushPauseMaxUs = 600;
+constexpr std::string_view kProducerStallSite = "batching_actor.producer.stall";
 
 class BatchActor {
  public:
@@ -86,6 +91,7 @@ class Producer {
       for (const Ref<void>& add : adds) sys.get(add);
       batches -= in_flight;
       troupe::sleep(std::chrono::microseconds(troupe::random() % 400));
+      if (buggify(kProducerStallSite)) troupe::sleep(std::chrono::microseconds(1000 + troupe::random() % 1000));
     }
     return added;
   }
@@ -179,11 +185,13 @@ void register_batching_actor(Registry& registry) {
   registry.add({.name = "batching_actor",
                 .summary = "the seed's BatchActor: concurrent producers, periodic flushes, every item once and in order",
                 .driver = [](System& sys, Checks& checks) { batching_driver(sys, checks, /*clear_late=*/false); },
+                .buggify_sites = {std::string(kProducerStallSite)},
                 .tolerates = kDelayFaults});
   registry.add({.name = "batching_actor.bug_flush_clears_late",
                 .summary = "flush clears its buffer only at the next add: two flushes in a row return the same items",
                 .expect_fail = true,
                 .driver = [](System& sys, Checks& checks) { batching_driver(sys, checks, /*clear_late=*/true); },
+                .buggify_sites = {std::string(kProducerStallSite)},
                 .tolerates = kDelayFaults});
 }
 

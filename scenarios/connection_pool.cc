@@ -24,6 +24,9 @@
 // Sometimes: the pool was exhausted (acquire returned nothing); status saw every connection
 // leased; a connection passed from one client to another.
 //
+// Buggify site "connection_pool.client.hold_long": a client holds its connections for 2-4 ms
+// instead of up to 0.4 ms, so the others find the pool exhausted far more often.
+//
 // connection_pool.bug_double_lease: the seed's own release, which appends any connection of the
 // pool without checking that it is leased: after a duplicate release the connection is available
 // twice, and two clients hold it at once.
@@ -34,6 +37,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fmt/format.h"
@@ -48,6 +52,7 @@ constexpr int kPoolSize = 5;  // the seed's default
 constexpr int kClients = 4;
 constexpr int kLeasesPerClient = 6;  // per round
 constexpr int kHoldMaxUs = 400;
+constexpr std::string_view kHoldLongSite = "connection_pool.client.hold_long";
 constexpr int kStatusPauseMaxUs = 600;
 constexpr int kStatusSamplesMax = 8;  // per round
 
@@ -148,7 +153,11 @@ class Client {
         sys.get(ledger_.call(&Ledger::take, id_, *conn));
         held.push_back(*conn);
       }
-      troupe::sleep(std::chrono::microseconds(troupe::random() % kHoldMaxUs));
+      if (buggify(kHoldLongSite)) {
+        troupe::sleep(std::chrono::microseconds(2000 + troupe::random() % 2000));
+      } else {
+        troupe::sleep(std::chrono::microseconds(troupe::random() % kHoldMaxUs));
+      }
       for (const std::string& conn : held) {
         sys.get(ledger_.call(&Ledger::give, id_, conn));
         sys.get(pool_.call(&ConnectionPool::release, conn));
@@ -269,11 +278,13 @@ void register_connection_pool(Registry& registry) {
   registry.add({.name = "connection_pool",
                 .summary = "the seed's ConnectionPool(5): exact acquire/status, concurrent clients never share a lease",
                 .driver = [](System& sys, Checks& checks) { pool_driver(sys, checks, /*check_leased=*/true); },
+                .buggify_sites = {std::string(kHoldLongSite)},
                 .tolerates = kDelayFaults});
   registry.add({.name = "connection_pool.bug_double_lease",
                 .summary = "the seed's release takes back a connection nobody leased: a duplicate release leases it twice",
                 .expect_fail = true,
                 .driver = [](System& sys, Checks& checks) { pool_driver(sys, checks, /*check_leased=*/false); },
+                .buggify_sites = {std::string(kHoldLongSite)},
                 .tolerates = kDelayFaults});
 }
 

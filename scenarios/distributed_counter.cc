@@ -16,12 +16,16 @@
 //     its round, so a reply names its update).
 // Sometimes: the updates of different callers interleaved.
 //
+// Buggify site "distributed_counter.audit.slow": an audit write takes 1-3 ms instead of up to
+// 0.2 ms, so many more calls run while one is suspended.
+//
 // distributed_counter.bug_decrement_lost_update: decrement reads the value, writes the audit log
 // (suspending) and then stores what it read minus delta: an update that ran during the
 // suspension is overwritten (a lost update), and the final value is not the sum of the deltas.
 #include <chrono>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -37,6 +41,7 @@ constexpr int kCallers = 3;
 constexpr int kUpdatesPerCaller = 10;  // per round
 constexpr int kBurstMax = 3;
 constexpr int kAuditMaxUs = 200;
+constexpr std::string_view kSlowAuditSite = "distributed_counter.audit.slow";
 
 class DistributedCounter {
  public:
@@ -65,7 +70,13 @@ class DistributedCounter {
 
  private:
   // Writes the update to an audit log: a suspension, during which the actor runs other calls.
-  static void audit() { troupe::sleep(std::chrono::microseconds(troupe::random() % kAuditMaxUs)); }
+  static void audit() {
+    if (buggify(kSlowAuditSite)) {
+      troupe::sleep(std::chrono::microseconds(1000 + troupe::random() % 2000));
+    } else {
+      troupe::sleep(std::chrono::microseconds(troupe::random() % kAuditMaxUs));
+    }
+  }
 
   bool buggy_;
   int value_ = 0;
@@ -214,11 +225,13 @@ void register_distributed_counter(Registry& registry) {
   registry.add({.name = "distributed_counter",
                 .summary = "the seed's DistributedCounter as an async actor: exact totals, linearizable replies",
                 .driver = [](System& sys, Checks& checks) { counter_driver(sys, checks, /*decrement_reads_early=*/false); },
+                .buggify_sites = {std::string(kSlowAuditSite)},
                 .tolerates = kDelayFaults});
   registry.add({.name = "distributed_counter.bug_decrement_lost_update",
                 .summary = "decrement reads the value before suspending and writes after: concurrent updates are lost",
                 .expect_fail = true,
                 .driver = [](System& sys, Checks& checks) { counter_driver(sys, checks, /*decrement_reads_early=*/true); },
+                .buggify_sites = {std::string(kSlowAuditSite)},
                 .tolerates = kDelayFaults});
 }
 
