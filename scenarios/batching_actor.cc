@@ -183,7 +183,7 @@ void batching_driver(System& sys, Checks& checks, bool clear_late) {
 
 void register_batching_actor(Registry& registry) {
   registry.add({.name = "batching_actor",
-                .summary = "the seed's BatchActor: concurrent producers, periodic flushes, every item once and in order",
+                .summary = "the seed's BatchActor: concurrent producers, periodic flushes, each item once and in order",
                 .driver = [](System& sys, Checks& checks) { batching_driver(sys, checks, /*clear_late=*/false); },
                 .buggify_sites = {std::string(kProducerStallSite)},
                 .tolerates = kDelayFaults});

@@ -134,7 +134,8 @@ struct ClientReport {
 
 class Client {
  public:
-  Client(int id, ActorHandle<ConnectionPool> pool, ActorHandle<Ledger> ledger) : id_(id), pool_(pool), ledger_(ledger) {}
+  Client(int id, ActorHandle<ConnectionPool> pool, ActorHandle<Ledger> ledger)
+      : id_(id), pool_(pool), ledger_(ledger) {}
   // Takes `leases` leases, one or two connections at a time, holding each for a random while;
   // now and then releases a connection the pool never had. Holds nothing when it returns.
   ClientReport work(int leases) {
@@ -188,7 +189,8 @@ std::string show(const Status& status) {
 }
 Status status_of(int total, int available) { return {{"total", total}, {"available", available}}; }
 
-void expect_status(Checks& checks, std::string_view name, const Status& got, const Status& want, std::string_view when) {
+void expect_status(Checks& checks, std::string_view name, const Status& got, const Status& want,
+                   std::string_view when) {
   checks.always(name, got == want, fmt::format("{}: expected {}, got {}", when, show(want), show(got)));
 }
 
@@ -281,7 +283,7 @@ void register_connection_pool(Registry& registry) {
                 .buggify_sites = {std::string(kHoldLongSite)},
                 .tolerates = kDelayFaults});
   registry.add({.name = "connection_pool.bug_double_lease",
-                .summary = "the seed's release takes back a connection nobody leased: a duplicate release leases it twice",
+                .summary = "the seed's release takes back an unleased connection: a duplicate release leases it twice",
                 .expect_fail = true,
                 .driver = [](System& sys, Checks& checks) { pool_driver(sys, checks, /*check_leased=*/false); },
                 .buggify_sites = {std::string(kHoldLongSite)},

@@ -97,7 +97,8 @@ class Caller {
     System& sys = this_actor::system();
     std::vector<Update> updates;
     while (static_cast<int>(updates.size()) < count) {
-      const int burst = std::min(count - static_cast<int>(updates.size()), 1 + static_cast<int>(troupe::random() % kBurstMax));
+      const int burst =
+          std::min(count - static_cast<int>(updates.size()), 1 + static_cast<int>(troupe::random() % kBurstMax));
       std::vector<int> deltas;
       std::vector<Ref<int>> replies;
       for (int i = 0; i < burst; ++i) {
@@ -187,7 +188,9 @@ void counter_driver(System& sys, Checks& checks, bool decrement_reads_early) {
   for (int round = 0; keep_working(sys, checks, round); ++round) {
     if (round > 0) troupe::sleep(std::chrono::milliseconds(150 + troupe::random() % 150));
     std::vector<Ref<std::vector<Update>>> runs;
-    for (const ActorHandle<Caller>& caller : callers) runs.push_back(caller.call(&Caller::update_many, kUpdatesPerCaller));
+    for (const ActorHandle<Caller>& caller : callers) {
+      runs.push_back(caller.call(&Caller::update_many, kUpdatesPerCaller));
+    }
     const std::vector<std::vector<Update>> updates = sys.get(runs);
     int sum = 0;
     for (const std::vector<Update>& mine : updates) {
@@ -224,13 +227,17 @@ void counter_driver(System& sys, Checks& checks, bool decrement_reads_early) {
 void register_distributed_counter(Registry& registry) {
   registry.add({.name = "distributed_counter",
                 .summary = "the seed's DistributedCounter as an async actor: exact totals, linearizable replies",
-                .driver = [](System& sys, Checks& checks) { counter_driver(sys, checks, /*decrement_reads_early=*/false); },
+                .driver = [](System& sys, Checks& checks) {
+                  counter_driver(sys, checks, /*decrement_reads_early=*/false);
+                },
                 .buggify_sites = {std::string(kSlowAuditSite)},
                 .tolerates = kDelayFaults});
   registry.add({.name = "distributed_counter.bug_decrement_lost_update",
                 .summary = "decrement reads the value before suspending and writes after: concurrent updates are lost",
                 .expect_fail = true,
-                .driver = [](System& sys, Checks& checks) { counter_driver(sys, checks, /*decrement_reads_early=*/true); },
+                .driver = [](System& sys, Checks& checks) {
+                  counter_driver(sys, checks, /*decrement_reads_early=*/true);
+                },
                 .buggify_sites = {std::string(kSlowAuditSite)},
                 .tolerates = kDelayFaults});
 }

@@ -169,7 +169,8 @@ ModelReport run_model_workload(System& sys, ActorHandle<Cache> cache, LruModel& 
     if (!report.mismatch.empty()) return report;
     const int size = sys.get(cache.call(&Cache::size));
     if (size != model.size()) {
-      report.mismatch = fmt::format("{}, after call {}: size() returned {}, expected {}", who, done, size, model.size());
+      report.mismatch =
+          fmt::format("{}, after call {}: size() returned {}, expected {}", who, done, size, model.size());
       return report;
     }
   }
