@@ -11,6 +11,10 @@ void register_concurrent_counters(Registry& registry);
 void register_async_actors(Registry& registry);
 void register_lock_order(Registry& registry);
 void register_gpu(Registry& registry);
+void register_connection_pool(Registry& registry);
+void register_lru_cache(Registry& registry);
+void register_distributed_counter(Registry& registry);
+void register_batching_actor(Registry& registry);
 
 void register_builtin_scenarios(Registry& registry) {
   register_counter(registry);
@@ -22,6 +26,10 @@ void register_builtin_scenarios(Registry& registry) {
   register_async_actors(registry);
   register_lock_order(registry);
   register_gpu(registry);
+  register_connection_pool(registry);
+  register_lru_cache(registry);
+  register_distributed_counter(registry);
+  register_batching_actor(registry);
 }
 
 }  // namespace troupe::scenarios
