@@ -11,6 +11,7 @@ void register_concurrent_counters(Registry& registry);
 void register_async_actors(Registry& registry);
 void register_lock_order(Registry& registry);
 void register_gpu(Registry& registry);
+void register_coordinator_workers(Registry& registry);
 
 void register_builtin_scenarios(Registry& registry) {
   register_counter(registry);
@@ -22,6 +23,7 @@ void register_builtin_scenarios(Registry& registry) {
   register_async_actors(registry);
   register_lock_order(registry);
   register_gpu(registry);
+  register_coordinator_workers(registry);
 }
 
 }  // namespace troupe::scenarios
