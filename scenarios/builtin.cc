@@ -12,6 +12,7 @@ void register_async_actors(Registry& registry);
 void register_lock_order(Registry& registry);
 void register_gpu(Registry& registry);
 void register_coordinator_workers(Registry& registry);
+void register_data_store(Registry& registry);
 
 void register_builtin_scenarios(Registry& registry) {
   register_counter(registry);
@@ -24,6 +25,7 @@ void register_builtin_scenarios(Registry& registry) {
   register_lock_order(registry);
   register_gpu(registry);
   register_coordinator_workers(registry);
+  register_data_store(registry);
 }
 
 }  // namespace troupe::scenarios
