@@ -13,6 +13,7 @@ void register_lock_order(Registry& registry);
 void register_gpu(Registry& registry);
 void register_coordinator_workers(Registry& registry);
 void register_data_store(Registry& registry);
+void register_named_actors(Registry& registry);
 
 void register_builtin_scenarios(Registry& registry) {
   register_counter(registry);
@@ -26,6 +27,7 @@ void register_builtin_scenarios(Registry& registry) {
   register_gpu(registry);
   register_coordinator_workers(registry);
   register_data_store(registry);
+  register_named_actors(registry);
 }
 
 }  // namespace troupe::scenarios
