@@ -14,6 +14,7 @@ void register_gpu(Registry& registry);
 void register_coordinator_workers(Registry& registry);
 void register_data_store(Registry& registry);
 void register_named_actors(Registry& registry);
+void register_detached_actors(Registry& registry);
 
 void register_builtin_scenarios(Registry& registry) {
   register_counter(registry);
@@ -28,6 +29,7 @@ void register_builtin_scenarios(Registry& registry) {
   register_coordinator_workers(registry);
   register_data_store(registry);
   register_named_actors(registry);
+  register_detached_actors(registry);
 }
 
 }  // namespace troupe::scenarios
