@@ -17,8 +17,10 @@
 //     (spawn with get_if_exists); all get the same actor, which greets with the greeting of one of
 //     them (the one whose spawn created it), and get_actor in the driver names that same actor.
 // The driver works in rounds (a fresh name per round, alternating namespaces) until the fault
-// window has passed. Plain actors without restarts or retries, and the directory is never a crash
-// target: the scenario tolerates delay faults (kDelayFaults), which delay the directory's messages.
+// window has passed. Every actor restarts and retries forever (the seed's have no restarts; here a
+// name must outlive a crash), so the scenario tolerates every fault kind: a crashed, partitioned or
+// falsely suspected named actor restarts under the same id, and get_actor keeps naming it; the
+// directory is never a crash target, and its messages are delayed by faults, never lost.
 //
 // named_actors.bug_hand_rolled_get_or_create: the clients get-or-create by hand (get_actor, and
 // spawn when it found nothing), the race get_if_exists exists to avoid: two clients both find
@@ -39,6 +41,10 @@ namespace {
 
 constexpr int kClients = 3;
 constexpr std::string_view kClientPauseSite = "named_actors.client.pause_before_lookup";
+
+// Names must outlive crashes: every actor here restarts and retries forever (a restart keeps the
+// actor's id, so its name keeps naming it; state comes back from the constructor's arguments).
+constexpr int kForever = -1;
 
 class NamedActor {
  public:
@@ -71,7 +77,12 @@ class Client {
   Found get_or_create(std::string name, std::string ns) {
     System& sys = this_actor::system();
     if (buggify(kClientPauseSite)) troupe::sleep(std::chrono::microseconds(troupe::random() % 200));
-    const ActorOptions options{.name = name, .ns = ns, .lifetime = Lifetime::kDetached, .get_if_exists = !hand_rolled_};
+    const ActorOptions options{.max_restarts = kForever,
+                               .max_task_retries = kForever,
+                               .name = name,
+                               .ns = ns,
+                               .lifetime = Lifetime::kDetached,
+                               .get_if_exists = !hand_rolled_};
     ActorHandle<NamedActor> actor;
     if (hand_rolled_) {
       std::optional<ActorHandle<NamedActor>> found = sys.get_actor<NamedActor>(name, ns);
@@ -104,7 +115,11 @@ std::string death_of(System& sys, const ActorHandle<NamedActor>& actor) {
 
 // The seed's NamedActor and BaseActor runs, name conflicts, namespaces, and kill freeing a name.
 bool seed_runs(System& sys, Checks& checks) {
-  auto actor = sys.spawn<NamedActor>({.name = "my_named_actor", .lifetime = Lifetime::kDetached}, std::string("Alice"));
+  auto actor = sys.spawn<NamedActor>({.max_restarts = kForever,
+                                      .max_task_retries = kForever,
+                                      .name = "my_named_actor",
+                                      .lifetime = Lifetime::kDetached},
+                                     std::string("Alice"));
   std::optional<ActorHandle<NamedActor>> retrieved = sys.get_actor<NamedActor>("my_named_actor");
   if (!checks.always("get_actor finds the named actor", retrieved && retrieved->id() == actor.id(),
                      fmt::format("expected {}, found {}", actor.id(), show(retrieved)))) {
@@ -116,10 +131,14 @@ bool seed_runs(System& sys, Checks& checks) {
     return false;
   }
 
-  auto base = sys.spawn<BaseActor>(
-      {.num_cpus = 2, .name = "my_actor", .lifetime = Lifetime::kDetached, .get_if_exists = true});
-  auto again = sys.spawn<BaseActor>(
-      {.num_cpus = 2, .name = "my_actor", .lifetime = Lifetime::kDetached, .get_if_exists = true});
+  const ActorOptions base_options{.num_cpus = 2,
+                                  .max_restarts = kForever,
+                                  .max_task_retries = kForever,
+                                  .name = "my_actor",
+                                  .lifetime = Lifetime::kDetached,
+                                  .get_if_exists = true};
+  auto base = sys.spawn<BaseActor>(base_options);
+  auto again = sys.spawn<BaseActor>(base_options);
   const std::string work = sys.get(again.call(&BaseActor::work));
   if (!checks.always("get_if_exists returns the same BaseActor", again.id() == base.id(),
                      fmt::format("first {}, second {}", base.id(), again.id())) ||
@@ -152,7 +171,11 @@ bool seed_runs(System& sys, Checks& checks) {
                      fmt::format("got \"{}\", expected \"{}\"", cause, expected_cause))) {
     return false;
   }
-  auto reborn = sys.spawn<NamedActor>({.name = "my_named_actor", .lifetime = Lifetime::kDetached}, std::string("Bob"));
+  auto reborn = sys.spawn<NamedActor>({.max_restarts = kForever,
+                                       .max_task_retries = kForever,
+                                       .name = "my_named_actor",
+                                       .lifetime = Lifetime::kDetached},
+                                      std::string("Bob"));
   std::optional<ActorHandle<NamedActor>> found = sys.get_actor<NamedActor>("my_named_actor");
   const std::string reborn_greeting = sys.get(reborn.call(&NamedActor::greet));
   const bool ok = checks.always("a freed name can be taken again",
@@ -212,7 +235,8 @@ bool clients_round(System& sys, Checks& checks, const std::vector<ActorHandle<Cl
     return false;
   }
   // The same name in the other namespace is another actor.
-  auto twin = sys.spawn<NamedActor>({.name = name, .ns = other_ns}, std::string("twin"));
+  auto twin = sys.spawn<NamedActor>({.max_restarts = kForever, .max_task_retries = kForever, .name = name, .ns = other_ns},
+                                    std::string("twin"));
   std::optional<ActorHandle<NamedActor>> twin_found = sys.get_actor<NamedActor>(name, other_ns);
   const std::string twin_greeting = sys.get(twin.call(&NamedActor::greet));
   if (!checks.always("the same name in another namespace is another actor",
@@ -222,6 +246,12 @@ bool clients_round(System& sys, Checks& checks, const std::vector<ActorHandle<Cl
                                  other_ns, show(twin_found), twin_greeting))) {
     return false;
   }
+  const ActorInfo info = sys.actor_info(ActorHandle<NamedActor>(id));
+  if (!checks.always("a named actor lives until it is killed", info.state != ActorInfo::State::kDead,
+                     fmt::format("'{}' in '{}': {} is dead: {}", name, ns, id, info.death_cause))) {
+    return false;
+  }
+  checks.sometimes("a named actor restarted and its name still named it", info.restarts > 0);
   sys.kill(ActorHandle<NamedActor>(id));
   sys.kill(twin);
   std::optional<ActorHandle<NamedActor>> gone = sys.get_actor<NamedActor>(name, ns);
@@ -232,7 +262,9 @@ bool clients_round(System& sys, Checks& checks, const std::vector<ActorHandle<Cl
 void named_driver(System& sys, Checks& checks, bool hand_rolled) {
   if (!seed_runs(sys, checks)) return;
   std::vector<ActorHandle<Client>> clients;
-  for (int c = 0; c < kClients; ++c) clients.push_back(sys.spawn<Client>({}, c, hand_rolled));
+  for (int c = 0; c < kClients; ++c) {
+    clients.push_back(sys.spawn<Client>({.max_restarts = kForever, .max_task_retries = kForever}, c, hand_rolled));
+  }
   for (int round = 0; keep_working(sys, checks, round); ++round) {
     if (round > 0) troupe::sleep(std::chrono::milliseconds(50 + troupe::random() % 100));
     const std::string ns = round % 2 == 0 ? "" : "team";
@@ -247,14 +279,12 @@ void register_named_actors(Registry& registry) {
   registry.add({.name = "named_actors",
                 .summary = "the seed's NamedActor and BaseActor: get_actor, get_if_exists, name conflicts, kill frees, namespaces",
                 .driver = [](System& sys, Checks& checks) { named_driver(sys, checks, false); },
-                .buggify_sites = {std::string(kClientPauseSite)},
-                .tolerates = kDelayFaults});
+                .buggify_sites = {std::string(kClientPauseSite)}});
   registry.add({.name = "named_actors.bug_hand_rolled_get_or_create",
                 .summary = "clients get-or-create by hand (get_actor, then spawn): two both spawn and one fails",
                 .expect_fail = true,
                 .driver = [](System& sys, Checks& checks) { named_driver(sys, checks, true); },
-                .buggify_sites = {std::string(kClientPauseSite)},
-                .tolerates = kDelayFaults});
+                .buggify_sites = {std::string(kClientPauseSite)}});
 }
 
 }  // namespace troupe::scenarios
