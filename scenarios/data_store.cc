@@ -13,7 +13,9 @@
 //     that overlaps a put sees the old or the new value, nothing else; once a writer's put has
 //     been acknowledged to the driver, every processor reads the new value.
 // The driver works in rounds (overwriting a small set of keys) until the fault window has passed.
-// Plain actors without restarts or retries: the scenario tolerates delay faults (kDelayFaults).
+// The actors do not restart (a crash would lose the store's contents) but resend their calls
+// until answered, so the scenario tolerates delays and lost messages: kDelayFaults, partitions
+// and connection resets.
 //
 // data_store.bug_unawaited_put: the driver sends put and, without waiting for its reply, tells a
 // processor to read the key. Calls from different callers (the driver, the processor) have no
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +39,12 @@ constexpr int kWriters = 3;
 constexpr int kKeys = 4;               // the driver's keys: "key1" ... "key4"
 constexpr int kDriverWritesPerRound = 8;
 constexpr std::string_view kSlowGetSite = "data_store.processor.slow_get";
+
+// Every call is resent until answered (max_task_retries = -1, no restarts): a lost message costs
+// time, never a call. put (a whole value), get and process may run twice with no harm; a call
+// is resent only before its caller has its answer, so a put never lands after its
+// acknowledgement.
+ActorOptions resending_options() { return {.max_task_retries = -1}; }
 
 class DataStore {
  public:
@@ -181,10 +190,10 @@ bool writers_write(System& sys, Checks& checks, Fixture& f, int round) {
 void data_store_driver(System& sys, Checks& checks, bool unawaited_put) {
   // The seed's run.
   Fixture f;
-  f.store = sys.spawn<DataStore>({});
+  f.store = sys.spawn<DataStore>(resending_options());
   sys.get(f.store.call(&DataStore::put, std::string("key1"), std::string("value1")));
   f.model["key1"] = "value1";
-  f.processors.push_back(sys.spawn<DataProcessor>({}, f.store));
+  f.processors.push_back(sys.spawn<DataProcessor>(resending_options(), f.store));
   const std::string first = sys.get(f.processors[0].call(&DataProcessor::process, std::string("key1")));
   if (!checks.always("the seed's process('key1') is \"Processed: value1\"", first == "Processed: value1",
                      fmt::format("got \"{}\"", first))) {
@@ -196,13 +205,20 @@ void data_store_driver(System& sys, Checks& checks, bool unawaited_put) {
     return;
   }
 
-  for (int p = 1; p < kProcessors; ++p) f.processors.push_back(sys.spawn<DataProcessor>({}, f.store));
-  for (int w = 0; w < kWriters; ++w) f.writers.push_back(sys.spawn<Writer>({}, f.store));
+  for (int p = 1; p < kProcessors; ++p) f.processors.push_back(sys.spawn<DataProcessor>(resending_options(), f.store));
+  for (int w = 0; w < kWriters; ++w) f.writers.push_back(sys.spawn<Writer>(resending_options(), f.store));
   for (int round = 0; keep_working(sys, checks, round); ++round) {
     if (round > 0) troupe::sleep(std::chrono::milliseconds(100 + troupe::random() % 150));
     if (!driver_writes(sys, checks, f, unawaited_put)) return;
     if (!writers_write(sys, checks, f, round)) return;
   }
+}
+
+std::set<faults::FaultKind> tolerated() {
+  std::set<faults::FaultKind> kinds = kDelayFaults;
+  kinds.insert(faults::FaultKind::kPartition);
+  kinds.insert(faults::FaultKind::kReset);
+  return kinds;
 }
 
 }  // namespace
@@ -212,13 +228,13 @@ void register_data_store(Registry& registry) {
                 .summary = "the seed's DataStore handle passed to DataProcessors: read-your-writes across handles",
                 .driver = [](System& sys, Checks& checks) { data_store_driver(sys, checks, false); },
                 .buggify_sites = {std::string(kSlowGetSite)},
-                .tolerates = kDelayFaults});
+                .tolerates = tolerated()});
   registry.add({.name = "data_store.bug_unawaited_put",
                 .summary = "the driver asks a processor to read before its put was acknowledged: the read may miss it",
                 .expect_fail = true,
                 .driver = [](System& sys, Checks& checks) { data_store_driver(sys, checks, true); },
                 .buggify_sites = {std::string(kSlowGetSite)},
-                .tolerates = kDelayFaults});
+                .tolerates = tolerated()});
 }
 
 }  // namespace troupe::scenarios
