@@ -15,6 +15,10 @@ void register_connection_pool(Registry& registry);
 void register_lru_cache(Registry& registry);
 void register_distributed_counter(Registry& registry);
 void register_batching_actor(Registry& registry);
+void register_coordinator_workers(Registry& registry);
+void register_data_store(Registry& registry);
+void register_named_actors(Registry& registry);
+void register_detached_actors(Registry& registry);
 
 void register_builtin_scenarios(Registry& registry) {
   register_counter(registry);
@@ -30,6 +34,10 @@ void register_builtin_scenarios(Registry& registry) {
   register_lru_cache(registry);
   register_distributed_counter(registry);
   register_batching_actor(registry);
+  register_coordinator_workers(registry);
+  register_data_store(registry);
+  register_named_actors(registry);
+  register_detached_actors(registry);
 }
 
 }  // namespace troupe::scenarios

@@ -195,7 +195,22 @@ void ProcessRuntime::request_if_borrowed(ObjectId id, ObjectEntry& entry) {
   if (id.owner == self_.value || entry.ready || entry.fetch_sent) return;
   entry.fetch_sent = true;
   fetching_.insert(id);
-  send(ProcessId{id.owner}, MessageKind::kGetObject, wire::GetObject{.object = id.packed()});
+  const ProcessId owner{id.owner};
+  if (watched_owners_.insert(owner).second) platform_.watch_process(self_, owner);
+  send(owner, MessageKind::kGetObject, wire::GetObject{.object = id.packed()});
+}
+
+void ProcessRuntime::on_process_exit(ProcessId process, std::string_view why) {
+  // A later fetch from it watches it again, and hears at once that it has ended.
+  watched_owners_.erase(process);
+  std::vector<ObjectId> lost;  // fetching_ is ordered: failed in id order
+  for (ObjectId id : fetching_) {
+    if (id.owner == process.value) lost.push_back(id);
+  }
+  for (ObjectId id : lost) {
+    fill_object(id, ObjectPayload{.status = static_cast<uint8_t>(ObjectStatus::kObjectLost),
+                                  .error_message = fmt::format("{} is lost: its owner {} died ({})", id, process, why)});
+  }
 }
 
 bool ProcessRuntime::wait_ready(ObjectId id, std::optional<Nanos> deadline) {

@@ -57,6 +57,9 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   void on_start() override;
   void on_message(ProcessId from, std::string payload) override;
   void on_connection_lost(ProcessId peer) override;
+  // An owner this process borrows objects from has ended: the objects it has not received from
+  // it are lost (Ray's OwnerDiedError), so their getters fail instead of waiting forever.
+  void on_process_exit(ProcessId process, std::string_view why) override;
   std::string describe_wait(const WaitReason& reason) override;
   std::string describe_fiber(FiberId fiber) override;
 
@@ -252,6 +255,7 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   std::map<uint64_t, PendingRpc> rpcs_;
   std::set<ObjectId> fetching_;  // borrowed objects asked of their owners, not arrived yet
   std::set<ProcessId> refetch_from_;  // owners whose connection lost messages: ask them again
+  std::set<ProcessId> watched_owners_;  // owners of borrowed objects, watched from the first fetch
   TimerId refetch_timer_ = 0;
   std::unique_ptr<HostedActor> hosted_;
   wire::MessageReader reader_;                         // on_message's

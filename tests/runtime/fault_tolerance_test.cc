@@ -89,6 +89,18 @@ TROUPE_ACTOR(Fragile, &Fragile::value, &Fragile::add, &Fragile::restarts, &Fragi
              &Fragile::crash_then_throw, &Fragile::throw_first, &Fragile::throw_logic_first, &Fragile::nap,
              &Fragile::spawn_child);
 
+// Hands out the Ref of a call it makes (the seed's Coordinator returns its worker's Ref): the
+// value belongs to the Relay's process, and a caller who gets the Ref borrows it.
+class Relay {
+ public:
+  explicit Relay(ActorHandle<Fragile> target) : target_(target) {}
+  Ref<int> forward_nap(int ms) { return target_.call(&Fragile::nap, ms); }
+
+ private:
+  ActorHandle<Fragile> target_;
+};
+TROUPE_ACTOR(Relay, &Relay::forward_nap);
+
 enum class Backend { kSim, kThreads };
 
 class FaultTolerance : public ::testing::TestWithParam<Backend> {
@@ -254,6 +266,32 @@ TEST_P(FaultTolerance, KillWithRestartAllowedIsACrash) {
     EXPECT_EQ(sys.get(actor.call(&Fragile::value)), 0);
     sys.kill(actor, {.no_restart = true});
     EXPECT_THROW(sys.get(actor.call(&Fragile::value)), ActorDiedError);
+  });
+}
+
+// Ray's OwnerDiedError: a value lives with its owner, so a borrower whose owner dies before it
+// got the value must hear of it instead of waiting forever.
+TEST_P(FaultTolerance, ABorrowedValueIsLostWhenItsOwnerDiesFirst) {
+  run([](System& sys) {
+    auto tracker = sys.spawn<Tracker>();
+    auto target = sys.spawn<Fragile>({}, tracker);
+    auto relay = sys.spawn<Relay>({}, target);
+    // Asked while the value is not ready yet: the owner dies with the fetch waiting.
+    Ref<int> waiting = sys.get(relay.call(&Relay::forward_nap, 50));
+    const ProcessId owner{waiting.id().owner};
+    Ref<int> later = sys.get(relay.call(&Relay::forward_nap, 1));
+    troupe::sleep(20ms);
+    sys.kill(relay);
+    EXPECT_EQ(error_of<Error>([&] { sys.get(waiting); }),
+              fmt::format("object lost: {} is lost: its owner {} died ({} was killed by kill())",
+                          waiting.id(), owner, relay.id()));
+    // Asked only after the owner died (the value had been ready there): lost too.
+    troupe::sleep(50ms);
+    EXPECT_EQ(error_of<Error>([&] { sys.get(later); }),
+              fmt::format("object lost: {} is lost: its owner {} died ({} was killed by kill())",
+                          later.id(), owner, relay.id()));
+    // The target, owned by the driver, lives on.
+    EXPECT_EQ(sys.get(target.call(&Fragile::nap, 2)), 2);
   });
 }
 
