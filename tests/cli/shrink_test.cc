@@ -241,6 +241,8 @@ TEST_F(ShrinkCli, UsageMistakesNameWhatIsWrong) {
   EXPECT_EQ(error({"shrink", "--seed", "1", "--out", "x.json"}), "troupe: shrink needs a scenario name\n");
   EXPECT_EQ(error({"shrink", "nosuch", "--seed", "1", "--out", path("x.json")}),
             "troupe: unknown scenario 'nosuch' (troupe list shows them)\n");
+  EXPECT_EQ(error({"shrink", "counter", "--seed", "1", "--out", "x.json", "--match", "exact"}),
+            "troupe: --match: unknown 'exact' (expected message or check)\n");
   EXPECT_EQ(error({"shrink", "counter", "--seed", "1", "--out", "x.json", "--max-runs", "0"}),
             "troupe: --max-runs: '0' is not a number of runs (expected an integer from 1 to 1000000000)\n");
   EXPECT_EQ(error({"shrink", "counter", "--seed", "1", "--out", "x.json", "--platform", "threads"}),
@@ -261,6 +263,17 @@ TEST_F(ShrinkCli, UsageMistakesNameWhatIsWrong) {
   EXPECT_EQ(error({"replay", "counter", "--seed", "1", "--plan", path("scheduled.json"), "--schedule",
                    path("trace.jsonl")}),
             fmt::format("troupe: {} has a schedule section: give it without --schedule\n", path("scheduled.json")));
+}
+
+TEST(FailureKey, MessageMatchesEverythingCheckMatchesTheCheckOrTheFirstClause) {
+  const std::string check = "always 'every item once' failed: item 7 of producer 2 flushed twice";
+  EXPECT_EQ(failure_key(check, ShrinkMatch::kMessage), check);
+  EXPECT_EQ(failure_key(check, ShrinkMatch::kCheck), "always 'every item once'");
+  EXPECT_EQ(failure_key("always 'x: y' failed", ShrinkMatch::kCheck), "always 'x: y'");
+  EXPECT_EQ(failure_key("driver threw troupe::ActorDiedError: actor died: p4 crashed", ShrinkMatch::kCheck),
+            "driver threw troupe::ActorDiedError");
+  EXPECT_EQ(failure_key("deadlock\n  p2 waits for p3", ShrinkMatch::kCheck), "deadlock");
+  EXPECT_EQ(failure_key("liveness: counter did not finish by its deadline", ShrinkMatch::kCheck), "liveness");
 }
 
 }  // namespace

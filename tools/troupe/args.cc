@@ -35,7 +35,7 @@ constexpr FlagSpec kReplayFlags[] = {{"--seed", true},  {"--strategy", true},   
                                      {"--html", true}};
 constexpr FlagSpec kShrinkFlags[] = {{"--seed", true},      {"--strategy", true},  {"--pct-depth", true},
                                      {"--pct-steps", true}, {"--faults", true},    {"--plan", true},
-                                     {"--out", true},       {"--max-runs", true}};
+                                     {"--out", true},       {"--max-runs", true},  {"--match", true}};
 
 struct SplitArgs {
   std::vector<std::string> positional;
@@ -298,6 +298,15 @@ absl::StatusOr<Command> parse_shrink(const std::vector<std::string>& args) {
     if (!runs.ok()) return runs.status();
     shrink.max_runs = *runs;
   }
+  if (const std::string* match = split->value("--match")) {
+    if (*match == "message") {
+      shrink.match = ShrinkMatch::kMessage;
+    } else if (*match == "check") {
+      shrink.match = ShrinkMatch::kCheck;
+    } else {
+      return InvalidArgumentError(fmt::format("--match: unknown '{}' (expected message or check)", *match));
+    }
+  }
   if (absl::Status status = parse_faults(*split, platform, shrink.faults); !status.ok()) return status;
   return shrink;
 }
@@ -435,13 +444,14 @@ std::string_view usage() {
                                    written by shrink names its scenario and seed, so
                                    `troupe replay --plan FILE` needs neither
   troupe shrink SCENARIO --seed N --out FILE [--strategy S [--pct-depth D] [--pct-steps K]]
-             [--faults F | --plan FILE] [--max-runs R]
+             [--faults F | --plan FILE] [--max-runs R] [--match message|check]
                                    for a failing seed (the flags of its replay line), remove faults
                                    and scheduling choices while the same failure reproduces (at
                                    most R runs, default 2000), and write the smallest plan found to
                                    FILE; `troupe replay --plan FILE` reproduces it (a plan names
                                    its scenario and seed, and its schedule section overrides
-                                   --strategy; docs/fault-plans.md)
+                                   --strategy; docs/fault-plans.md); --match check keeps any run
+                                   that fails the same check, whatever its detail
 strategies (sim only): random (default) picks uniformly at each decision; pct (probabilistic
   concurrency testing) runs the highest-priority task and lowers the running one at D-1 random
   decisions among the first K (depth D from 1 to 1000, default 3; K adaptive per seed unless

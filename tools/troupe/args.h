@@ -7,7 +7,7 @@
 //   troupe replay SCENARIO --seed N [--strategy S [--pct-depth D] [--pct-steps K] | --schedule FILE]
 //              [--platform P] [--trace FILE [--trace-format text|jsonl|chrome]] [--html FILE]
 //   troupe shrink SCENARIO --seed N --out FILE [--strategy S [--pct-depth D] [--pct-steps K]]
-//                [--faults F | --plan FILE] [--max-runs R]
+//                [--faults F | --plan FILE] [--max-runs R] [--match message|check]
 //   troupe help
 //
 // Flags take their value as the next argument or after '=' (`--seeds 1..100`, `--seeds=1..100`).
@@ -115,6 +115,12 @@ struct ReplayCommand {
 inline constexpr uint64_t kShrinkDefaultMaxRuns = 2'000;
 inline constexpr uint64_t kShrinkMaxRuns = 1'000'000'000;
 
+// What counts as "the same failure" while shrinking (--match): the whole failure text (the
+// default), or the same check failing with any detail ("always 'name' failed", or for a failure
+// that is not a check, its text up to the first ": " — "driver threw troupe::ActorDiedError",
+// "liveness").
+enum class ShrinkMatch { kMessage, kCheck };
+
 // `troupe shrink` (tools/troupe/shrink.h): the run flags of replay, the plan file to write and a
 // budget of runs.
 struct ShrinkCommand {
@@ -125,6 +131,7 @@ struct ShrinkCommand {
   FaultArgs faults;
   std::string out_path;                      // --out FILE (required)
   uint64_t max_runs = kShrinkDefaultMaxRuns;  // --max-runs
+  ShrinkMatch match = ShrinkMatch::kMessage;  // --match message|check
 };
 
 using Command = std::variant<HelpCommand, ListCommand, RunCommand, ReplayCommand, ShrinkCommand>;

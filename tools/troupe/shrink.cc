@@ -146,7 +146,8 @@ class Shrinker {
   }
 
   bool same_failure(const scenarios::RunOutcome& outcome) const {
-    return !outcome.passed && !outcome.schedule_diverged && outcome.failure == failure_;
+    return !outcome.passed && !outcome.schedule_diverged &&
+           failure_key(outcome.failure, shrink_.match) == failure_key(failure_, shrink_.match);
   }
 
   // Whether `plan` still fails the same way; false without a run when the budget is spent.
@@ -290,6 +291,18 @@ void Shrinker::shrink_schedule(faults::FaultPlan& plan, ShrinkResult& result) {
 
 }  // namespace
 
+std::string failure_key(std::string_view failure, ShrinkMatch match) {
+  if (match == ShrinkMatch::kMessage) return std::string(failure);
+  constexpr std::string_view kCheckPrefix = "always '";
+  if (failure.starts_with(kCheckPrefix)) {
+    const size_t end = failure.find("' failed");
+    if (end != std::string_view::npos) return std::string(failure.substr(0, end + 1));
+  }
+  // ": " rather than ':', which C++ type names hold ("troupe::ActorDiedError").
+  const size_t cut = std::min(failure.find(": "), failure.find('\n'));
+  return std::string(failure.substr(0, cut));
+}
+
 void follow_plan_schedule(scenarios::RunOptions& options) {
   if (!options.plan || !options.plan->schedule) return;
   options.strategy = sim::StrategyKind::kGuided;
@@ -343,7 +356,8 @@ int shrink_command(const ShrinkCommand& command, const scenarios::Registry& regi
   options.faults = command.faults.selection;
   options.plan = command.faults.plan;
   options.plan_path = command.faults.plan_path;
-  absl::StatusOr<ShrinkResult> result = shrink_run(*scenario, options, {.max_runs = command.max_runs, .progress = err});
+  absl::StatusOr<ShrinkResult> result =
+      shrink_run(*scenario, options, {.max_runs = command.max_runs, .match = command.match, .progress = err});
   if (!result.ok()) {
     fmt::print(err, "troupe: {}\n", result.status().message());
     return kExitFailed;
@@ -375,10 +389,15 @@ int shrink_command(const ShrinkCommand& command, const scenarios::Registry& regi
                                           : scenarios::replay_command(scenario->name, replay);
   follow_plan_schedule(replay);
   const scenarios::RunOutcome check = scenarios::run_scenario(*scenario, replay);
-  const bool reproduced = !check.passed && !check.schedule_diverged && check.failure == result->failure;
+  const bool reproduced = !check.passed && !check.schedule_diverged &&
+                          failure_key(check.failure, command.match) == failure_key(result->failure, command.match);
 
   fmt::print(out, "shrink: {} seed {}\nfailure: ", scenario->name, command.seed);
   print_indented(out, result->failure, 2);
+  if (reproduced && check.failure != result->failure) {  // --match check: the plan's own detail
+    fmt::print(out, "failure of the plan: ");
+    print_indented(out, check.failure, 2);
+  }
   fmt::print(out, "faults: {} realized by the seed ({} planned) -> {} in the plan\n", result->realized_faults,
              result->planned_faults, plan.faults.size());
   if (plan.schedule) {

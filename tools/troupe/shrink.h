@@ -3,7 +3,8 @@
 // A failing seed of a sweep comes with a swarm plan of a dozen faults and a run of thousands of
 // scheduling decisions, most of them beside the point. shrink_run takes such a run (the flags of
 // its replay line) and, while the failure still reproduces — the same RunOutcome::failure, check
-// and message, every line — makes it smaller by delta debugging (tools/troupe/ddmin.h):
+// and message, every line (or with ShrinkOptions::match = kCheck, the same check failing with any
+// detail) — makes it smaller by delta debugging (tools/troupe/ddmin.h):
 //
 //   1. faults: the faults of plan_for(scenario, options) that never fired are dropped, then ddmin
 //      over the rest; then each fault left is softened: durations, reboot delays and extra
@@ -43,13 +44,18 @@ namespace troupe::cli {
 // choices, whatever options.strategy was. Replay and shrink call it; a sweep refuses such plans.
 void follow_plan_schedule(scenarios::RunOptions& options);
 
+// The part of a failure text `match` compares: all of it for kMessage; for kCheck "always 'name'"
+// for a failed check, else the text up to its first ": " (or the end of its first line).
+std::string failure_key(std::string_view failure, ShrinkMatch match);
+
 struct ShrinkOptions {
   uint64_t max_runs = kShrinkDefaultMaxRuns;  // runs of the seed, the first one included; >= 1
+  ShrinkMatch match = ShrinkMatch::kMessage;  // what "fails the same way" means
   std::FILE* progress = nullptr;              // a line per step and every few seconds; nullptr: none
 };
 
 struct ShrinkResult {
-  std::string failure;            // what the original run and every kept plan fail with
+  std::string failure;            // what the original run fails with (every kept plan: failure_key equal)
   size_t realized_faults = 0;     // the faults the original run realized
   size_t planned_faults = 0;      // the faults of the plan it started from
   faults::FaultPlan plan;         // the smallest plan found, naming the scenario and the seed

@@ -132,7 +132,8 @@ class Folder {
     }
     if (!seed.passed) {
       failed = true;
-      result.failures.push_back({.seed = seed.seed, .message = seed.failure, .trace_hash = seed.trace_hash});
+      result.failures.push_back({.seed = seed.seed, .message = seed.failure, .trace_hash = seed.trace_hash,
+                                 .faults = seed.fault_kinds.size()});
       FailureGroup& group = result.distinct[seed.failure];
       if (group.count++ == 0) group.first_seed = seed.seed;
       report_failure(out_, progress_, result, command, result.failures.back(), quiet_noted_);

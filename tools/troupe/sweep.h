@@ -36,6 +36,7 @@ struct SeedFailure {
   uint64_t seed = 0;
   std::string message;
   uint64_t trace_hash = 0;
+  uint64_t faults = 0;  // faults the run realized (what troupe shrink starts from)
 };
 
 struct Divergence {
@@ -107,7 +108,7 @@ void print_summary(const SweepResult& result, std::FILE* out);
 // "platform":..,"check_determinism":..,"max_failures":..(0: none),"exit_code":..,
 // "jobs":..,"shard":{"index","count"}|null,"interrupted":..,"elapsed_seconds":..,
 // "scenarios":[{"name","expect_fail","judged_as_bug","passed","seeds",
-// "failures":[{"seed","message","trace_hash","replay"}],"distinct_failures","sweep_hash",
+// "failures":[{"seed","message","trace_hash","faults","replay"}],"distinct_failures","sweep_hash",
 // "fault_kinds":{"crash":N,...},"sometimes_never_hit":[...],"divergences":[...],
 // "stopped_at_seed":N|null,"not_run":[{"first","last"}],"wall_seconds"}]}.
 // pct_depth and pct_steps appear under --strategy pct only. Hashes are "0x" + 16 hex digits

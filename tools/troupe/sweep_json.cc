@@ -24,7 +24,7 @@ void append_failures(std::string& out, const ScenarioResult& result, const RunCo
     if (i > 0) out.push_back(',');
     out += fmt::format("{{\"seed\":{},\"message\":", failure.seed);
     append_json_string(out, failure.message);
-    out += fmt::format(",\"trace_hash\":{},\"replay\":", hex(failure.trace_hash));
+    out += fmt::format(",\"trace_hash\":{},\"faults\":{},\"replay\":", hex(failure.trace_hash), failure.faults);
     append_json_string(out, scenarios::replay_command(result.scenario->name, sweep_run_options(command, failure.seed)));
     out.push_back('}');
   }
