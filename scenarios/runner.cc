@@ -209,12 +209,16 @@ RunTiming timing_for(const Scenario& scenario, const faults::FaultPlan& plan) {
 
 std::string replay_command(std::string_view scenario, const RunOptions& options) {
   std::string command = fmt::format("troupe replay {} --seed {}", scenario, options.seed);
-  if (options.strategy == sim::StrategyKind::kReplay) {
+  const bool plan_schedules = options.plan.has_value() && options.plan->schedule.has_value() &&
+                              !options.plan_path.empty();
+  if (plan_schedules) {
+    // The plan's schedule section picks the strategy (guided); a --strategy would be ignored.
+  } else if (options.strategy == sim::StrategyKind::kReplay) {
     command += fmt::format(" --schedule {}", options.schedule_path);
   } else {
     command += fmt::format(" --strategy {}", sim::strategy_name(options.strategy));
   }
-  if (options.strategy == sim::StrategyKind::kPct) {
+  if (options.strategy == sim::StrategyKind::kPct && !plan_schedules) {
     command += fmt::format(" --pct-depth {}", options.strategy_options.pct.depth);
     if (options.strategy_options.pct.steps != 0) command += fmt::format(" --pct-steps {}", options.strategy_options.pct.steps);
   }

@@ -107,7 +107,8 @@ struct DeterminismReport {
 
 // "troupe replay counter --seed 17 --strategy random" (plus " --platform threads" off sim).
 // Under pct: "--strategy pct --pct-depth 3" (and " --pct-steps K" when k is fixed); under
-// replay: "--schedule FILE" instead of --strategy. Running it gives the same trace hash.
+// replay: "--schedule FILE" instead of --strategy; for a plan file with a schedule section (which
+// picks the guided strategy itself) no strategy flag. Running it gives the same trace hash.
 std::string replay_command(std::string_view scenario, const RunOptions& options);
 
 }  // namespace troupe::scenarios

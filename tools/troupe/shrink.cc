@@ -384,9 +384,7 @@ int shrink_command(const ShrinkCommand& command, const scenarios::Registry& regi
   replay.faults = {};
   replay.plan = *written;
   replay.plan_path = command.out_path;
-  std::string replay_line = plan.schedule ? fmt::format("troupe replay {} --seed {} --plan {}", scenario->name,
-                                                        command.seed, command.out_path)
-                                          : scenarios::replay_command(scenario->name, replay);
+  const std::string replay_line = scenarios::replay_command(scenario->name, replay);
   follow_plan_schedule(replay);
   const scenarios::RunOutcome check = scenarios::run_scenario(*scenario, replay);
   const bool reproduced = !check.passed && !check.schedule_diverged &&
