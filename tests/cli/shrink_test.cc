@@ -214,12 +214,13 @@ TEST_F(ShrinkCli, WritesThePlanAndPrintsWhatReplaysIt) {
   EXPECT_EQ(replayed.code, kExitFailed);
   EXPECT_NE(replayed.out.find(fmt::format("outcome: FAILED: {}\n", kCrashFailure)), std::string::npos)
       << replayed.out;
+  // The plan has a schedule section, which picks the strategy: the echoed command names none.
   EXPECT_EQ(replayed.out.substr(0, replayed.out.find('\n')),
-            fmt::format("troupe replay counter --seed 1 --strategy random --plan {}", path("out.json")));
+            fmt::format("troupe replay counter --seed 1 --plan {}", path("out.json")));
   // A seed or scenario on the command line wins over the plan's.
   const CliResult other_seed = run_cli_captured({"replay", "--plan", path("out.json"), "--seed", "2"}, registry_);
   EXPECT_EQ(other_seed.out.substr(0, other_seed.out.find('\n')),
-            fmt::format("troupe replay counter --seed 2 --strategy random --plan {}", path("out.json")));
+            fmt::format("troupe replay counter --seed 2 --plan {}", path("out.json")));
 }
 
 TEST_F(ShrinkCli, APassingSeedIsAnErrorAndWritesNothingUseful) {
