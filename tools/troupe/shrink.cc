@@ -14,6 +14,7 @@
 #include "fmt/format.h"
 #include "sim/schedule.h"
 #include "tools/troupe/ddmin.h"
+#include "tools/troupe/text.h"
 
 namespace troupe::cli {
 namespace {
@@ -96,14 +97,6 @@ std::vector<Softening> softenings() {
 std::string faults_text(size_t count) { return fmt::format("{} fault{}", count, count == 1 ? "" : "s"); }
 
 std::string first_line(std::string_view text) { return std::string(text.substr(0, text.find('\n'))); }
-
-// `text` and a newline, every line after the first indented by `indent` spaces.
-void print_indented(std::FILE* out, std::string_view text, int indent) {
-  for (size_t start = 0, end = 0; end != std::string_view::npos; start = end + 1) {
-    end = text.find('\n', start);
-    fmt::print(out, "{:{}}{}\n", "", start == 0 ? 0 : indent, text.substr(start, end - start));
-  }
-}
 
 class Shrinker {
  public:
