@@ -213,7 +213,6 @@ absl::Status sweep_in_workers(Folder& folder, const std::vector<const scenarios:
 
   struct Pending {
     std::map<uint64_t, SeedResult> buffered;  // received, not yet folded
-    std::vector<uint64_t> folded;             // only kept for the interrupted report
     uint64_t next_fold = 0;                   // the next seed to fold
     bool stopped = false;                     // --max-failures stopped it
     bool complete = false;                    // every seed folded or skipped
@@ -258,7 +257,6 @@ absl::Status sweep_in_workers(Folder& folder, const std::vector<const scenarios:
         const uint64_t seed = it->first;
         const bool go_on = folder.fold(std::move(it->second));
         p.buffered.erase(it);
-        p.folded.push_back(seed);
         if (seed == command.seeds.last || !go_on) {
           p.complete = true;
           if (!go_on) {
@@ -318,11 +316,13 @@ absl::Status sweep_in_workers(Folder& folder, const std::vector<const scenarios:
     const size_t index = folder.current();
     Pending& p = pending[index];
     if (!p.complete) {
+      // Every seed before next_fold was folded; after it, only the buffered ones ran.
+      std::vector<uint64_t> ran;
       for (auto& [seed, result] : p.buffered) {
-        p.folded.push_back(seed);
+        ran.push_back(seed);
         if (!folder.fold(std::move(result))) break;
       }
-      sweep.scenarios.back().not_run = missing_ranges(command.seeds, p.folded);
+      sweep.scenarios.back().not_run = missing_ranges({.first = p.next_fold, .last = command.seeds.last}, ran);
       if (sweep.scenarios.back().stopped_at_seed) sweep.scenarios.back().not_run.clear();
     }
     if (folder.started_all()) break;
