@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "fmt/format.h"
+#include "runtime/trace/json.h"
 #include "scenarios/runner.h"
 #include "tools/troupe/seed_result.h"
 #include "tools/troupe/sweep.h"
@@ -19,31 +20,13 @@ namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
-// The length of the valid UTF-8 sequence starting at text[i], or 0 if it is not one.
-size_t utf8_length(std::string_view text, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  size_t length = 0;
-  uint32_t min = 0;
-  uint32_t code = 0;
-  if (lead < 0x80) return 1;
-  if ((lead & 0xE0) == 0xC0) {
-    length = 2, min = 0x80, code = lead & 0x1F;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3, min = 0x800, code = lead & 0x0F;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4, min = 0x10000, code = lead & 0x07;
-  } else {
+// The length of the UTF-8 sequence at text[i] if it is valid and an XML character, else 0.
+// XML 1.0 also excludes U+FFFE and U+FFFF (EF BF BE, EF BF BF), which are valid UTF-8.
+size_t xml_utf8_length(std::string_view text, size_t i) {
+  const size_t length = utf8_sequence_length(text, i);
+  if (length == 3 && text.substr(i, 2) == "\xEF\xBF" && (static_cast<unsigned char>(text[i + 2]) & 0xFE) == 0xBE) {
     return 0;
   }
-  if (i + length > text.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    code = (code << 6) | (byte(i + k) & 0x3F);
-  }
-  const bool surrogate = code >= 0xD800 && code <= 0xDFFF;
-  // U+FFFE and U+FFFF are not XML characters either.
-  if (code < min || code > 0x10FFFF || surrogate || code == 0xFFFE || code == 0xFFFF) return 0;
   return length;
 }
 
@@ -64,7 +47,12 @@ void append_escaped(std::string& out, std::string_view text) {
       ++i;
       continue;
     }
-    const size_t length = utf8_length(text, i);
+    if (byte < 0x80) {
+      out.push_back(c);
+      ++i;
+      continue;
+    }
+    const size_t length = xml_utf8_length(text, i);
     if (length == 0) {
       out += kReplacement;
       ++i;
