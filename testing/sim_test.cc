@@ -1,0 +1,318 @@
+#include "testing/sim_test.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <optional>
+#include <string_view>
+
+#include "absl/strings/numbers.h"
+#include "faults/injector.h"
+#include "faults/swarm.h"
+#include "fmt/format.h"
+#include "fmt/ranges.h"
+#include "runtime/clock.h"
+#include "scenarios/runner.h"
+
+namespace troupe::testing {
+namespace {
+
+// The first GoogleTest failure reported while a seed's body runs, with the simulated time then.
+struct FirstFailure {
+  std::string where;    // "file:line" (empty when GoogleTest gave none)
+  std::string summary;  // the failure's message without GoogleTest's trace lines
+  Nanos sim_time = 0;
+};
+
+// The run in progress on this thread, seen by the listener below.
+struct ActiveRun {
+  bool body_running = false;  // inside the simulated run (troupe::now() is valid)
+  std::optional<FirstFailure> first;
+};
+thread_local ActiveRun* active_run = nullptr;
+
+// Records the first failure of the active run, and when it happened in simulated time.
+class FailureTimeListener : public ::testing::EmptyTestEventListener {
+ public:
+  void OnTestPartResult(const ::testing::TestPartResult& result) override {
+    if (active_run == nullptr || !active_run->body_running || active_run->first || !result.failed()) return;
+    FirstFailure first;
+    if (result.file_name() != nullptr) first.where = fmt::format("{}:{}", result.file_name(), result.line_number());
+    first.summary = result.summary();
+    first.sim_time = troupe::now().count();
+    active_run->first = std::move(first);
+  }
+};
+
+void install_listener_once() {
+  static bool installed = false;
+  if (installed) return;
+  installed = true;
+  ::testing::UnitTest::GetInstance()->listeners().Append(new FailureTimeListener);  // owned by GoogleTest
+}
+
+std::optional<uint64_t> parse_seed(std::string_view text) {
+  uint64_t value = 0;
+  if (!absl::SimpleAtoi(absl::string_view(text.data(), text.size()), &value) || value == 0) return std::nullopt;
+  return value;
+}
+
+struct SeedRange {
+  uint64_t first = 1;
+  uint64_t last = 1;
+};
+
+// The seeds to run: the options' range unless TROUPE_SEED or TROUPE_SEEDS say otherwise. An
+// error names the variable and what is wrong with it.
+absl::StatusOr<SeedRange> seed_range(const SimTestOptions& options) {
+  if (const char* one = std::getenv("TROUPE_SEED"); one != nullptr) {
+    std::optional<uint64_t> seed = parse_seed(one);
+    if (!seed) return absl::InvalidArgumentError(fmt::format("TROUPE_SEED='{}': not a seed (a whole number from 1)", one));
+    return SeedRange{*seed, *seed};
+  }
+  if (const char* range = std::getenv("TROUPE_SEEDS"); range != nullptr) {
+    const std::string_view text(range);
+    const size_t dots = text.find("..");
+    std::optional<uint64_t> first = dots == std::string_view::npos ? std::nullopt : parse_seed(text.substr(0, dots));
+    std::optional<uint64_t> last = dots == std::string_view::npos ? std::nullopt : parse_seed(text.substr(dots + 2));
+    if (!first || !last || *first > *last) {
+      return absl::InvalidArgumentError(
+          fmt::format("TROUPE_SEEDS='{}': not a seed range (A..B with 1 <= A <= B, e.g. 1..5000)", range));
+    }
+    if (*last - *first >= kSimTestSeedsMax) {
+      return absl::InvalidArgumentError(
+          fmt::format("TROUPE_SEEDS='{}': more than {} seeds in one test", range, kSimTestSeedsMax));
+    }
+    return SeedRange{*first, *last};
+  }
+  if (options.first_seed == 0) return absl::InvalidArgumentError("SimTestOptions::first_seed must be at least 1");
+  if (options.seeds == 0 || options.seeds > kSimTestSeedsMax) {
+    return absl::InvalidArgumentError(
+        fmt::format("SimTestOptions::seeds must be 1 to {} (got {})", kSimTestSeedsMax, options.seeds));
+  }
+  if (options.first_seed > UINT64_MAX - (options.seeds - 1)) {
+    return absl::InvalidArgumentError("SimTestOptions: first_seed + seeds - 1 overflows 64 bits");
+  }
+  return SeedRange{options.first_seed, options.first_seed + options.seeds - 1};
+}
+
+std::string this_executable() {
+  char path[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (n <= 0) return "<this test binary>";
+  return std::string(path, static_cast<size_t>(n));
+}
+
+std::string current_test_name() {
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  if (info == nullptr) return "<no test>";
+  return fmt::format("{}.{}", info->test_suite_name(), info->name());
+}
+
+std::string kinds_text(const std::set<faults::FaultKind>& kinds) {
+  if (kinds.empty()) return "none";
+  std::vector<std::string_view> names;
+  for (faults::FaultKind kind : kinds) names.push_back(faults::fault_kind_name(kind));
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+// The Scenario a seed runs: the body as the driver, the options' cluster and timing.
+scenarios::Scenario make_scenario(const SimTestOptions& options, const std::string& name, SimTestBody body,
+                                  ActiveRun& active, uint64_t& seed_now) {
+  scenarios::Scenario scenario;
+  scenario.name = name;
+  scenario.summary = "a TROUPE_SIM_TEST";
+  scenario.cluster = options.cluster;
+  scenario.fault_window_ns = options.fault_window_ns;
+  scenario.quiet_ns = options.quiet_ns;
+  scenario.deadline_ns = options.deadline_ns;
+  scenario.buggify_sites = options.buggify_sites;
+  scenario.tolerates = options.faults;
+  scenario.driver = [body, &active, &seed_now](System& sys, scenarios::Checks& checks) {
+    SimRun run(seed_now, checks);
+    active.body_running = true;
+    // An exception leaving the body fails the seed through run_scenario; body_running must end
+    // with the body either way.
+    struct EndBody {
+      ActiveRun& active;
+      ~EndBody() { active.body_running = false; }
+    } end{active};
+    body(sys, run);
+  };
+  return scenario;
+}
+
+// The swarm settings of a test: run_scenario's (the cluster, the timing, the kinds), with a window
+// shorter than a second compressed: the mean number of faults per window, their durations and
+// delays are those of a one-second window, so a body that runs for milliseconds still meets faults.
+faults::SwarmOptions swarm_options(const SimTestOptions& options) {
+  faults::SwarmOptions swarm;
+  swarm.node_count = static_cast<uint32_t>(options.cluster.nodes.size());
+  swarm.buggify_sites = options.buggify_sites;
+  for (const sim::NodeOptions& node : options.cluster.nodes) {
+    if (node.gpus <= 0) continue;
+    ++swarm.gpu_node_count;
+    swarm.gpus_per_node = std::max(swarm.gpus_per_node, static_cast<uint32_t>(node.gpus));
+  }
+  swarm.kinds = options.faults;
+  swarm.fault_window_ns = options.fault_window_ns;
+  swarm.quiet_ns = options.quiet_ns;
+  swarm.deadline_ns = options.deadline_ns;
+  if (options.fault_window_ns > 0 && options.fault_window_ns < kSecond) {
+    const double scale = static_cast<double>(options.fault_window_ns) / kSecond;
+    const auto shrink = [scale](Nanos duration) { return std::max<Nanos>(1'000, static_cast<Nanos>(duration * scale)); };
+    swarm.intensity_per_s_min /= scale;
+    swarm.intensity_per_s_max /= scale;
+    swarm.duration_ns_min = shrink(swarm.duration_ns_min);
+    swarm.duration_ns_max = shrink(swarm.duration_ns_max);
+    swarm.reboot_after_ns_min = shrink(swarm.reboot_after_ns_min);
+    swarm.reboot_after_ns_max = shrink(swarm.reboot_after_ns_max);
+    swarm.extra_latency_ns_min = shrink(swarm.extra_latency_ns_min);
+    swarm.extra_latency_ns_max = shrink(swarm.extra_latency_ns_max);
+  }
+  return swarm;
+}
+
+std::string indent_lines(std::string_view text, std::string_view prefix) {
+  std::string out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start || end < text.size()) out += fmt::format("{}{}\n", prefix, text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::set<faults::FaultKind>& all_faults() {
+  static const std::set<faults::FaultKind> kinds = faults::supported_kinds();
+  return kinds;
+}
+
+SimTestReport run_sim_test(const SimTestOptions& options, SimTestBody body) {
+  SimTestReport report;
+  const std::string name = current_test_name();
+  absl::StatusOr<SeedRange> range = seed_range(options);
+  if (!range.ok()) {
+    report.failure = fmt::format("TROUPE_SIM_TEST {}: {}", name, range.status().message());
+    ADD_FAILURE() << report.failure;
+    return report;
+  }
+  for (faults::FaultKind kind : options.faults) {
+    if (!all_faults().contains(kind)) {
+      report.failure = fmt::format("TROUPE_SIM_TEST {}: the simulator does not inject '{}' faults", name,
+                                   faults::fault_kind_name(kind));
+      ADD_FAILURE() << report.failure;
+      return report;
+    }
+  }
+  const faults::SwarmOptions swarm = swarm_options(options);
+  if (!options.faults.empty()) {
+    if (absl::Status valid = faults::validate_swarm_options(swarm); !valid.ok()) {
+      report.failure = fmt::format("TROUPE_SIM_TEST {}: bad options: {}", name, valid.message());
+      ADD_FAILURE() << report.failure;
+      return report;
+    }
+  }
+  report.first_seed = range->first;
+  report.last_seed = range->last;
+  install_listener_once();
+
+  ActiveRun active;
+  uint64_t seed_now = 0;
+  const scenarios::Scenario scenario = make_scenario(options, name, body, active, seed_now);
+  uint64_t seeds_with_faults = 0;
+  uint64_t faults_realized = 0;
+  std::set<std::string> declared;
+  std::set<std::string> hit;
+  const auto start = std::chrono::steady_clock::now();
+  const std::string settings = fmt::format("strategy {}, faults: {}", sim::strategy_name(options.strategy),
+                                           kinds_text(options.faults));
+  for (uint64_t seed = range->first;; ++seed) {
+    seed_now = seed;
+    const std::string rerun = fmt::format("TROUPE_SEED={} {} --gtest_filter={}", seed, this_executable(), name);
+    scenarios::RunOptions run_options;
+    run_options.seed = seed;
+    run_options.strategy = options.strategy;
+    if (!options.faults.empty()) run_options.plan = faults::swarm_plan(seed, swarm);
+    active = ActiveRun{};
+    active_run = &active;
+    scenarios::RunOutcome outcome;
+    {
+      ::testing::ScopedTrace trace_seed(__FILE__, __LINE__, fmt::format("troupe seed {} (rerun: {})", seed, rerun));
+      outcome = scenarios::run_scenario(scenario, run_options);
+      // What GoogleTest did not see: a failed `always` check, an exception, a deadlock, liveness.
+      if (!outcome.passed && !active.first) ADD_FAILURE() << outcome.failure;
+    }
+    active_run = nullptr;
+    ++report.seeds_run;
+    if (!outcome.faults.empty()) ++seeds_with_faults;
+    faults_realized += outcome.faults.size();
+    declared.insert(outcome.sometimes_declared.begin(), outcome.sometimes_declared.end());
+    hit.insert(outcome.sometimes_hit.begin(), outcome.sometimes_hit.end());
+
+    const bool failed = ::testing::Test::HasFailure();
+    if (failed) {
+      const Nanos when = active.first ? active.first->sim_time : outcome.sim_time;
+      std::string what;
+      if (active.first) {
+        what = active.first->where.empty() ? active.first->summary
+                                           : fmt::format("{}: {}", active.first->where, active.first->summary);
+      } else {
+        what = outcome.failure;
+      }
+      std::string faults_text;
+      if (outcome.faults.empty()) {
+        faults_text = "  realized faults: none\n";
+      } else {
+        faults_text = fmt::format("  realized faults ({}):\n", outcome.faults.size());
+        for (const std::string& fault : outcome.faults) faults_text += fmt::format("    {}\n", fault);
+      }
+      report.failed_seed = seed;
+      report.rerun_command = rerun;
+      report.failure = fmt::format(
+          "TROUPE_SIM_TEST {} failed on seed {} ({} seed{} passed before it; seeds {}..{}, {})\n"
+          "  at simulated time {}:\n{}{}rerun only this seed:\n  {}",
+          name, seed, report.seeds_run - 1, report.seeds_run == 2 ? "" : "s", range->first, range->last, settings,
+          sim::format_sim_duration(when), indent_lines(what, "    "), faults_text, rerun);
+      ADD_FAILURE() << report.failure;
+      return report;
+    }
+    if (seed == range->last) break;
+  }
+
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<std::string> never;
+  for (const std::string& probe : declared) {
+    if (!hit.contains(probe)) never.push_back(probe);
+  }
+  report.seeds_with_faults = seeds_with_faults;
+  report.faults_realized = faults_realized;
+  // How many seeds the faults reached: a body that ends before the fault window has done its work
+  // sees few of them (then shorten fault_window_ns, or work in rounds with run.keep_working).
+  const std::string fired =
+      options.faults.empty() ? std::string()
+                             : fmt::format("; faults fired on {} of them, {} in all", seeds_with_faults, faults_realized);
+  fmt::print("[ troupe   ] {}: {} seed{} passed ({}..{}, {}{}) in {:.2f} s\n", name, report.seeds_run,
+             report.seeds_run == 1 ? "" : "s", range->first, range->last, settings, fired, seconds);
+  if (!never.empty()) {
+    const std::string list = fmt::format("'{}'", fmt::join(never, "', '"));
+    if (options.require_sometimes) {
+      report.failure = fmt::format("TROUPE_SIM_TEST {}: sometimes probes never held on seeds {}..{}: {}", name,
+                                   range->first, range->last, list);
+      ADD_FAILURE() << report.failure;
+    } else {
+      fmt::print("[ troupe   ] {}: sometimes probes that never held: {}\n", name, list);
+    }
+  }
+  std::fflush(stdout);
+  return report;
+}
+
+}  // namespace troupe::testing
