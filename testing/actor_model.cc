@@ -6,6 +6,7 @@
 #include "runtime/fiber/fiber.h"
 #include "scenarios/runner.h"
 #include "scenarios/scenario.h"
+#include "testing/sim_test.h"
 
 namespace troupe::testing {
 namespace {
@@ -78,7 +79,7 @@ void run_model_case(const ModelTestOptions& options, uint64_t seed, const faults
   }
   if (thrown) std::rethrow_exception(thrown);
   if (!outcome.passed) {
-    RC_FAIL(fmt::format("the simulated run failed at {} of simulated time: {}", sim::format_sim_duration(outcome.sim_time),
+    RC_FAIL(fmt::format("the simulated run failed at {} of simulated time: {}", format_sim_time(outcome.sim_time),
                         outcome.failure));
   }
 }

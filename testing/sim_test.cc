@@ -42,6 +42,10 @@ class FailureTimeListener : public ::testing::EmptyTestEventListener {
     FirstFailure first;
     if (result.file_name() != nullptr) first.where = fmt::format("{}:{}", result.file_name(), result.line_number());
     first.summary = result.summary();
+    // GoogleTest appends the ScopedTrace lines (the seed and rerun command): the report says them.
+    if (const size_t trace = first.summary.find("\nGoogle Test trace:"); trace != std::string::npos) {
+      first.summary.resize(trace);
+    }
     first.sim_time = troupe::now().count();
     active_run->first = std::move(first);
   }
@@ -176,6 +180,15 @@ faults::SwarmOptions swarm_options(const SimTestOptions& options) {
   return swarm;
 }
 
+}  // namespace
+
+std::string format_sim_time(Nanos time) {
+  if (time < kSecond) return fmt::format("{:.3f} ms", static_cast<double>(time) / kMillisecond);
+  return fmt::format("{:.6f} s", static_cast<double>(time) / kSecond);
+}
+
+namespace {
+
 std::string indent_lines(std::string_view text, std::string_view prefix) {
   std::string out;
   size_t start = 0;
@@ -280,7 +293,7 @@ SimTestReport run_sim_test(const SimTestOptions& options, SimTestBody body) {
           "TROUPE_SIM_TEST {} failed on seed {} ({} seed{} passed before it; seeds {}..{}, {})\n"
           "  at simulated time {}:\n{}{}rerun only this seed:\n  {}",
           name, seed, report.seeds_run - 1, report.seeds_run == 2 ? "" : "s", range->first, range->last, settings,
-          sim::format_sim_duration(when), indent_lines(what, "    "), faults_text, rerun);
+          format_sim_time(when), indent_lines(what, "    "), faults_text, rerun);
       ADD_FAILURE() << report.failure;
       return report;
     }

@@ -16,10 +16,13 @@
 // EXPECT/ASSERT, a failed `always` check, an uncaught exception, a deadlock or a liveness
 // timeout), the faults the seed realized, and the command that reruns only that seed:
 //
-//   TROUPE_SIM_TEST LruCache.MatchesModel failed on seed 17 (seeds 1..200 ran 16 passing first; ...)
-//     at simulated time 1.25 s: tests/lru_test.cc:40: Expected equality of these values: ...
+//   TROUPE_SIM_TEST Account.ConcurrentDepositsAddUp failed on seed 2 (1 seed passed before it;
+//   seeds 1..500, strategy random, faults: none)
+//     at simulated time 0.227 ms:
+//       tests/testing/sim_test_failure_example.cc:37: Expected equality of these values: ...
+//     realized faults: none
 //   rerun only this seed:
-//     TROUPE_SEED=17 /path/to/lru_test --gtest_filter=LruCache.MatchesModel
+//     TROUPE_SEED=2 /path/to/sim_test_failure_example --gtest_filter=Account.ConcurrentDepositsAddUp
 //
 // Every EXPECT failure inside a seed also carries "troupe seed 17" in its GoogleTest trace.
 //
@@ -113,6 +116,9 @@ struct SimTestReport {
   std::string failure;          // the report added to GoogleTest (empty when all passed)
   std::string rerun_command;    // "TROUPE_SEED=17 /path/test --gtest_filter=Suite.Name"
 };
+
+// A simulated time for failure reports: "0.227 ms" below a second, else "1.250000 s".
+std::string format_sim_time(Nanos time);
 
 // Runs `body` for each seed as TROUPE_SIM_TEST describes, inside the current GoogleTest test
 // (whose name goes into the rerun command). Failures are reported to GoogleTest.

@@ -1,0 +1,40 @@
+// A TROUPE_SIM_TEST that fails on some seeds only, for tests/testing/sim_test_rerun.sh (issue 7's
+// acceptance 2): its failure must name the seed and a rerun command, and that command must rerun
+// exactly that seed and fail the same way. Not registered with ctest on its own: it fails on
+// purpose.
+//
+// The bug: a threaded bank account (max_concurrency 4) whose deposit reads the balance, yields
+// (a scheduling point, like any runtime call would be), and writes back: two deposits that
+// interleave lose one. Seeds that schedule the deposits one after the other pass.
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "runtime/troupe.h"
+#include "testing/sim_test.h"
+
+namespace failure_example {
+
+class Account {
+ public:
+  int deposit(int amount) {
+    const int read = balance_;
+    troupe::yield();  // BUG: another deposit may run here and its amount is then lost
+    balance_ = read + amount;
+    return balance_;
+  }
+  int balance() const { return balance_; }
+
+ private:
+  int balance_ = 0;
+};
+TROUPE_ACTOR(Account, &Account::deposit, &Account::balance);
+
+TROUPE_SIM_TEST(Account, ConcurrentDepositsAddUp, .seeds = 500) {
+  auto account = sys.spawn<Account>({.concurrency = troupe::Concurrency::kThreaded, .max_concurrency = 4});
+  std::vector<troupe::Ref<int>> deposits;
+  for (int amount : {10, 20}) deposits.push_back(account.call(&Account::deposit, amount));
+  sys.get(deposits);
+  EXPECT_EQ(sys.get(account.call(&Account::balance)), 30) << "two deposits of 10 and 20";
+}
+
+}  // namespace failure_example

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Issue 7's acceptance 2: a failing TROUPE_SIM_TEST prints its seed and the command that reruns
+# only that seed; running that command reruns exactly one seed and fails the same way.
+#
+#   sim_test_rerun.sh BINARY   (BINARY: tests/testing/sim_test_failure_example.cc, built)
+set -euo pipefail
+
+bin=$(realpath "$1")
+test_name=Account.ConcurrentDepositsAddUp
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# 1. The whole range: the first failing seed stops the test.
+status=0
+"$bin" --gtest_filter=$test_name >"$work/first.txt" 2>&1 || status=$?
+[[ $status -eq 1 ]] || { cat "$work/first.txt"; fail "the test exited $status, expected 1"; }
+header=$(grep "^TROUPE_SIM_TEST $test_name failed on seed " "$work/first.txt" || true)
+[[ -n "$header" ]] || { cat "$work/first.txt"; fail "no 'failed on seed' report"; }
+seed=$(sed -E 's/^.* failed on seed ([0-9]+) .*/\1/' <<<"$header")
+passed_before=$(sed -E 's/^.*\(([0-9]+) seeds? passed before it.*/\1/' <<<"$header")
+((passed_before >= 1)) || fail "seed $seed was the first of the range; the rerun would prove nothing ($header)"
+[[ "$header" == *"; seeds 1..500, strategy random, faults: none)" ]] || fail "unexpected header: $header"
+
+rerun=$(grep -A1 '^rerun only this seed:$' "$work/first.txt" | tail -n 1 | sed 's/^  //')
+expected_rerun="TROUPE_SEED=$seed $bin --gtest_filter=$test_name"
+[[ "$rerun" == "$expected_rerun" ]] || fail "rerun command '$rerun', expected '$expected_rerun'"
+# Every EXPECT failure inside the seed names it too (GoogleTest's trace).
+grep -qF "troupe seed $seed (rerun: $expected_rerun)" "$work/first.txt" || fail "the EXPECT failure does not name the seed"
+
+# 2. The rerun command, as printed, through a shell.
+status=0
+bash -c "$rerun" >"$work/rerun.txt" 2>&1 || status=$?
+[[ $status -eq 1 ]] || { cat "$work/rerun.txt"; fail "the rerun exited $status, expected 1"; }
+rerun_header=$(grep "^TROUPE_SIM_TEST $test_name failed on seed " "$work/rerun.txt" || true)
+expected_header="TROUPE_SIM_TEST $test_name failed on seed $seed (0 seeds passed before it; seeds $seed..$seed, strategy random, faults: none)"
+[[ "$rerun_header" == "$expected_header" ]] || fail "rerun header '$rerun_header', expected '$expected_header'"
+
+# 3. The same failure: the report's body (time, assertion, values, faults) is identical.
+report_body() { sed -n '/^  at simulated time/,/^rerun only this seed:$/p' "$1"; }
+report_body "$work/first.txt" >"$work/first_body.txt"
+report_body "$work/rerun.txt" >"$work/rerun_body.txt"
+[[ -s "$work/first_body.txt" ]] || fail "no report body in the first run"
+diff -u "$work/first_body.txt" "$work/rerun_body.txt" || fail "the rerun failed differently"
+grep -q "Which is: 20" "$work/rerun_body.txt" || fail "the rerun's assertion is not the lost deposit"
+
+# 4. A seed that passes, rerun alone, passes: exactly one seed ran.
+pass_seed=1
+((seed != pass_seed)) || fail "seed 1 failed, but it passed before seed $seed in the first run"
+status=0
+TROUPE_SEED=$pass_seed "$bin" --gtest_filter=$test_name >"$work/pass.txt" 2>&1 || status=$?
+[[ $status -eq 0 ]] || { cat "$work/pass.txt"; fail "seed $pass_seed alone exited $status"; }
+grep -q "^\[ troupe   \] $test_name: 1 seed passed ($pass_seed..$pass_seed, " "$work/pass.txt" ||
+  { cat "$work/pass.txt"; fail "seed $pass_seed alone did not report exactly one seed"; }
+
+echo "ok: seed $seed failed after $passed_before passing; '$rerun' reran it alone and failed the same way"
