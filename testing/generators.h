@@ -33,6 +33,7 @@
 #include "rapidcheck.h"
 #include "runtime/ids.h"
 #include "sim/sim_run.h"
+#include "testing/fault_kinds.h"
 
 namespace troupe::testing {
 

@@ -203,11 +203,6 @@ std::string indent_lines(std::string_view text, std::string_view prefix) {
 
 }  // namespace
 
-const std::set<faults::FaultKind>& all_faults() {
-  static const std::set<faults::FaultKind> kinds = faults::supported_kinds();
-  return kinds;
-}
-
 SimTestReport run_sim_test(const SimTestOptions& options, SimTestBody body) {
   SimTestReport report;
   const std::string name = current_test_name();

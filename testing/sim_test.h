@@ -44,14 +44,9 @@
 #include "scenarios/scenario.h"
 #include "sim/sim_run.h"
 #include "sim/strategy.h"
+#include "testing/fault_kinds.h"
 
 namespace troupe::testing {
-
-// Faults that only delay work (held messages, latency spikes, storage errors, buggify pauses):
-// what actors without restarts or retries must survive.
-inline const std::set<faults::FaultKind> kDelayFaults = scenarios::kDelayFaults;
-// Every kind the simulator injects, crashes and partitions included.
-const std::set<faults::FaultKind>& all_faults();
 
 // Limits on the seed range of one test.
 inline constexpr uint64_t kSimTestSeedsMax = 100'000'000;
