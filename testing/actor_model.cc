@@ -1,8 +1,15 @@
 #include "testing/actor_model.h"
 
+#include <cxxabi.h>
+
+#include <chrono>
+#include <cstdlib>
 #include <exception>
+#include <memory>
+#include <typeinfo>
 
 #include "fmt/format.h"
+#include "runtime/clock.h"
 #include "runtime/fiber/fiber.h"
 #include "scenarios/runner.h"
 #include "scenarios/scenario.h"
@@ -10,6 +17,12 @@
 
 namespace troupe::testing {
 namespace {
+
+std::string demangled(const char* name) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> text(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
+  return status == 0 && text ? std::string(text.get()) : std::string(name);
+}
 
 thread_local std::optional<ModelCase> last_failing;
 thread_local ModelCaseStats stats;
@@ -20,6 +33,30 @@ const std::optional<ModelCase>& last_failing_model_case() { return last_failing;
 ModelCaseStats& model_case_stats() { return stats; }
 
 namespace detail {
+
+Nanos now_ns() { return troupe::now().count(); }
+
+void sleep_until(Nanos time) {
+  const Nanos now = now_ns();
+  if (time > now) troupe::sleep(std::chrono::nanoseconds(time - now));
+}
+
+void rethrow_naming_call(std::exception_ptr error, size_t index, size_t count, const std::string& call) {
+  if (is_forced_unwind(error)) std::rethrow_exception(error);
+  const std::string prefix = fmt::format("call {} of {}, {}: ", index + 1, count, call);
+  try {
+    std::rethrow_exception(error);
+  } catch (const rc::detail::CaseResult& result) {
+    if (result.type != rc::detail::CaseResult::Type::Failure) throw;
+    throw rc::detail::CaseResult(result.type, prefix + result.description);
+  } catch (const std::exception& e) {
+    throw rc::detail::CaseResult(rc::detail::CaseResult::Type::Failure,
+                                 fmt::format("{}threw {}: {}", prefix, demangled(typeid(e).name()), e.what()));
+  } catch (...) {
+    throw rc::detail::CaseResult(rc::detail::CaseResult::Type::Failure,
+                                 prefix + "threw an exception that is not a std::exception");
+  }
+}
 
 void run_model_case(const ModelTestOptions& options, uint64_t seed, const faults::FaultPlan& plan, size_t commands,
                     std::function<void(System&)> driver) {

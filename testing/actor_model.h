@@ -37,7 +37,9 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -84,6 +86,11 @@ struct ModelTestOptions {
   // deadline_ns of simulated time, else the case fails with a liveness report.
   Nanos quiet_ns = 500 * kMillisecond;
   Nanos deadline_ns = 30 * kSecond;
+  // Call k (from 0) starts at k * call_spacing_ns of simulated time after the first, or when
+  // call k-1 has returned if that is later (0: back to back). Pacing ties simulated time to call
+  // positions, so a fault between two calls stays between them while RapidCheck removes calls
+  // around it, and shrinking can reach the fewest calls and faults together.
+  Nanos call_spacing_ns = 1 * kMillisecond;
   std::string name = "actor model test";  // names the run in liveness and deadlock messages
 };
 
@@ -116,6 +123,14 @@ namespace detail {
 // Runs `commands` (a command count, for the record) under the simulator with `seed` and `plan`;
 // rethrows what the driver threw (RapidCheck's failures among them) once the run is over, or
 // fails the case with the run's own failure.
+Nanos now_ns();                 // troupe::now() in nanoseconds
+void sleep_until(Nanos time);   // troupe::sleep until simulated time `time` (no-op if past)
+
+// Rethrows `error` (thrown by call `index` of `count`, shown as `call`) as a RapidCheck failure
+// whose message starts "call 3 of 5, get(b): ": an RC_ASSERT's message, or the exception's type
+// and what(). Boost.Context's forced unwind and RapidCheck's discards pass through unchanged.
+[[noreturn]] void rethrow_naming_call(std::exception_ptr error, size_t index, size_t count, const std::string& call);
+
 void run_model_case(const ModelTestOptions& options, uint64_t seed, const faults::FaultPlan& plan, size_t commands,
                     std::function<void(System&)> driver);
 
@@ -136,7 +151,21 @@ void check_actor_model(const ModelTestOptions& options, const Model& initial, Sp
   const auto commands = *rc::state::gen::commands(initial, gen_command).as("calls");
   detail::run_model_case(options, seed, plan, commands.size(), [&](System& sys) {
     ActorSut<Actor> sut(sys, spawn(sys));
-    rc::state::runAll(commands, initial, sut);
+    // rc::state::runAll, paced, and naming the call that failed.
+    Model state = initial;
+    const Nanos start = detail::now_ns();
+    for (size_t i = 0; i < commands.size(); ++i) {
+      detail::sleep_until(start + static_cast<Nanos>(i) * options.call_spacing_ns);
+      commands[i]->checkPreconditions(state);
+      try {
+        commands[i]->run(state, sut);
+      } catch (...) {
+        std::ostringstream call;
+        commands[i]->show(call);
+        detail::rethrow_naming_call(std::current_exception(), i, commands.size(), call.str());
+      }
+      commands[i]->apply(state);
+    }
   });
 }
 

@@ -200,12 +200,13 @@ std::vector<faults::FaultKind> usable_kinds(const FaultPlanGenOptions& options) 
 }
 
 rc::Gen<faults::FaultPlan> gen_fault_plan(const FaultPlanGenOptions& options) {
-  assert(options.node_count >= 1 && options.fault_window_ns >= kMillisecond && options.buggify_sites.size() <= 64);
+  assert(options.node_count >= 1 && options.fault_window_ns >= kMicrosecond && options.buggify_sites.size() <= 64);
   const std::vector<faults::FaultKind> kinds = usable_kinds(options);
   if (kinds.empty() || options.faults_max == 0) return rc::gen::just(faults::FaultPlan{});
   auto fault = rc::gen::apply(
       [](Nanos at, faults::FaultParams params) { return faults::ScheduledFault{.at_ns = at, .params = std::move(params)}; },
-      gen_ms(0, options.fault_window_ns / kMillisecond - 1),
+      rc::gen::map(rc::gen::inRange<int64_t>(0, options.fault_window_ns / kMicrosecond),
+                   [](int64_t us) { return us * kMicrosecond; }),
       rc::gen::mapcat(rc::gen::elementOf(kinds), [options](faults::FaultKind kind) { return gen_params(kind, options); }));
   const size_t faults_max = options.faults_max;
   return rc::gen::map(rc::gen::container<std::vector<faults::ScheduledFault>>(std::move(fault)),

@@ -13,7 +13,8 @@
 // Together with rc::state's command shrinking (testing/actor_model.h) a failing case ends with
 // both few calls and few faults.
 //
-// Times and durations are whole milliseconds, so a plan prints (and shrinks) readably. Generated
+// Fault times are whole microseconds (a call takes a fraction of a millisecond, and a fault must
+// be able to land between two calls); durations and delays are whole milliseconds. Generated
 // plans are valid (faults::validate_plan) and use only kinds the simulator injects; kinds the
 // cluster cannot have are left out (partitions, resets and link clogs need two nodes, node
 // crashes a node besides the head, buggify named sites, GPU faults GPUs).
