@@ -529,7 +529,7 @@ TEST(DocsExamples, EveryJsonBlockOfTheFormatDocIsAValidPlan) {
     ++blocks;
     at = end + 3;
   }
-  EXPECT_EQ(blocks, 13u);  // the first example, one per kind, the generator's, the schedule section's
+  EXPECT_EQ(blocks, 15u);  // the first example, one per kind, the generator's, the schedule and expect sections'
 }
 
 TEST(DocsExamples, EveryExamplePlanLoadsAndRoundTrips) {
