@@ -404,6 +404,12 @@ int shrink_command(const ShrinkCommand& command, const scenarios::Registry& regi
                result->recorded_choices, plan.schedule->choices.size());
   } else {
     fmt::print(out, "schedule: not shrunk: {}\n", result->schedule_note);
+    if (command.strategy != sim::StrategyKind::kRandom) {
+      // The plan records no strategy: alone, it replays under the default one.
+      fmt::print(out, "note: without a schedule section the plan alone (troupe replay --plan, troupe regress) "
+                      "runs under --strategy random, not {}\n",
+                 sim::strategy_name(command.strategy));
+    }
   }
   fmt::print(out, "runs: {} in {:.1f} s (and one to check the written plan)\n", result->runs, result->wall_seconds);
   if (result->budget_ran_out) {
