@@ -389,7 +389,7 @@ int shrink_command(const ShrinkCommand& command, const scenarios::Registry& regi
   const std::string replay_line = scenarios::replay_command(scenario->name, replay);
   follow_plan_schedule(replay);
   const scenarios::RunOutcome check = scenarios::run_scenario(*scenario, replay);
-  const bool reproduced = meets_expectation(*written->expect, check);  // what `troupe regress FILE` will judge
+  const bool reproduced = meets_expectation(*written->expect, check);  // the comparison `troupe regress` makes
 
   fmt::print(out, "shrink: {} seed {}\nfailure: ", scenario->name, command.seed);
   print_indented(out, result->failure, 2);
