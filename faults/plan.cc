@@ -486,8 +486,50 @@ sim::GuidedSchedule read_schedule(const Json& value) {
   return schedule;
 }
 
+// {"outcome": "pass"} or {"outcome": "fail", "match": "message"|"check", "failure": TEXT}.
+Expectation read_expect(const Json& value) {
+  const Fields fields(value, "expect", "the expect section", {"outcome", "match", "failure"});
+  const Json& outcome = fields.need("outcome");
+  Expectation expect;
+  if (outcome == "pass") {
+    expect.outcome = ExpectedOutcome::kPass;
+  } else if (outcome == "fail") {
+    expect.outcome = ExpectedOutcome::kFail;
+  } else {
+    fail(fields.path("outcome"), fmt::format("must be \"pass\" or \"fail\" (got {})", show(outcome)));
+  }
+  if (expect.outcome == ExpectedOutcome::kPass) {
+    for (std::string_view key : {"match", "failure"}) {
+      if (fields.find(key) != nullptr) {
+        fail(fields.path(key), "an expected pass has no failure to match (remove the field, or expect \"fail\")");
+      }
+    }
+    return expect;
+  }
+  const Json& match = fields.need("match");
+  if (match == "message") {
+    expect.match = FailureMatch::kMessage;
+  } else if (match == "check") {
+    expect.match = FailureMatch::kCheck;
+  } else {
+    fail(fields.path("match"), fmt::format("must be \"message\" or \"check\" (got {})", show(match)));
+  }
+  const Json& failure = fields.need("failure");
+  if (!failure.is_string() || failure.get<std::string>().empty()) {
+    fail(fields.path("failure"),
+         fmt::format("must be the failure text, a non-empty string (got {})", show(failure)));
+  }
+  expect.failure = failure.get<std::string>();
+  if (expect.failure.size() > kPlanFailureBytesMax) {
+    fail(fields.path("failure"),
+         fmt::format("is {} bytes; the limit is {}", expect.failure.size(), kPlanFailureBytesMax));
+  }
+  return expect;
+}
+
 FaultPlan read_plan(const Json& root) {
-  const Fields fields(root, "", "a plan", {"version", "scenario", "seed", "generator", "faults", "schedule"});
+  const Fields fields(root, "", "a plan",
+                      {"version", "scenario", "seed", "expect", "generator", "faults", "schedule"});
   const Json& version = fields.need("version");
   if (!version.is_number_integer()) {
     fail("version", fmt::format("must be the integer {} (got {})", kPlanVersion, show(version)));
@@ -499,6 +541,7 @@ FaultPlan read_plan(const Json& root) {
   FaultPlan plan;
   if (const Json* scenario = fields.find("scenario")) plan.scenario = read_scenario_name(*scenario);
   if (const Json* seed = fields.find("seed")) plan.seed = read_seed(*seed);
+  if (const Json* expect = fields.find("expect")) plan.expect = read_expect(*expect);
   if (const Json* generator = fields.find("generator")) plan.generator = read_generator(*generator, "generator");
   const Json& faults = read_array(fields.need("faults"), "faults", "faults");
   if (faults.size() > kPlanFaultsMax) {
@@ -546,7 +589,7 @@ absl::Status validate_plan(const FaultPlan& plan, std::string_view source_name) 
   if (!(*reread == plan)) {
     return absl::InternalError(
         fmt::format("{}: the plan changes when written and read back (unsorted partition "
-                    "sides or buggify sites?)",
+                    "sides or buggify sites, or an expected failure that is not UTF-8?)",
                     source_name));
   }
   return absl::OkStatus();

@@ -52,6 +52,7 @@ inline constexpr size_t kPlanScenarioNameBytesMax = 256;
 inline constexpr size_t kPlanScheduleChoicesMax = 1'000'000;  // entries of the schedule section
 inline constexpr uint64_t kPlanDecisionMax = uint64_t{1} << 40;  // decision numbers, from 1
 inline constexpr uint32_t kPlanChoiceMax = 1'000'000;            // indices into a ready list
+inline constexpr size_t kPlanFailureBytesMax = 64 << 10;         // the expect section's failure text
 
 // Two distinct nodes, by index. Links are undirected: {0, 2} and {2, 0} are the same link.
 struct NodePair {
@@ -189,6 +190,23 @@ struct GeneratorSettings {
   bool operator==(const GeneratorSettings&) const = default;
 };
 
+// How an expected failure is compared with a run's failure text (the expect section's "match",
+// and `troupe shrink --match`): the whole text, every line; or the same check failing with any
+// detail (tools/troupe/shrink.h, failure_key, says exactly what is compared).
+enum class FailureMatch { kMessage, kCheck };
+
+// The outcome a run of the plan must have (the "expect" section; `troupe regress` checks it, and
+// `troupe shrink` writes it). For kPass, `match` is kMessage and `failure` is empty; for kFail,
+// `failure` is the text the run fails with (1 to kPlanFailureBytesMax bytes, valid UTF-8), compared
+// as `match` says. The parser rejects the other combinations.
+enum class ExpectedOutcome { kPass, kFail };
+struct Expectation {
+  ExpectedOutcome outcome = ExpectedOutcome::kPass;
+  FailureMatch match = FailureMatch::kMessage;
+  std::string failure;
+  bool operator==(const Expectation&) const = default;
+};
+
 // A whole plan file.
 struct FaultPlan {
   int version = kPlanVersion;
@@ -202,8 +220,14 @@ struct FaultPlan {
   // the guided strategy whatever --strategy says. Decision numbers from 1 to kPlanDecisionMax,
   // strictly increasing; choices at most kPlanChoiceMax; at most kPlanScheduleChoicesMax entries.
   std::optional<sim::GuidedSchedule> schedule;
+  // What a run of the plan (its scenario, seed and schedule) must do: a regression test's verdict.
+  std::optional<Expectation> expect;
   bool operator==(const FaultPlan&) const = default;
 };
+
+// The names the expect section uses: "message" or "check"; "pass" or "fail".
+std::string_view failure_match_name(FailureMatch match);
+std::string_view expected_outcome_name(ExpectedOutcome outcome);
 
 // Parses and validates the JSON text of a plan. `source_name` (usually the file's path) starts
 // every error message. Errors are InvalidArgument.
@@ -219,7 +243,8 @@ std::string plan_to_json(const FaultPlan& plan);
 
 // OK if `plan` is a valid plan that survives writing and reading back unchanged; otherwise the
 // error parse_plan gives for its JSON text (named `source_name`), or Internal if it round-trips
-// differently (an unsorted partition side, say).
+// differently (an unsorted partition side, say, or an expected failure text that is not UTF-8:
+// plan_to_json writes U+FFFD for its bad bytes).
 absl::Status validate_plan(const FaultPlan& plan, std::string_view source_name);
 
 }  // namespace troupe::faults

@@ -170,7 +170,38 @@ Json generator_json(const GeneratorSettings& settings) {
   return object;
 }
 
+// The expect section on one line, keys in the order the format's documentation gives them. A
+// failure text that is not UTF-8 gets U+FFFD for its bad bytes (validate_plan then reports that the
+// plan does not round-trip) instead of an exception.
+std::string expect_json(const Expectation& expect) {
+  Json object = Json::object();
+  object["outcome"] = std::string(expected_outcome_name(expect.outcome));
+  if (expect.outcome == ExpectedOutcome::kFail) {
+    object["match"] = std::string(failure_match_name(expect.match));
+    object["failure"] = expect.failure;
+  }
+  return object.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 }  // namespace
+
+std::string_view failure_match_name(FailureMatch match) {
+  switch (match) {
+    case FailureMatch::kMessage: return "message";
+    case FailureMatch::kCheck: return "check";
+  }
+  assert(false);
+  return "?";
+}
+
+std::string_view expected_outcome_name(ExpectedOutcome outcome) {
+  switch (outcome) {
+    case ExpectedOutcome::kPass: return "pass";
+    case ExpectedOutcome::kFail: return "fail";
+  }
+  assert(false);
+  return "?";
+}
 
 absl::StatusOr<Json> parse_json_text(std::string_view text, std::string_view source_name) {
   DuplicateKeyFinder finder;
@@ -205,6 +236,7 @@ std::string plan_to_json(const FaultPlan& plan) {
   std::string text = fmt::format("{{\n  \"version\": {}", plan.version);
   if (plan.scenario) text += fmt::format(",\n  \"scenario\": {}", Json(*plan.scenario).dump());
   if (plan.seed) text += fmt::format(",\n  \"seed\": {}", *plan.seed);
+  if (plan.expect) text += fmt::format(",\n  \"expect\": {}", expect_json(*plan.expect));
   if (plan.generator) text += fmt::format(",\n  \"generator\": {}", generator_json(*plan.generator).dump());
   text += ",\n  \"faults\": [";
   for (size_t i = 0; i < plan.faults.size(); ++i) {

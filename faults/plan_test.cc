@@ -214,8 +214,8 @@ TEST(ParsePlan, ErrorsNameTheFileTheFieldAndTheReason) {
             "plan.json: version: unsupported plan version 2 (this build reads version 1)");
   EXPECT_EQ(plan_error(R"({"faults": []})"), "plan.json: version: missing required field of a plan");
   EXPECT_EQ(plan_error(R"({"version": 1, "faults": [], "generater": {}})"),
-            "plan.json: generater: unknown key in a plan (expected version, scenario, seed, generator, faults or "
-            "schedule)");
+            "plan.json: generater: unknown key in a plan (expected version, scenario, seed, expect, generator, "
+            "faults or schedule)");
   EXPECT_EQ(plan_error("[1, 2]"), "plan.json: top level: must be an object (got [1,2])");
 }
 
@@ -269,6 +269,94 @@ TEST(ParsePlan, ScheduleAndRunErrorsNameTheField) {
             "plan.json: seed: must be a seed, an integer from 0 to 2^64-1 (got -3)");
   EXPECT_EQ(plan_error(R"({"version": 1, "faults": [], "scenario": ""})"),
             "plan.json: scenario: must be a scenario name, a string of 1 to 256 bytes (got \"\")");
+}
+
+TEST(ParsePlan, ExpectSectionRoundTripsInAFixedLayout) {
+  const absl::StatusOr<FaultPlan> failing = parse_plan(
+      R"({"faults": [], "expect": {"failure": "always 'x' failed: got 2\nwanted \"3\"", "match": "check",
+          "outcome": "fail"}, "seed": 7, "scenario": "counter.bug_lost_increment", "version": 1})",
+      "plan.json");
+  ASSERT_TRUE(failing.ok()) << failing.status();
+  ASSERT_TRUE(failing->expect.has_value());
+  EXPECT_EQ(*failing->expect, (Expectation{.outcome = ExpectedOutcome::kFail, .match = FailureMatch::kCheck,
+                                           .failure = "always 'x' failed: got 2\nwanted \"3\""}));
+  EXPECT_EQ(plan_to_json(*failing),
+            "{\n"
+            "  \"version\": 1,\n"
+            "  \"scenario\": \"counter.bug_lost_increment\",\n"
+            "  \"seed\": 7,\n"
+            "  \"expect\": {\"outcome\":\"fail\",\"match\":\"check\",\"failure\":\"always 'x' failed: got 2\\nwanted "
+            "\\\"3\\\"\"},\n"
+            "  \"faults\": []\n"
+            "}\n");
+  EXPECT_EQ(parse_plan(plan_to_json(*failing), "plan.json").value(), *failing);
+  EXPECT_TRUE(validate_plan(*failing, "plan.json").ok());
+
+  const absl::StatusOr<FaultPlan> passing =
+      parse_plan(R"({"version": 1, "faults": [], "expect": {"outcome": "pass"}})", "plan.json");
+  ASSERT_TRUE(passing.ok()) << passing.status();
+  EXPECT_EQ(passing->expect, Expectation{.outcome = ExpectedOutcome::kPass});
+  EXPECT_EQ(plan_to_json(*passing), "{\n  \"version\": 1,\n  \"expect\": {\"outcome\":\"pass\"},\n  \"faults\": []\n}\n");
+  EXPECT_EQ(parse_plan(plan_to_json(*passing), "plan.json").value(), *passing);
+  // Without the section there is no expectation (not an expected pass).
+  EXPECT_FALSE(parse_plan(R"({"version": 1, "faults": []})", "plan.json").value().expect.has_value());
+
+  // The longest failure text the limit allows round-trips.
+  FaultPlan longest{.expect = Expectation{.outcome = ExpectedOutcome::kFail, .match = FailureMatch::kMessage,
+                                          .failure = std::string(kPlanFailureBytesMax, 'x')}};
+  EXPECT_TRUE(validate_plan(longest, "plan.json").ok());
+}
+
+TEST(ParsePlan, ExpectErrorsNameTheFieldAndRejectInconsistentCombinations) {
+  const auto with_expect = [](std::string_view expect) {
+    return R"({"version": 1, "faults": [], "expect": )" + std::string(expect) + "}";
+  };
+  EXPECT_EQ(plan_error(with_expect(R"("pass")")), "plan.json: expect: must be an object (got \"pass\")");
+  EXPECT_EQ(plan_error(with_expect("{}")), "plan.json: expect.outcome: missing required field of the expect section");
+  EXPECT_EQ(plan_error(with_expect(R"({"outcome": "passes"})")),
+            "plan.json: expect.outcome: must be \"pass\" or \"fail\" (got \"passes\")");
+  EXPECT_EQ(plan_error(with_expect(R"({"outcome": true})")),
+            "plan.json: expect.outcome: must be \"pass\" or \"fail\" (got true)");
+  EXPECT_EQ(plan_error(with_expect(R"({"outcome": "pass", "hash": 3})")),
+            "plan.json: expect.hash: unknown key in the expect section (expected outcome, match or failure)");
+  EXPECT_EQ(plan_error(with_expect(R"({"outcome": "pass", "failure": "x"})")),
+            "plan.json: expect.failure: an expected pass has no failure to match (remove the field, or expect "
+            "\"fail\")");
+  EXPECT_EQ(plan_error(with_expect(R"({"outcome": "pass", "match": "message"})")),
+            "plan.json: expect.match: an expected pass has no failure to match (remove the field, or expect "
+            "\"fail\")");
+  EXPECT_EQ(plan_error(with_expect(R"({"outcome": "fail", "failure": "x"})")),
+            "plan.json: expect.match: missing required field of the expect section");
+  EXPECT_EQ(plan_error(with_expect(R"({"outcome": "fail", "match": "check"})")),
+            "plan.json: expect.failure: missing required field of the expect section");
+  EXPECT_EQ(plan_error(with_expect(R"({"outcome": "fail", "match": "exact", "failure": "x"})")),
+            "plan.json: expect.match: must be \"message\" or \"check\" (got \"exact\")");
+  EXPECT_EQ(plan_error(with_expect(R"({"outcome": "fail", "match": "message", "failure": ""})")),
+            "plan.json: expect.failure: must be the failure text, a non-empty string (got \"\")");
+  EXPECT_EQ(plan_error(with_expect(R"({"outcome": "fail", "match": "message", "failure": ["x"]})")),
+            "plan.json: expect.failure: must be the failure text, a non-empty string (got [\"x\"])");
+  const std::string too_long(kPlanFailureBytesMax + 1, 'x');
+  EXPECT_EQ(plan_error(with_expect(R"({"outcome": "fail", "match": "message", "failure": ")" + too_long + "\"}")),
+            "plan.json: expect.failure: is 65537 bytes; the limit is 65536");
+  EXPECT_EQ(plan_error(R"({"version": 1, "faults": [], "expect": {"outcome": "pass"}, "expect": {"outcome": "pass"}})"),
+            "plan.json: expect: duplicate key (a key may appear only once in an object)");
+}
+
+TEST(ValidatePlan, RejectsExpectationsTheFormatCannotHold) {
+  // Built in code: a pass with a failure text would lose it when written.
+  const FaultPlan pass_with_text{.expect = Expectation{.outcome = ExpectedOutcome::kPass, .failure = "x"}};
+  EXPECT_EQ(validate_plan(pass_with_text, "out.json").code(), absl::StatusCode::kInternal);
+  // A failure with no text is not a valid expect section.
+  const FaultPlan fail_without_text{.expect = Expectation{.outcome = ExpectedOutcome::kFail}};
+  EXPECT_EQ(message_of(validate_plan(fail_without_text, "out.json")),
+            "out.json: expect.failure: must be the failure text, a non-empty string (got \"\")");
+  // A failure text that is not UTF-8 is written with U+FFFD, so it does not round-trip.
+  const FaultPlan not_utf8{.expect = Expectation{.outcome = ExpectedOutcome::kFail, .failure = "bad \xff byte"}};
+  EXPECT_EQ(message_of(validate_plan(not_utf8, "out.json")),
+            "out.json: the plan changes when written and read back (unsorted partition sides or buggify sites, or "
+            "an expected failure that is not UTF-8?)");
+  EXPECT_EQ(failure_match_name(FailureMatch::kCheck), "check");
+  EXPECT_EQ(expected_outcome_name(ExpectedOutcome::kFail), "fail");
 }
 
 TEST(ParsePlan, SyntaxErrorsGiveLineAndColumn) {
@@ -441,7 +529,7 @@ TEST(DocsExamples, EveryJsonBlockOfTheFormatDocIsAValidPlan) {
     ++blocks;
     at = end + 3;
   }
-  EXPECT_EQ(blocks, 13u);  // the first example, one per kind, the generator's, the schedule section's
+  EXPECT_EQ(blocks, 15u);  // the first example, one per kind, the generator's, the schedule and expect sections'
 }
 
 TEST(DocsExamples, EveryExamplePlanLoadsAndRoundTrips) {

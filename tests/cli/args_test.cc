@@ -116,8 +116,8 @@ TEST(ParseCommand, ReplayTakesOneScenarioASeedAndATrace) {
 }
 
 TEST(ParseCommand, MistakesAreOneLineNamingWhatIsWrong) {
-  EXPECT_EQ(parse_error({}), "no command (expected list, run, replay or shrink; troupe help shows the usage)");
-  EXPECT_EQ(parse_error({"sweep"}), "unknown command 'sweep' (expected list, run, replay or shrink)");
+  EXPECT_EQ(parse_error({}), "no command (expected list, run, replay, shrink or regress; troupe help shows the usage)");
+  EXPECT_EQ(parse_error({"sweep"}), "unknown command 'sweep' (expected list, run, replay, shrink or regress)");
   EXPECT_EQ(parse_error({"shrink", "counter"}), "shrink needs --seed N");
   EXPECT_EQ(parse_error({"list", "counter"}), "list takes no arguments (got 'counter')");
   EXPECT_EQ(parse_error({"run", "counter"}), "run needs --seeds A..B");

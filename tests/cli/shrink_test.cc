@@ -88,6 +88,10 @@ TEST(ShrinkRun, KeepsTheOneFaultThatMattersWithTheGeneratorSettings) {
   EXPECT_EQ(plan.generator, noisy.generator);  // the same window, quiet phase and deadline
   EXPECT_EQ(plan.scenario, "counter");
   EXPECT_EQ(plan.seed, 1u);
+  // The verdict `troupe regress` checks: the original failure, compared as --match said.
+  EXPECT_EQ(plan.expect, (faults::Expectation{.outcome = faults::ExpectedOutcome::kFail,
+                                              .match = faults::FailureMatch::kMessage,
+                                              .failure = std::string(kCrashFailure)}));
   ASSERT_TRUE(plan.schedule.has_value());
   EXPECT_TRUE(plan.schedule->choices.empty());
   EXPECT_FALSE(result->budget_ran_out);
@@ -217,6 +221,15 @@ TEST_F(ShrinkCli, WritesThePlanAndPrintsWhatReplaysIt) {
   // The plan has a schedule section, which picks the strategy: the echoed command names none.
   EXPECT_EQ(replayed.out.substr(0, replayed.out.find('\n')),
             fmt::format("troupe replay counter --seed 1 --plan {}", path("out.json")));
+  // The plan carries its verdict, so it is a regression test as written.
+  const faults::FaultPlan written = faults::load_plan(path("out.json")).value();
+  EXPECT_EQ(written.expect, (faults::Expectation{.outcome = faults::ExpectedOutcome::kFail,
+                                                 .match = faults::FailureMatch::kMessage,
+                                                 .failure = std::string(kCrashFailure)}));
+  const CliResult regressed = run_cli_captured({"regress", path("out.json")}, registry_);
+  EXPECT_EQ(regressed.code, kExitPassed) << regressed.out << regressed.err;
+  EXPECT_EQ(regressed.out, fmt::format("ok        {}  (fails as expected: {})\n1 regression: 1 ok, 0 mismatched\n",
+                                       path("out.json"), kCrashFailure));
   // A seed or scenario on the command line wins over the plan's.
   const CliResult other_seed = run_cli_captured({"replay", "--plan", path("out.json"), "--seed", "2"}, registry_);
   EXPECT_EQ(other_seed.out.substr(0, other_seed.out.find('\n')),

@@ -274,6 +274,15 @@ absl::StatusOr<Command> parse_replay(const std::vector<std::string>& args) {
   return replay;
 }
 
+absl::StatusOr<Command> parse_regress(const std::vector<std::string>& args) {
+  absl::StatusOr<SplitArgs> split = split_args("regress", args, {});
+  if (!split.ok()) return split.status();
+  if (split->positional.empty()) {
+    return InvalidArgumentError("regress needs plan files or directories of them (tests/regressions, say)");
+  }
+  return RegressCommand{.paths = split->positional};
+}
+
 absl::StatusOr<Command> parse_shrink(const std::vector<std::string>& args) {
   absl::StatusOr<SplitArgs> split = split_args("shrink", args, kShrinkFlags);
   if (!split.ok()) return split.status();
@@ -389,7 +398,9 @@ absl::StatusOr<SeedRange> shard_range(const SeedRange& range, const Shard& shard
 }
 
 absl::StatusOr<Command> parse_command(const std::vector<std::string>& args) {
-  if (args.empty()) return InvalidArgumentError("no command (expected list, run, replay or shrink; troupe help shows the usage)");
+  if (args.empty()) {
+    return InvalidArgumentError("no command (expected list, run, replay, shrink or regress; troupe help shows the usage)");
+  }
   const std::string& command = args[0];
   if (command == "help" || command == "--help" || command == "-h") return HelpCommand{};
   if (command == "list") {
@@ -399,7 +410,8 @@ absl::StatusOr<Command> parse_command(const std::vector<std::string>& args) {
   if (command == "run") return parse_run(args);
   if (command == "replay") return parse_replay(args);
   if (command == "shrink") return parse_shrink(args);
-  return InvalidArgumentError(fmt::format("unknown command '{}' (expected list, run, replay or shrink)", command));
+  if (command == "regress") return parse_regress(args);
+  return InvalidArgumentError(fmt::format("unknown command '{}' (expected list, run, replay, shrink or regress)", command));
 }
 
 absl::StatusOr<std::vector<const scenarios::Scenario*>> select_scenarios(const scenarios::Registry& registry,
@@ -451,7 +463,12 @@ std::string_view usage() {
                                    FILE; `troupe replay --plan FILE` reproduces it (a plan names
                                    its scenario and seed, and its schedule section overrides
                                    --strategy; docs/fault-plans.md); --match check keeps any run
-                                   that fails the same check, whatever its detail
+                                   that fails the same check, whatever its detail; the plan's
+                                   expect section records the failure and the match
+  troupe regress PATH...           replay every plan (a file, or a directory's *.json files) as
+                                   `troupe replay --plan FILE` does and compare the outcome with
+                                   the plan's expect section: one line per plan, exit 1 if any
+                                   mismatched (tests/regressions/README.md)
 strategies (sim only): random (default) picks uniformly at each decision; pct (probabilistic
   concurrency testing) runs the highest-priority task and lowers the running one at D-1 random
   decisions among the first K (depth D from 1 to 1000, default 3; K adaptive per seed unless

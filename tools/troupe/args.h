@@ -8,6 +8,7 @@
 //              [--platform P] [--trace FILE [--trace-format text|jsonl|chrome]] [--html FILE]
 //   troupe shrink SCENARIO --seed N --out FILE [--strategy S [--pct-depth D] [--pct-steps K]]
 //                [--faults F | --plan FILE] [--max-runs R] [--match message|check]
+//   troupe regress PATH...
 //   troupe help
 //
 // Flags take their value as the next argument or after '=' (`--seeds 1..100`, `--seeds=1..100`).
@@ -119,7 +120,8 @@ inline constexpr uint64_t kShrinkMaxRuns = 1'000'000'000;
 // default), or the same check failing with any detail ("always 'name' failed", or for a failure
 // that is not a check, its text up to the first ": " — "driver threw troupe::ActorDiedError",
 // "liveness").
-enum class ShrinkMatch { kMessage, kCheck };
+// (The plan format's expect section records the same choice: one enum for both.)
+using ShrinkMatch = faults::FailureMatch;
 
 // `troupe shrink` (tools/troupe/shrink.h): the run flags of replay, the plan file to write and a
 // budget of runs.
@@ -134,7 +136,13 @@ struct ShrinkCommand {
   ShrinkMatch match = ShrinkMatch::kMessage;  // --match message|check
 };
 
-using Command = std::variant<HelpCommand, ListCommand, RunCommand, ReplayCommand, ShrinkCommand>;
+// `troupe regress PATH...` (tools/troupe/regress.h): plan files, and directories whose *.json files
+// are plans, as given (expanded and loaded by the command, so a bad file is reported with the rest).
+struct RegressCommand {
+  std::vector<std::string> paths;  // at least one
+};
+
+using Command = std::variant<HelpCommand, ListCommand, RunCommand, ReplayCommand, ShrinkCommand, RegressCommand>;
 
 // Parses the arguments after the program name.
 absl::StatusOr<Command> parse_command(const std::vector<std::string>& args);

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "fmt/format.h"
+#include "tools/troupe/regress.h"
 #include "tools/troupe/shrink.h"
 #include "tools/troupe/sweep.h"
 
@@ -88,6 +89,7 @@ int run_cli(const std::vector<std::string>& args, const scenarios::Registry& reg
   if (std::holds_alternative<ListCommand>(*command)) return list_scenarios(registry, out);
   if (const auto* run = std::get_if<RunCommand>(&*command)) return run_command(*run, registry, out, err);
   if (const auto* shrink = std::get_if<ShrinkCommand>(&*command)) return shrink_command(*shrink, registry, out, err);
+  if (const auto* regress = std::get_if<RegressCommand>(&*command)) return regress_command(*regress, registry, out, err);
   return replay_command(std::get<ReplayCommand>(*command), registry, out, err);
 }
 

@@ -296,6 +296,12 @@ std::string failure_key(std::string_view failure, ShrinkMatch match) {
   return std::string(failure.substr(0, cut));
 }
 
+bool meets_expectation(const faults::Expectation& expect, const scenarios::RunOutcome& outcome) {
+  if (expect.outcome == faults::ExpectedOutcome::kPass) return outcome.passed;
+  return !outcome.passed && !outcome.schedule_diverged &&
+         failure_key(outcome.failure, expect.match) == failure_key(expect.failure, expect.match);
+}
+
 void follow_plan_schedule(scenarios::RunOptions& options) {
   if (!options.plan || !options.plan->schedule) return;
   options.strategy = sim::StrategyKind::kGuided;
@@ -322,6 +328,8 @@ absl::StatusOr<ShrinkResult> shrink_run(const scenarios::Scenario& scenario, con
   shrinker.shrink_schedule(plan, result);
   plan.scenario = scenario.name;
   plan.seed = options.seed;
+  plan.expect = faults::Expectation{
+      .outcome = faults::ExpectedOutcome::kFail, .match = shrink.match, .failure = outcome.failure};
   result.plan = std::move(plan);
   result.runs = shrinker.runs();
   result.budget_ran_out = shrinker.budget_ran_out();
@@ -369,8 +377,9 @@ int shrink_command(const ShrinkCommand& command, const scenarios::Registry& regi
 
   // What `troupe replay` will do with the file: read it back and run it.
   absl::StatusOr<faults::FaultPlan> written = faults::load_plan(command.out_path);
-  if (!written.ok()) {
-    fmt::print(err, "troupe: reading back the plan failed: {}\n", written.status().message());
+  if (!written.ok() || !written->expect) {
+    fmt::print(err, "troupe: reading back the plan failed: {}\n",
+               written.ok() ? "it has no expect section" : written.status().message());
     return kExitFailed;
   }
   scenarios::RunOptions replay = options;
@@ -380,8 +389,7 @@ int shrink_command(const ShrinkCommand& command, const scenarios::Registry& regi
   const std::string replay_line = scenarios::replay_command(scenario->name, replay);
   follow_plan_schedule(replay);
   const scenarios::RunOutcome check = scenarios::run_scenario(*scenario, replay);
-  const bool reproduced = !check.passed && !check.schedule_diverged &&
-                          failure_key(check.failure, command.match) == failure_key(result->failure, command.match);
+  const bool reproduced = meets_expectation(*written->expect, check);  // the comparison `troupe regress` makes
 
   fmt::print(out, "shrink: {} seed {}\nfailure: ", scenario->name, command.seed);
   print_indented(out, result->failure, 2);
@@ -396,6 +404,12 @@ int shrink_command(const ShrinkCommand& command, const scenarios::Registry& regi
                result->recorded_choices, plan.schedule->choices.size());
   } else {
     fmt::print(out, "schedule: not shrunk: {}\n", result->schedule_note);
+    if (command.strategy != sim::StrategyKind::kRandom) {
+      // The plan records no strategy: alone, it replays under the default one.
+      fmt::print(out, "note: without a schedule section the plan alone (troupe replay --plan, troupe regress) "
+                      "runs under --strategy random, not {}\n",
+                 sim::strategy_name(command.strategy));
+    }
   }
   fmt::print(out, "runs: {} in {:.1f} s (and one to check the written plan)\n", result->runs, result->wall_seconds);
   if (result->budget_ran_out) {

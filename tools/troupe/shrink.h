@@ -20,7 +20,8 @@
 // Every step is a run of the seed under the simulator; at most ShrinkOptions::max_runs of them.
 // When they run out the smallest plan found so far is the result (every plan kept reproduced), and
 // ShrinkResult::budget_ran_out says so. The plan names its scenario and seed, so `troupe replay
-// --plan FILE` alone reproduces the failure (docs/fault-plans.md, "troupe shrink").
+// --plan FILE` alone reproduces the failure (docs/fault-plans.md, "troupe shrink"), and its expect
+// section records the failure and the match, so `troupe regress FILE` checks that it still does.
 //
 // Wall-clock time is read for the progress lines only; the result is a function of the inputs.
 //
@@ -48,6 +49,12 @@ void follow_plan_schedule(scenarios::RunOptions& options);
 // for a failed check, else the text up to its first ": " (or the end of its first line).
 std::string failure_key(std::string_view failure, ShrinkMatch match);
 
+// Whether a run's outcome is what a plan's expect section says: kPass, the run passed; kFail, it
+// failed (without departing from a schedule section) and failure_key of its failure equals that of
+// expect.failure under expect.match. `troupe regress` judges each plan by it, and `troupe shrink`
+// checks the plan it wrote with it.
+bool meets_expectation(const faults::Expectation& expect, const scenarios::RunOutcome& outcome);
+
 struct ShrinkOptions {
   uint64_t max_runs = kShrinkDefaultMaxRuns;  // runs of the seed, the first one included; >= 1
   ShrinkMatch match = ShrinkMatch::kMessage;  // what "fails the same way" means
@@ -58,7 +65,8 @@ struct ShrinkResult {
   std::string failure;            // what the original run fails with (every kept plan: failure_key equal)
   size_t realized_faults = 0;     // the faults the original run realized
   size_t planned_faults = 0;      // the faults of the plan it started from
-  faults::FaultPlan plan;         // the smallest plan found, naming the scenario and the seed
+  faults::FaultPlan plan;         // the smallest plan found, naming the scenario and the seed, expecting
+                                  // `failure` (the expect section: outcome fail, the match used)
   uint64_t decisions = 0;         // decisions of the run the scheduling step recorded
   size_t recorded_choices = 0;    // of those, the ones that did not take the oldest item
   std::string schedule_note;      // why the plan has no schedule section (empty if it has one)
