@@ -67,6 +67,7 @@ std::optional<uint64_t> parse_seed(std::string_view text) {
 struct SeedRange {
   uint64_t first = 1;
   uint64_t last = 1;
+  bool from_environment = false;  // TROUPE_SEED or TROUPE_SEEDS: the regression seeds are not run
 };
 
 // The seeds to run: the options' range unless TROUPE_SEED or TROUPE_SEEDS say otherwise. An
@@ -75,7 +76,7 @@ absl::StatusOr<SeedRange> seed_range(const SimTestOptions& options) {
   if (const char* one = std::getenv("TROUPE_SEED"); one != nullptr) {
     std::optional<uint64_t> seed = parse_seed(one);
     if (!seed) return absl::InvalidArgumentError(fmt::format("TROUPE_SEED='{}': not a seed (a whole number from 1)", one));
-    return SeedRange{*seed, *seed};
+    return SeedRange{*seed, *seed, true};
   }
   if (const char* range = std::getenv("TROUPE_SEEDS"); range != nullptr) {
     const std::string_view text(range);
@@ -90,7 +91,7 @@ absl::StatusOr<SeedRange> seed_range(const SimTestOptions& options) {
       return absl::InvalidArgumentError(
           fmt::format("TROUPE_SEEDS='{}': more than {} seeds in one test", range, kSimTestSeedsMax));
     }
-    return SeedRange{*first, *last};
+    return SeedRange{*first, *last, true};
   }
   if (options.first_seed == 0) return absl::InvalidArgumentError("SimTestOptions::first_seed must be at least 1");
   if (options.seeds == 0 || options.seeds > kSimTestSeedsMax) {
@@ -99,6 +100,9 @@ absl::StatusOr<SeedRange> seed_range(const SimTestOptions& options) {
   }
   if (options.first_seed > UINT64_MAX - (options.seeds - 1)) {
     return absl::InvalidArgumentError("SimTestOptions: first_seed + seeds - 1 overflows 64 bits");
+  }
+  for (uint64_t seed : options.regression_seeds) {
+    if (seed == 0) return absl::InvalidArgumentError("SimTestOptions::regression_seeds: seeds start at 1 (got 0)");
   }
   return SeedRange{options.first_seed, options.first_seed + options.seeds - 1};
 }
@@ -242,7 +246,13 @@ SimTestReport run_sim_test(const SimTestOptions& options, SimTestBody body) {
   const auto start = std::chrono::steady_clock::now();
   const std::string settings = fmt::format("strategy {}, faults: {}", sim::strategy_name(options.strategy),
                                            kinds_text(options.faults));
-  for (uint64_t seed = range->first;; ++seed) {
+  // The regression seeds first (seeds that once failed), then the range.
+  const std::vector<uint64_t> regression =
+      range->from_environment ? std::vector<uint64_t>{} : options.regression_seeds;
+  const uint64_t total = regression.size() + (range->last - range->first + 1);
+  for (uint64_t index = 0; index < total; ++index) {
+    const bool is_regression = index < regression.size();
+    const uint64_t seed = is_regression ? regression[index] : range->first + (index - regression.size());
     seed_now = seed;
     const std::string rerun = fmt::format("TROUPE_SEED={} {} --gtest_filter={}", seed, this_executable(), name);
     scenarios::RunOptions run_options;
@@ -285,14 +295,17 @@ SimTestReport run_sim_test(const SimTestOptions& options, SimTestBody body) {
       report.failed_seed = seed;
       report.rerun_command = rerun;
       report.failure = fmt::format(
-          "TROUPE_SIM_TEST {} failed on seed {} ({} seed{} passed before it; seeds {}..{}, {})\n"
-          "  at simulated time {}:\n{}{}rerun only this seed:\n  {}",
-          name, seed, report.seeds_run - 1, report.seeds_run == 2 ? "" : "s", range->first, range->last, settings,
-          format_sim_time(when), indent_lines(what, "    "), faults_text, rerun);
+          "TROUPE_SIM_TEST {} failed on {}seed {} ({} seed{} passed before it; seeds {}..{}{}, {})\n"
+          "  at simulated time {}:\n{}{}rerun only this seed:\n  {}{}",
+          name, is_regression ? "regression " : "", seed, report.seeds_run - 1, report.seeds_run == 2 ? "" : "s",
+          range->first, range->last,
+          regression.empty() ? "" : fmt::format(" after regression seeds {}", fmt::join(regression, ", ")), settings,
+          format_sim_time(when), indent_lines(what, "    "), faults_text, rerun,
+          is_regression ? "" : fmt::format("\nonce fixed, keep it as a regression: add {} to the test's .regression_seeds",
+                                           seed));
       ADD_FAILURE() << report.failure;
       return report;
     }
-    if (seed == range->last) break;
   }
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -307,8 +320,10 @@ SimTestReport run_sim_test(const SimTestOptions& options, SimTestBody body) {
   const std::string fired =
       options.faults.empty() ? std::string()
                              : fmt::format("; faults fired on {} of them, {} in all", seeds_with_faults, faults_realized);
-  fmt::print("[ troupe   ] {}: {} seed{} passed ({}..{}, {}{}) in {:.2f} s\n", name, report.seeds_run,
-             report.seeds_run == 1 ? "" : "s", range->first, range->last, settings, fired, seconds);
+  const std::string with_regressions =
+      regression.empty() ? std::string() : fmt::format(" and regression seeds {}", fmt::join(regression, ", "));
+  fmt::print("[ troupe   ] {}: {} seed{} passed ({}..{}{}, {}{}) in {:.2f} s\n", name, report.seeds_run,
+             report.seeds_run == 1 ? "" : "s", range->first, range->last, with_regressions, settings, fired, seconds);
   if (!never.empty()) {
     const std::string list = fmt::format("'{}'", fmt::join(never, "', '"));
     if (options.require_sometimes) {

@@ -23,12 +23,14 @@
 //     realized faults: none
 //   rerun only this seed:
 //     TROUPE_SEED=2 /path/to/sim_test_failure_example --gtest_filter=Account.ConcurrentDepositsAddUp
+//   once fixed, keep it as a regression: add 2 to the test's .regression_seeds
 //
 // Every EXPECT failure inside a seed also carries "troupe seed 17" in its GoogleTest trace.
 //
 // Environment (read at each test's start; a malformed value fails the test naming it):
 //   TROUPE_SEED=N        run only seed N (the rerun command above)
 //   TROUPE_SEEDS=A..B    run seeds A to B instead of the options' range (a nightly sweep, say)
+// Either one replaces the whole list of seeds, SimTestOptions::regression_seeds included.
 //
 // Not thread-safe: run one TROUPE_SIM_TEST at a time per process (GoogleTest's default).
 #pragma once
@@ -70,6 +72,9 @@ struct SimTestOptions {
   Nanos deadline_ns = 5 * kSecond;
   // The troupe::buggify() sites the body's code evaluates (swarm's buggify faults force them on).
   std::vector<std::string> buggify_sites = {};
+  // Seeds that once failed, run before the range (not with TROUPE_SEED or TROUPE_SEEDS): a
+  // failure report says which number to add here once the bug is fixed.
+  std::vector<uint64_t> regression_seeds = {};
   // Fail the test when a run.checks().sometimes() probe held on none of the seeds.
   bool require_sometimes = false;
 };

@@ -99,6 +99,16 @@ TEST(SimTestHarness, RunsEachSeedOfItsRangeOnceSawSeeds40To44) {
 
 void count_seed(troupe::System&, troupe::testing::SimRun& run) { seeds_seen.push_back(run.seed()); }
 
+// Regression seeds run first, then the range; an environment override runs neither of them.
+TEST(SimTestHarness, RegressionSeedsRunBeforeTheRange) {
+  if (std::getenv("TROUPE_SEED") != nullptr || std::getenv("TROUPE_SEEDS") != nullptr) GTEST_SKIP();
+  seeds_seen.clear();
+  const troupe::testing::SimTestReport report =
+      troupe::testing::run_sim_test({.seeds = 3, .regression_seeds = {977, 12}}, &count_seed);
+  EXPECT_EQ(seeds_seen, (std::vector<uint64_t>{977, 12, 1, 2, 3}));
+  EXPECT_EQ(report.seeds_run, 5u);
+}
+
 // Each variable overrides the options' range, and a malformed value fails the test naming it.
 // (setenv: these tests run one at a time, in one thread, and restore the variable.)
 class SimTestEnvironment : public testing::Test {
@@ -122,7 +132,8 @@ TEST_F(SimTestEnvironment, TroupeSeedRunsOnlyThatSeed) {
 
 TEST_F(SimTestEnvironment, TroupeSeedsReplacesTheRange) {
   setenv("TROUPE_SEEDS", "7..9", 1);
-  const troupe::testing::SimTestReport report = troupe::testing::run_sim_test({.seeds = 50}, &count_seed);
+  const troupe::testing::SimTestReport report =
+      troupe::testing::run_sim_test({.seeds = 50, .regression_seeds = {977}}, &count_seed);
   EXPECT_EQ(seeds_seen, (std::vector<uint64_t>{7, 8, 9}));
   EXPECT_EQ(report.seeds_run, 3u);
 }

@@ -32,6 +32,9 @@ expected_rerun="TROUPE_SEED=$seed $bin --gtest_filter=$test_name"
 # Every EXPECT failure inside the seed names it too (GoogleTest's trace).
 grep -qF "troupe seed $seed (rerun: $expected_rerun)" "$work/first.txt" || fail "the EXPECT failure does not name the seed"
 
+grep -qxF "once fixed, keep it as a regression: add $seed to the test's .regression_seeds" "$work/first.txt" ||
+  fail "no line saying how to keep seed $seed as a regression"
+
 # 2. The rerun command, as printed, through a shell.
 status=0
 bash -c "$rerun" >"$work/rerun.txt" 2>&1 || status=$?
@@ -56,5 +59,12 @@ TROUPE_SEED=$pass_seed "$bin" --gtest_filter=$test_name >"$work/pass.txt" 2>&1 |
 [[ $status -eq 0 ]] || { cat "$work/pass.txt"; fail "seed $pass_seed alone exited $status"; }
 grep -q "^\[ troupe   \] $test_name: 1 seed passed ($pass_seed..$pass_seed, " "$work/pass.txt" ||
   { cat "$work/pass.txt"; fail "seed $pass_seed alone did not report exactly one seed"; }
+
+# 5. A regression seed runs before the range: seed 2 of the same bug, listed in .regression_seeds.
+status=0
+"$bin" --gtest_filter=Account.RegressionSeedRunsFirst >"$work/regression.txt" 2>&1 || status=$?
+[[ $status -eq 1 ]] || { cat "$work/regression.txt"; fail "the regression-seed test exited $status, expected 1"; }
+expected="TROUPE_SIM_TEST Account.RegressionSeedRunsFirst failed on regression seed 2 (0 seeds passed before it; seeds 1..500 after regression seeds 2, strategy random, faults: none)"
+grep -qxF "$expected" "$work/regression.txt" || { cat "$work/regression.txt"; fail "expected: $expected"; }
 
 echo "ok: seed $seed failed after $passed_before passing; '$rerun' reran it alone and failed the same way"
