@@ -161,15 +161,16 @@ rc::Gen<sim::ClusterShape> gen_cluster_shape(const ClusterShapeGenOptions& optio
   auto node = rc::gen::apply([](int cpus, int gpus) { return sim::NodeOptions{.cpus = double(cpus), .gpus = gpus}; },
                              rc::gen::inRange(options.cpus_min, options.cpus_max + 1),
                              rc::gen::inRange(0, options.gpus_max + 1));
-  return rc::gen::mapcat(rc::gen::inRange(options.nodes_min, options.nodes_max + 1), [node](uint32_t count) {
-    return rc::gen::map(rc::gen::container<std::vector<sim::NodeOptions>>(count, node),
-                        [](std::vector<sim::NodeOptions> nodes) {
-                          for (size_t i = 0; i < nodes.size(); ++i) {
-                            nodes[i].name = i == 0 ? std::string("head") : fmt::format("node{}", i);
-                          }
-                          return sim::ClusterShape{.nodes = std::move(nodes)};
-                        });
-  });
+  // nodes_max nodes and how many of them the cluster has: RapidCheck shrinks the count (dropping
+  // nodes from the end) and each node on its own, without regenerating the others.
+  return rc::gen::apply(
+      [](uint32_t count, std::vector<sim::NodeOptions> list) {
+        list.resize(count);
+        for (size_t i = 0; i < list.size(); ++i) list[i].name = i == 0 ? std::string("head") : fmt::format("node{}", i);
+        return sim::ClusterShape{.nodes = std::move(list)};
+      },
+      rc::gen::inRange(options.nodes_min, options.nodes_max + 1),
+      rc::gen::container<std::vector<sim::NodeOptions>>(options.nodes_max, node));
 }
 
 std::vector<faults::FaultKind> usable_kinds(const FaultPlanGenOptions& options) {

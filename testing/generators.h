@@ -4,8 +4,11 @@
 //   const sim::ClusterShape shape = *troupe::testing::gen_cluster_shape({.nodes_max = 4});
 //   const faults::FaultPlan plan = *troupe::testing::gen_fault_plan({.kinds = troupe::testing::kDelayFaults});
 //
+// Values grow with RapidCheck's size parameter, as its own generators do: early cases have few
+// faults, short durations and small nodes, later ones up to the options' limits.
+//
 // Shrinking, which RapidCheck does when a property fails:
-//   * a cluster loses nodes (never the head), CPUs and GPUs;
+//   * a cluster loses nodes from the end (never the head), CPUs and GPUs;
 //   * a plan loses faults (any of them: RapidCheck removes elements of the list), and each fault
 //     left is softened: durations, extra latencies and reboot delays go down toward 1 ms, storage
 //     rates toward 0 (one of the two turned off), GPU slowdowns toward 2x and memory pressure
