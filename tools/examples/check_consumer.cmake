@@ -2,7 +2,7 @@
 # ctest's `install_consumer` (tests/CMakeLists.txt) runs
 #
 #   cmake -DBUILD_DIR=<troupe build> -DWORK_DIR=<fresh dir> -DCONSUMER_DIR=<consumer source>
-#         -DGENERATOR=<generator> [-DMAKE_PROGRAM=...] -DCXX_COMPILER=<c++> -DBUILD_TYPE=<type>
+#         -DGENERATOR=<generator> [-DMAKE_PROGRAM=...] -DCXX_COMPILER=<c++> [-DBUILD_TYPE=<type>]
 #         [-DLAUNCHER=<ccache>] -P check_consumer.cmake
 #
 # Steps, each failing the run with its name: (1) install the build into WORK_DIR/prefix;
@@ -11,7 +11,7 @@
 # package there; (4) build it; (5) run its ctest.
 cmake_minimum_required(VERSION 3.25)
 
-foreach(var BUILD_DIR WORK_DIR CONSUMER_DIR GENERATOR CXX_COMPILER BUILD_TYPE)
+foreach(var BUILD_DIR WORK_DIR CONSUMER_DIR GENERATOR CXX_COMPILER)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
     message(FATAL_ERROR "check_consumer: -D${var}=... is required")
   endif()
@@ -36,7 +36,15 @@ set(consumer_build "${WORK_DIR}/consumer")
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-step(install ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
+# The build type (empty: the build had none), for single- and multi-config generators alike.
+set(config_args "")
+set(ctest_config_args "")
+if(BUILD_TYPE)
+  set(config_args --config "${BUILD_TYPE}")
+  set(ctest_config_args -C "${BUILD_TYPE}")
+endif()
+
+step(install ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}" ${config_args})
 
 file(GLOB_RECURSE package_files "${prefix}/*.cmake")
 if(NOT package_files)
@@ -70,5 +78,5 @@ if(NOT at EQUAL 0)
                       "not under ${prefix}")
 endif()
 
-step(build ${CMAKE_COMMAND} --build "${consumer_build}" --parallel 2)
-step(test ${CMAKE_CTEST_COMMAND} --test-dir "${consumer_build}" --output-on-failure --no-tests=error)
+step(build ${CMAKE_COMMAND} --build "${consumer_build}" --parallel 2 ${config_args})
+step(test ${CMAKE_CTEST_COMMAND} --test-dir "${consumer_build}" --output-on-failure --no-tests=error ${ctest_config_args})
