@@ -17,7 +17,8 @@
 #
 # Headers are installed by directory (troupe_install_package below): every *.h under the
 # TROUPE_HEADER_DIRS, keeping the tree, so `#include "runtime/troupe.h"` works unchanged with the
-# include directory <prefix>/include/troupe. Test files (*_test.h, *_test_support.h) stay out.
+# include directory <prefix>/include/troupe. Troupe's own test helpers (*_test_support.h) stay out;
+# testing/sim_test.h is public (TROUPE_SIM_TEST).
 #
 # Nothing here changes how Troupe itself compiles: the options of the top-level CMakeLists.txt
 # (sanitizers, warnings, the ccache launcher) are directory-scoped and never reach the exported
@@ -29,7 +30,7 @@ include(CMakePackageConfigHelpers)
 set(TROUPE_INSTALL_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}/troupe")
 set(TROUPE_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/troupe")
 # The directories whose headers are installed (those that exist: testing/ may not yet).
-set(TROUPE_HEADER_DIRS runtime sim faults scenarios testing)
+set(TROUPE_HEADER_DIRS runtime sim faults scenarios testing tools/troupe)
 
 function(troupe_install_library target)
   cmake_parse_arguments(ARG "" "NAME" "DEPENDS" ${ARGN})
@@ -84,7 +85,7 @@ function(troupe_install_package)
     list(APPEND globs ${TROUPE_ROOT}/${dir}/*.h)
   endforeach()
   file(GLOB_RECURSE headers CONFIGURE_DEPENDS RELATIVE ${TROUPE_ROOT} ${globs})
-  list(FILTER headers EXCLUDE REGEX "_test(_support)?\\.h$")
+  list(FILTER headers EXCLUDE REGEX "_test_support\\.h$")
   foreach(header IN LISTS headers)
     get_filename_component(subdir ${header} DIRECTORY)
     install(FILES ${TROUPE_ROOT}/${header} DESTINATION ${TROUPE_INSTALL_INCLUDEDIR}/${subdir})
