@@ -16,6 +16,7 @@
 #include "fmt/ranges.h"
 #include "runtime/clock.h"
 #include "scenarios/runner.h"
+#include "testing/seed_recording.h"
 
 namespace troupe::testing {
 namespace {
@@ -232,6 +233,13 @@ SimTestReport run_sim_test(const SimTestOptions& options, SimTestBody body) {
       return report;
     }
   }
+  const absl::StatusOr<RecordingRequest> recording =
+      recording_from_environment(range->from_environment && range->first == range->last);
+  if (!recording.ok()) {
+    report.failure = fmt::format("TROUPE_SIM_TEST {}: {}", name, recording.status().message());
+    ADD_FAILURE() << report.failure;
+    return report;
+  }
   report.first_seed = range->first;
   report.last_seed = range->last;
   install_listener_once();
@@ -259,6 +267,16 @@ SimTestReport run_sim_test(const SimTestOptions& options, SimTestBody body) {
     run_options.seed = seed;
     run_options.strategy = options.strategy;
     if (!options.faults.empty()) run_options.plan = faults::swarm_plan(seed, swarm);
+    std::optional<SeedRecording> files;  // TROUPE_TRACE, TROUPE_HTML
+    if (!recording->empty()) {
+      files.emplace();
+      if (absl::Status opened = files->open(*recording); !opened.ok()) {
+        report.failure = fmt::format("TROUPE_SIM_TEST {}: {}", name, opened.message());
+        ADD_FAILURE() << report.failure;
+        return report;
+      }
+      run_options.trace = files->trace();
+    }
     active = ActiveRun{};
     active_run = &active;
     scenarios::RunOutcome outcome;
@@ -276,15 +294,25 @@ SimTestReport run_sim_test(const SimTestOptions& options, SimTestBody body) {
     hit.insert(outcome.sometimes_hit.begin(), outcome.sometimes_hit.end());
 
     const bool failed = ::testing::Test::HasFailure();
+    // What failed first: GoogleTest's first failure in the body, else the run's own.
+    std::string what = outcome.failure;
+    if (active.first) {
+      what = active.first->where.empty() ? active.first->summary
+                                         : fmt::format("{}: {}", active.first->where, active.first->summary);
+    }
+    if (files) {
+      scenarios::RunOutcome seen = outcome;  // as the test saw it: an EXPECT failure fails the seed
+      seen.passed = !failed;
+      seen.failure = failed ? what : "";
+      absl::StatusOr<std::string> written = files->finish(seen, fmt::format("{} seed {}", name, seed), rerun);
+      if (written.ok()) {
+        fmt::print("{}", indent_lines(*written, "[ troupe   ] "));
+      } else {
+        ADD_FAILURE() << fmt::format("TROUPE_SIM_TEST {}: {}", name, written.status().message());
+      }
+    }
     if (failed) {
       const Nanos when = active.first ? active.first->sim_time : outcome.sim_time;
-      std::string what;
-      if (active.first) {
-        what = active.first->where.empty() ? active.first->summary
-                                           : fmt::format("{}: {}", active.first->where, active.first->summary);
-      } else {
-        what = outcome.failure;
-      }
       std::string faults_text;
       if (outcome.faults.empty()) {
         faults_text = "  realized faults: none\n";
@@ -303,6 +331,11 @@ SimTestReport run_sim_test(const SimTestOptions& options, SimTestBody body) {
           format_sim_time(when), indent_lines(what, "    "), faults_text, rerun,
           is_regression ? "" : fmt::format("\nonce fixed, keep it as a regression: add {} to the test's .regression_seeds",
                                            seed));
+      if (recording->empty()) {
+        report.failure += fmt::format("\nits timeline (and TROUPE_TRACE=FILE.jsonl for every event):\n  "
+                                      "TROUPE_SEED={} TROUPE_HTML={}.seed{}.html {} --gtest_filter={}",
+                                      seed, name, seed, this_executable(), name);
+      }
       ADD_FAILURE() << report.failure;
       return report;
     }

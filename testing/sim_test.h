@@ -24,6 +24,8 @@
 //   rerun only this seed:
 //     TROUPE_SEED=2 /path/to/sim_test_failure_example --gtest_filter=Account.ConcurrentDepositsAddUp
 //   once fixed, keep it as a regression: add 2 to the test's .regression_seeds
+//   its timeline (and TROUPE_TRACE=FILE.jsonl for every event):
+//     TROUPE_SEED=2 TROUPE_HTML=Account.ConcurrentDepositsAddUp.seed2.html /path/to/... --gtest_filter=...
 //
 // Every EXPECT failure inside a seed also carries "troupe seed 17" in its GoogleTest trace.
 //
@@ -31,6 +33,9 @@
 //   TROUPE_SEED=N        run only seed N (the rerun command above)
 //   TROUPE_SEEDS=A..B    run seeds A to B instead of the options' range (a nightly sweep, say)
 // Either one replaces the whole list of seeds, SimTestOptions::regression_seeds included.
+//   TROUPE_TRACE=FILE    with TROUPE_SEED: the seed's trace (".json" Chrome, ".jsonl" JSON lines,
+//                        else text), as `troupe replay --trace` writes it
+//   TROUPE_HTML=FILE     with TROUPE_SEED: its HTML timeline, as `troupe replay --html` writes it
 //
 // Not thread-safe: run one TROUPE_SIM_TEST at a time per process (GoogleTest's default).
 #pragma once

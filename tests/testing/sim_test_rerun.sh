@@ -67,4 +67,24 @@ status=0
 expected="TROUPE_SIM_TEST Account.RegressionSeedRunsFirst failed on regression seed 2 (0 seeds passed before it; seeds 1..500 after regression seeds 2, strategy random, faults: none)"
 grep -qxF "$expected" "$work/regression.txt" || { cat "$work/regression.txt"; fail "expected: $expected"; }
 
+# 6. The timeline command the report prints writes the seed's HTML timeline (and TROUPE_TRACE its
+#    events), marked failed with the assertion; without TROUPE_SEED both are refused.
+timeline=$(grep -A1 '^its timeline (and TROUPE_TRACE=FILE.jsonl for every event):$' "$work/first.txt" | tail -n 1 | sed 's/^  //')
+expected_timeline="TROUPE_SEED=$seed TROUPE_HTML=$test_name.seed$seed.html $bin --gtest_filter=$test_name"
+[[ "$timeline" == "$expected_timeline" ]] || fail "timeline command '$timeline', expected '$expected_timeline'"
+status=0
+(cd "$work" && TROUPE_TRACE="$work/seed.jsonl" bash -c "$timeline") >"$work/timeline.txt" 2>&1 || status=$?
+[[ $status -eq 1 ]] || { cat "$work/timeline.txt"; fail "the timeline run exited $status, expected 1"; }
+html="$work/$test_name.seed$seed.html"
+grep -qxF "[ troupe   ] html: $test_name.seed$seed.html" "$work/timeline.txt" || fail "no 'html:' line"
+grep -qF '"passed":false' "$html" || fail "the timeline is not marked failed"
+grep -qF 'Which is: 20' "$html" || fail "the timeline does not carry the assertion"
+grep -q '"kind":"process_start"' "$work/seed.jsonl" || fail "TROUPE_TRACE wrote no events"
+status=0
+TROUPE_HTML="$work/x.html" "$bin" --gtest_filter=$test_name >"$work/refused.txt" 2>&1 || status=$?
+[[ $status -eq 1 ]] || fail "TROUPE_HTML without TROUPE_SEED exited $status"
+grep -qF "TROUPE_HTML=$work/x.html needs TROUPE_SEED: a file records one seed" "$work/refused.txt" ||
+  { cat "$work/refused.txt"; fail "TROUPE_HTML without TROUPE_SEED was not refused by name"; }
+[[ ! -e "$work/x.html" ]] || fail "a refused TROUPE_HTML still wrote its file"
+
 echo "ok: seed $seed failed after $passed_before passing; '$rerun' reran it alone and failed the same way"
