@@ -85,19 +85,28 @@ TROUPE_SIM_TEST(Counter, ConcurrentClientsShareOneSequence, .seeds = 200, .fault
   run.checks().sometimes("the clients' calls interleaved", interleaved);
 }
 
-// The body learns its seed; the harness runs exactly the range asked for.
-std::vector<uint64_t> seeds_seen;
-TROUPE_SIM_TEST(SimTestHarness, RunsEachSeedOfItsRangeOnce, .seeds = 5, .first_seed = 40) {
-  seeds_seen.push_back(run.seed());
+// The body learns its seed, inside the range asked for.
+TROUPE_SIM_TEST(SimTestHarness, TheBodyLearnsItsSeed, .seeds = 5, .first_seed = 40) {
+  if (std::getenv("TROUPE_SEED") != nullptr || std::getenv("TROUPE_SEEDS") != nullptr) return;
+  EXPECT_GE(run.seed(), 40u);
+  EXPECT_LE(run.seed(), 44u);
   EXPECT_FALSE(run.faults_planned());
 }
-TEST(SimTestHarness, RunsEachSeedOfItsRangeOnceSawSeeds40To44) {
-  if (std::getenv("TROUPE_SEED") != nullptr || std::getenv("TROUPE_SEEDS") != nullptr) GTEST_SKIP();
-  // Runs after the test above (GoogleTest runs a file's tests in order).
-  EXPECT_EQ(seeds_seen, (std::vector<uint64_t>{40, 41, 42, 43, 44}));
-}
 
+std::vector<uint64_t> seeds_seen;
 void count_seed(troupe::System&, troupe::testing::SimRun& run) { seeds_seen.push_back(run.seed()); }
+
+// The harness runs exactly the range asked for, each seed once, in order.
+TEST(SimTestHarness, RunsEachSeedOfItsRangeOnce) {
+  if (std::getenv("TROUPE_SEED") != nullptr || std::getenv("TROUPE_SEEDS") != nullptr) GTEST_SKIP();
+  seeds_seen.clear();
+  const troupe::testing::SimTestReport report = troupe::testing::run_sim_test({.seeds = 5, .first_seed = 40}, &count_seed);
+  EXPECT_EQ(seeds_seen, (std::vector<uint64_t>{40, 41, 42, 43, 44}));
+  EXPECT_EQ(report.seeds_run, 5u);
+  EXPECT_EQ(report.first_seed, 40u);
+  EXPECT_EQ(report.last_seed, 44u);
+  EXPECT_FALSE(report.failed_seed.has_value());
+}
 
 // Regression seeds run first, then the range; an environment override runs neither of them.
 TEST(SimTestHarness, RegressionSeedsRunBeforeTheRange) {
