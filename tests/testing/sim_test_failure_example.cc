@@ -6,7 +6,11 @@
 // The bug: a threaded bank account (max_concurrency 4) whose deposit reads the balance, yields
 // (a scheduling point, like any runtime call would be), and writes back: two deposits that
 // interleave lose one. Seeds that schedule the deposits one after the other pass.
+#include <chrono>
+#include <stdexcept>
 #include <vector>
+
+#include "fmt/format.h"
 
 #include "gtest/gtest.h"
 #include "runtime/troupe.h"
@@ -48,6 +52,32 @@ TROUPE_SIM_TEST(Account, RegressionSeedRunsFirst, .seeds = 500, .regression_seed
   for (int amount : {10, 20}) deposits.push_back(account.call(&Account::deposit, amount));
   sys.get(deposits);
   EXPECT_EQ(sys.get(account.call(&Account::balance)), 30) << "two deposits of 10 and 20";
+}
+
+}  // namespace failure_example
+
+namespace failure_example {
+
+class Sleeper {
+ public:
+  int nap() {
+    troupe::sleep(std::chrono::hours(1));
+    return 1;
+  }
+};
+TROUPE_ACTOR(Sleeper, &Sleeper::nap);
+
+// What GoogleTest cannot see happen fails the seed too: an exception out of the body, a `get`
+// still waiting at the liveness deadline, a failed `always` check.
+TROUPE_SIM_TEST(Failures, ABodyThatThrows, .seeds = 3) {
+  if (run.seed() == 2) throw std::runtime_error("the body gave up on seed 2");
+}
+TROUPE_SIM_TEST(Failures, ACallPastTheDeadline, .seeds = 3, .deadline_ns = 2 * troupe::kSecond) {
+  auto sleeper = sys.spawn<Sleeper>();
+  EXPECT_EQ(sys.get(sleeper.call(&Sleeper::nap)), 1);
+}
+TROUPE_SIM_TEST(Failures, AnAlwaysCheck, .seeds = 3) {
+  run.checks().always("seed is odd", run.seed() % 2 == 1, fmt::format("seed {}", run.seed()));
 }
 
 }  // namespace failure_example

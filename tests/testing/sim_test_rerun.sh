@@ -87,4 +87,23 @@ grep -qF "TROUPE_HTML=$work/x.html needs TROUPE_SEED: a file records one seed" "
   { cat "$work/refused.txt"; fail "TROUPE_HTML without TROUPE_SEED was not refused by name"; }
 [[ ! -e "$work/x.html" ]] || fail "a refused TROUPE_HTML still wrote its file"
 
+# 7. What GoogleTest cannot see fails a seed too, with the run's own message.
+expect_failure() {  # TEST SEED LINE...: the report names SEED and has each LINE, exactly
+  local name=$1 want_seed=$2
+  shift 2
+  local status=0
+  "$bin" --gtest_filter="$name" >"$work/other.txt" 2>&1 || status=$?
+  [[ $status -eq 1 ]] || { cat "$work/other.txt"; fail "$name exited $status, expected 1"; }
+  grep -q "^TROUPE_SIM_TEST $name failed on seed $want_seed " "$work/other.txt" ||
+    { cat "$work/other.txt"; fail "$name did not fail on seed $want_seed"; }
+  local line
+  for line in "$@"; do
+    grep -qxF -- "$line" "$work/other.txt" || { cat "$work/other.txt"; fail "$name: no line '$line'"; }
+  done
+}
+expect_failure Failures.ABodyThatThrows 2 "    driver threw std::runtime_error: the body gave up on seed 2"
+expect_failure Failures.ACallPastTheDeadline 1 "  at simulated time 2.000000 s:" \
+  "    liveness: Failures.ACallPastTheDeadline did not finish by its deadline of 2 s (simulated); still waiting:"
+expect_failure Failures.AnAlwaysCheck 2 "    always 'seed is odd' failed: seed 2"
+
 echo "ok: seed $seed failed after $passed_before passing; '$rerun' reran it alone and failed the same way"
