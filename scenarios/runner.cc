@@ -175,9 +175,7 @@ DeterminismReport check_determinism(const Scenario& scenario, RunOptions options
   return report;
 }
 
-faults::FaultPlan plan_for(const Scenario& scenario, const RunOptions& options) {
-  if (options.plan) return *options.plan;
-  if (options.faults.mode == faults::FaultSelection::Mode::kNone || options.platform != PlatformKind::kSim) return {};
+faults::SwarmOptions swarm_options_for(const Scenario& scenario, const std::set<faults::FaultKind>& kinds) {
   faults::SwarmOptions swarm;
   swarm.node_count = static_cast<uint32_t>(scenario.cluster.nodes.size());
   swarm.buggify_sites = scenario.buggify_sites;
@@ -191,9 +189,16 @@ faults::FaultPlan plan_for(const Scenario& scenario, const RunOptions& options) 
   swarm.quiet_ns = scenario.quiet_ns;
   swarm.deadline_ns = scenario.deadline_ns;
   swarm.kinds.clear();
-  for (faults::FaultKind kind : options.faults.kinds) {
+  for (faults::FaultKind kind : kinds) {
     if (faults::supported_kinds().count(kind) > 0 && scenario.tolerates.count(kind) > 0) swarm.kinds.insert(kind);
   }
+  return swarm;
+}
+
+faults::FaultPlan plan_for(const Scenario& scenario, const RunOptions& options) {
+  if (options.plan) return *options.plan;
+  if (options.faults.mode == faults::FaultSelection::Mode::kNone || options.platform != PlatformKind::kSim) return {};
+  const faults::SwarmOptions swarm = swarm_options_for(scenario, options.faults.kinds);
   if (swarm.kinds.empty()) return {};
   return faults::swarm_plan(options.seed, swarm);
 }

@@ -25,6 +25,7 @@
 #include "runtime/trace/trace.h"
 #include "faults/fault_kind.h"
 #include "faults/plan.h"
+#include "faults/swarm.h"
 #include "scenarios/scenario.h"
 #include "sim/strategy.h"
 
@@ -68,6 +69,10 @@ struct RunOutcome {
   std::vector<std::string> sometimes_hit;       // sorted
   std::vector<std::string> faults;              // the realized fault list, in order
 };
+
+// Swarm's settings for `scenario`: its cluster (nodes, GPUs), buggify sites and timing, and the
+// kinds of `kinds` the simulator applies and the scenario tolerates (possibly none).
+faults::SwarmOptions swarm_options_for(const Scenario& scenario, const std::set<faults::FaultKind>& kinds);
 
 // The plan a run with `options` applies on `scenario`'s cluster (empty without faults): the
 // given plan, or the swarm plan of the seed restricted to the kinds the simulator applies.

@@ -9,15 +9,6 @@
 namespace troupe::testing {
 namespace {
 
-std::string_view format_name(TraceFormat format) {
-  switch (format) {
-    case TraceFormat::kText: return "text";
-    case TraceFormat::kJsonl: return "jsonl";
-    case TraceFormat::kChrome: return "chrome";
-  }
-  return "?";
-}
-
 TraceFormat format_for(std::string_view path) {
   if (path.ends_with(".jsonl")) return TraceFormat::kJsonl;
   if (path.ends_with(".json")) return TraceFormat::kChrome;
@@ -79,7 +70,7 @@ absl::StatusOr<std::string> SeedRecording::finish(const scenarios::RunOutcome& o
   if (trace_file_.is_open()) {
     trace_file_.close();
     if (!trace_file_) return absl::DataLossError(fmt::format("TROUPE_TRACE: writing '{}' failed", request_.trace_path));
-    lines += fmt::format("trace: {} ({})\n", request_.trace_path, format_name(request_.trace_format));
+    lines += fmt::format("trace: {} ({})\n", request_.trace_path, trace_format_name(request_.trace_format));
   }
   if (html_ != nullptr) {
     cli::write_html_timeline(html_file_, html_->events(),

@@ -154,24 +154,13 @@ scenarios::Scenario make_scenario(const SimTestOptions& options, const std::stri
   return scenario;
 }
 
-// The swarm settings of a test: run_scenario's (the cluster, the timing, the kinds), with a window
+// The swarm settings of a test: run_scenario's (its cluster, timing and kinds), with a window
 // shorter than a second compressed: the mean number of faults per window, their durations and
 // delays are those of a one-second window, so a body that runs for milliseconds still meets faults.
-faults::SwarmOptions swarm_options(const SimTestOptions& options) {
-  faults::SwarmOptions swarm;
-  swarm.node_count = static_cast<uint32_t>(options.cluster.nodes.size());
-  swarm.buggify_sites = options.buggify_sites;
-  for (const sim::NodeOptions& node : options.cluster.nodes) {
-    if (node.gpus <= 0) continue;
-    ++swarm.gpu_node_count;
-    swarm.gpus_per_node = std::max(swarm.gpus_per_node, static_cast<uint32_t>(node.gpus));
-  }
-  swarm.kinds = options.faults;
-  swarm.fault_window_ns = options.fault_window_ns;
-  swarm.quiet_ns = options.quiet_ns;
-  swarm.deadline_ns = options.deadline_ns;
-  if (options.fault_window_ns > 0 && options.fault_window_ns < kSecond) {
-    const double scale = static_cast<double>(options.fault_window_ns) / kSecond;
+faults::SwarmOptions swarm_options(const scenarios::Scenario& scenario) {
+  faults::SwarmOptions swarm = scenarios::swarm_options_for(scenario, scenario.tolerates);
+  if (scenario.fault_window_ns > 0 && scenario.fault_window_ns < kSecond) {
+    const double scale = static_cast<double>(scenario.fault_window_ns) / kSecond;
     const auto shrink = [scale](Nanos duration) { return std::max<Nanos>(1'000, static_cast<Nanos>(duration * scale)); };
     swarm.intensity_per_s_min /= scale;
     swarm.intensity_per_s_max /= scale;
@@ -225,7 +214,10 @@ SimTestReport run_sim_test(const SimTestOptions& options, SimTestBody body) {
       return report;
     }
   }
-  const faults::SwarmOptions swarm = swarm_options(options);
+  ActiveRun active;
+  uint64_t seed_now = 0;
+  const scenarios::Scenario scenario = make_scenario(options, name, body, active, seed_now);
+  const faults::SwarmOptions swarm = swarm_options(scenario);
   if (!options.faults.empty()) {
     if (absl::Status valid = faults::validate_swarm_options(swarm); !valid.ok()) {
       report.failure = fmt::format("TROUPE_SIM_TEST {}: bad options: {}", name, valid.message());
@@ -244,9 +236,6 @@ SimTestReport run_sim_test(const SimTestOptions& options, SimTestBody body) {
   report.last_seed = range->last;
   install_listener_once();
 
-  ActiveRun active;
-  uint64_t seed_now = 0;
-  const scenarios::Scenario scenario = make_scenario(options, name, body, active, seed_now);
   uint64_t seeds_with_faults = 0;
   uint64_t faults_realized = 0;
   std::set<std::string> declared;

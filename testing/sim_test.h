@@ -19,7 +19,7 @@
 //   TROUPE_SIM_TEST Account.ConcurrentDepositsAddUp failed on seed 2 (1 seed passed before it;
 //   seeds 1..500, strategy random, faults: none)
 //     at simulated time 0.227 ms:
-//       tests/testing/sim_test_failure_example.cc:37: Expected equality of these values: ...
+//       tests/testing/sim_test_failure_example.cc:42: Expected equality of these values: ...
 //     realized faults: none
 //   rerun only this seed:
 //     TROUPE_SEED=2 /path/to/sim_test_failure_example --gtest_filter=Account.ConcurrentDepositsAddUp

@@ -109,6 +109,15 @@ absl::StatusOr<TraceFormat> parse_trace_format(std::string_view name) {
   return absl::InvalidArgumentError(fmt::format("unknown trace format '{}' (expected text, jsonl or chrome)", name));
 }
 
+std::string_view trace_format_name(TraceFormat format) {
+  switch (format) {
+    case TraceFormat::kText: return "text";
+    case TraceFormat::kJsonl: return "jsonl";
+    case TraceFormat::kChrome: return "chrome";
+  }
+  return "?";
+}
+
 Trace::Trace() : hash_(kEmptyTraceHash) {}
 
 Trace::~Trace() = default;

@@ -96,6 +96,8 @@ enum class TraceFormat { kText, kJsonl, kChrome };
 
 // Parses "text", "jsonl" or "chrome"; anything else is InvalidArgument naming the choices.
 absl::StatusOr<TraceFormat> parse_trace_format(std::string_view name);
+// "text", "jsonl" or "chrome": the name parse_trace_format reads back.
+std::string_view trace_format_name(TraceFormat format);
 
 // A sink writing `format` to `out`, which must outlive the sink. The sinks are described in
 // runtime/trace/trace_sinks.h.

@@ -33,26 +33,23 @@ class Account {
 };
 TROUPE_ACTOR(Account, &Account::deposit, &Account::balance);
 
-TROUPE_SIM_TEST(Account, ConcurrentDepositsAddUp, .seeds = 500) {
+// Two deposits at once, then the balance.
+void deposit_twice(troupe::System& sys) {
   auto account = sys.spawn<Account>({.concurrency = troupe::Concurrency::kThreaded, .max_concurrency = 4});
   std::vector<troupe::Ref<int>> deposits;
   for (int amount : {10, 20}) deposits.push_back(account.call(&Account::deposit, amount));
   sys.get(deposits);
   EXPECT_EQ(sys.get(account.call(&Account::balance)), 30) << "two deposits of 10 and 20";
 }
+
+TROUPE_SIM_TEST(Account, ConcurrentDepositsAddUp, .seeds = 500) { deposit_twice(sys); }
 
 }  // namespace failure_example
 
 namespace failure_example {
 
 // The same test with a regression seed known to fail: it runs first and stops the test.
-TROUPE_SIM_TEST(Account, RegressionSeedRunsFirst, .seeds = 500, .regression_seeds = {2}) {
-  auto account = sys.spawn<Account>({.concurrency = troupe::Concurrency::kThreaded, .max_concurrency = 4});
-  std::vector<troupe::Ref<int>> deposits;
-  for (int amount : {10, 20}) deposits.push_back(account.call(&Account::deposit, amount));
-  sys.get(deposits);
-  EXPECT_EQ(sys.get(account.call(&Account::balance)), 30) << "two deposits of 10 and 20";
-}
+TROUPE_SIM_TEST(Account, RegressionSeedRunsFirst, .seeds = 500, .regression_seeds = {2}) { deposit_twice(sys); }
 
 }  // namespace failure_example
 

@@ -12,15 +12,6 @@
 namespace troupe::cli {
 namespace {
 
-std::string_view format_name(TraceFormat format) {
-  switch (format) {
-    case TraceFormat::kText: return "text";
-    case TraceFormat::kJsonl: return "jsonl";
-    case TraceFormat::kChrome: return "chrome";
-  }
-  return "?";
-}
-
 // Counts the run's scheduling decisions (what --pct-steps should cover; docs/exploration.md).
 class DecisionCounter final : public TraceSink {
  public:
@@ -115,7 +106,7 @@ int replay_command(const ReplayCommand& command, const scenarios::Registry& regi
       fmt::print(err, "troupe: writing the trace '{}' failed\n", command.trace_path);
       return kExitFailed;
     }
-    fmt::print(out, "trace: {} ({})\n", command.trace_path, format_name(command.trace_format));
+    fmt::print(out, "trace: {} ({})\n", command.trace_path, trace_format_name(command.trace_format));
   }
   if (html != nullptr) {
     write_html_timeline(html_file, html->events(),
