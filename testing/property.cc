@@ -1,33 +1,26 @@
 #include "testing/property.h"
 
-#include <unistd.h>
-
-#include <climits>
 #include <cstdlib>
 #include <sstream>
 #include <string_view>
 
 #include "fmt/format.h"
+#include "testing/rerun.h"
 
 namespace troupe::testing {
 namespace {
 
-// Whether RC_PARAMS names a seed (then RapidCheck's configuration holds it).
-bool rc_params_set_seed() {
+// Whether RC_PARAMS sets `key` ("seed", "max_success", ...); RapidCheck's configuration then holds
+// its value, which wins over the test's options.
+bool rc_params_set(std::string_view key) {
   const char* params = std::getenv("RC_PARAMS");
   if (params == nullptr) return false;
   const std::string_view text(params);
-  for (size_t at = text.find("seed="); at != std::string_view::npos; at = text.find("seed=", at + 1)) {
+  const std::string pattern = std::string(key) + "=";
+  for (size_t at = text.find(pattern); at != std::string_view::npos; at = text.find(pattern, at + 1)) {
     if (at == 0 || text[at - 1] == ' ') return true;
   }
   return false;
-}
-
-std::string this_executable() {
-  char path[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (n <= 0) return "<this test binary>";
-  return std::string(path, static_cast<size_t>(n));
 }
 
 }  // namespace
@@ -51,14 +44,20 @@ PropertyReport check_property(const PropertyOptions& options, rc::detail::Proper
 
   const rc::detail::Configuration& config = rc::detail::configuration();
   rc::detail::TestParams params = config.testParams;
-  params.maxSuccess = options.cases;
-  params.maxSize = options.max_size;
-  if (!rc_params_set_seed()) params.seed = options.seed.value_or(default_property_seed(metadata.id));
+  if (!rc_params_set("max_success")) params.maxSuccess = options.cases;
+  if (!rc_params_set("max_size")) params.maxSize = options.max_size;
+  if (!rc_params_set("seed")) params.seed = options.seed.value_or(default_property_seed(metadata.id));
 
   PropertyReport report;
   report.seed = params.seed;
   report.rerun_command =
       fmt::format("RC_PARAMS=\"seed={}\" {} --gtest_filter={}.{}", params.seed, this_executable(), suite, name);
+  // RapidCheck has printed "Using configuration: seed=..." with a seed of its own; say which one
+  // this property runs with.
+  fmt::print("[ troupe   ] {}.{}: RapidCheck seed {} ({})\n", suite, name, params.seed,
+             rc_params_set("seed") ? "from RC_PARAMS"
+                                  : (options.seed ? "from the test's options" : "from the test's name; RC_PARAMS=\"seed=N\" sets another"));
+  std::fflush(stdout);
   const rc::detail::TestResult result = rc::detail::checkProperty(property, metadata, params);
   if (result.is<rc::detail::SuccessResult>()) {
     const auto& success = result.get<rc::detail::SuccessResult>();

@@ -12,8 +12,9 @@
 //
 //   RC_PARAMS="seed=1234" /path/to/test --gtest_filter=LruCache.MatchesModel
 //
-// (RC_PARAMS="seed=..." also explores new cases: a nightly job can pass a fresh one.) Everything
-// else of RC_PARAMS (max_success, reproduce=..., verbose_shrinking=1) works as in RapidCheck.
+// (RC_PARAMS="seed=..." also explores new cases: a nightly job can pass a fresh one.) RC_PARAMS's
+// max_success and max_size win over the options' cases and max_size; everything else of it
+// (reproduce=..., verbose_shrinking=1) works as in RapidCheck.
 #pragma once
 
 #include <cstdint>

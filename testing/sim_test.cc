@@ -1,10 +1,7 @@
 #include "testing/sim_test.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <cstdlib>
 #include <optional>
 #include <string_view>
@@ -16,6 +13,7 @@
 #include "fmt/ranges.h"
 #include "runtime/clock.h"
 #include "scenarios/runner.h"
+#include "testing/rerun.h"
 #include "testing/seed_recording.h"
 
 namespace troupe::testing {
@@ -106,19 +104,6 @@ absl::StatusOr<SeedRange> seed_range(const SimTestOptions& options) {
     if (seed == 0) return absl::InvalidArgumentError("SimTestOptions::regression_seeds: seeds start at 1 (got 0)");
   }
   return SeedRange{options.first_seed, options.first_seed + options.seeds - 1};
-}
-
-std::string this_executable() {
-  char path[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
-  if (n <= 0) return "<this test binary>";
-  return std::string(path, static_cast<size_t>(n));
-}
-
-std::string current_test_name() {
-  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  if (info == nullptr) return "<no test>";
-  return fmt::format("{}.{}", info->test_suite_name(), info->name());
 }
 
 std::string kinds_text(const std::set<faults::FaultKind>& kinds) {
