@@ -1,15 +1,12 @@
 #include "testing/actor_model.h"
 
-#include <cxxabi.h>
-
 #include <chrono>
-#include <cstdlib>
 #include <exception>
-#include <memory>
 #include <typeinfo>
 
 #include "fmt/format.h"
 #include "runtime/clock.h"
+#include "runtime/detail/args.h"
 #include "runtime/fiber/fiber.h"
 #include "scenarios/runner.h"
 #include "scenarios/scenario.h"
@@ -17,12 +14,6 @@
 
 namespace troupe::testing {
 namespace {
-
-std::string demangled(const char* name) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> text(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
-  return status == 0 && text ? std::string(text.get()) : std::string(name);
-}
 
 thread_local std::optional<ModelCase> last_failing;
 thread_local ModelCaseStats stats;
@@ -51,7 +42,7 @@ void rethrow_naming_call(std::exception_ptr error, size_t index, size_t count, c
     throw rc::detail::CaseResult(result.type, prefix + result.description);
   } catch (const std::exception& e) {
     throw rc::detail::CaseResult(rc::detail::CaseResult::Type::Failure,
-                                 fmt::format("{}threw {}: {}", prefix, demangled(typeid(e).name()), e.what()));
+                                 fmt::format("{}threw {}: {}", prefix, troupe::detail::demangle(typeid(e).name()), e.what()));
   } catch (...) {
     throw rc::detail::CaseResult(rc::detail::CaseResult::Type::Failure,
                                  prefix + "threw an exception that is not a std::exception");

@@ -31,6 +31,18 @@ void pack_str(Packer& packer, std::string_view text) {
   packer.pack_str_body(text.data(), static_cast<uint32_t>(text.size()));
 }
 
+// [tag, version, bytes]: the shape of a Challenge (the server nonce) and a Welcome (its MAC).
+template <size_t N>
+std::string tagged_bytes(std::string_view tag, const std::array<unsigned char, N>& bytes) {
+  wire::StringWriter writer;
+  Packer packer(writer);
+  packer.pack_array(3);
+  pack_str(packer, tag);
+  packer.pack(kProtocolVersion);
+  pack_bytes(packer, bytes.data(), bytes.size());
+  return writer.take();
+}
+
 absl::Status not_handshake(std::string_view message, std::string_view why) {
   return absl::InvalidArgumentError(fmt::format("not a Troupe {}: {}", message, why));
 }
@@ -155,15 +167,7 @@ absl::Status validate_token(std::string_view token) {
   return absl::OkStatus();
 }
 
-std::string make_challenge(const Nonce& server_nonce) {
-  wire::StringWriter writer;
-  Packer packer(writer);
-  packer.pack_array(3);
-  pack_str(packer, kChallengeTag);
-  packer.pack(kProtocolVersion);
-  pack_bytes(packer, server_nonce.data(), server_nonce.size());
-  return writer.take();
-}
+std::string make_challenge(const Nonce& server_nonce) { return tagged_bytes(kChallengeTag, server_nonce); }
 
 absl::StatusOr<Challenge> parse_challenge(std::string_view payload) {
   absl::StatusOr<msgpack::object_handle> handle = open_message(payload, kChallengeTag, 3, "challenge");
@@ -209,14 +213,7 @@ absl::StatusOr<Hello> verify_hello(std::string_view payload, const Nonce& server
 }
 
 std::string make_welcome(const Hello& hello, const Nonce& server_nonce, std::string_view token) {
-  const Mac mac = welcome_mac(token, kProtocolVersion, server_nonce, hello.client_nonce);
-  wire::StringWriter writer;
-  Packer packer(writer);
-  packer.pack_array(3);
-  pack_str(packer, kWelcomeTag);
-  packer.pack(kProtocolVersion);
-  pack_bytes(packer, mac.data(), mac.size());
-  return writer.take();
+  return tagged_bytes(kWelcomeTag, welcome_mac(token, kProtocolVersion, server_nonce, hello.client_nonce));
 }
 
 absl::Status verify_welcome(std::string_view payload, const Nonce& client_nonce, const Nonce& server_nonce,
