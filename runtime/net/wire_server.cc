@@ -1,11 +1,8 @@
 #include "runtime/net/wire_server.h"
 
-#include <atomic>
-#include <deque>
-#include <set>
-
 #include "boost/asio.hpp"
 #include "fmt/format.h"
+#include "runtime/net/link.h"
 
 namespace troupe::net {
 
@@ -16,231 +13,47 @@ namespace {
 constexpr size_t kReadChunkBytes = 64 << 10;
 }  // namespace
 
-// One accepted connection, on the server's thread only.
-class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
- public:
-  ServerConnection(WireServer::Impl& server, tcp::socket socket);
-  void start();
-
- private:
-  void read();
-  void handle(std::string payload);
-  void send(std::string payload);
-  void write_next();
-  void refuse(std::string_view why);
-  void close();
-
-  WireServer::Impl& server_;
-  tcp::socket socket_;
-  asio::steady_timer handshake_timer_;
-  FrameDecoder decoder_;
-  Nonce server_nonce_{};
-  bool authenticated_ = false;
-  bool closed_ = false;
-  PeerIdentity peer_;
-  std::string remote_;
-  std::vector<char> buffer_;
-  std::deque<std::string> outbox_;
-  bool writing_ = false;
-};
-
 struct WireServer::Impl {
-  WireServerOptions options;
-  FrameHandler handler;
-  asio::io_context io;
-  tcp::acceptor acceptor{io};
-  std::thread thread;
-  std::set<std::shared_ptr<ServerConnection>> connections;  // server thread only
-  mutable std::mutex log_mutex;
-  std::vector<std::string> log_lines;
-  std::atomic<uint64_t> authenticated{0};
-  uint16_t port = 0;  // set before the thread starts
-
-  void note(std::string line) {
-    std::lock_guard<std::mutex> lock(log_mutex);
-    log_lines.push_back(std::move(line));
-  }
-
-  void accept() {
-    acceptor.async_accept([this](const boost::system::error_code& error, tcp::socket socket) {
-      if (error) {
-        if (error != asio::error::operation_aborted) note(fmt::format("accept failed: {}", error.message()));
-        if (!acceptor.is_open()) return;
-      } else {
-        auto connection = std::make_shared<ServerConnection>(*this, std::move(socket));
-        connections.insert(connection);
-        connection->start();
-      }
-      accept();
-    });
-  }
-
-  void forget(const std::shared_ptr<ServerConnection>& connection) { connections.erase(connection); }
+  std::unique_ptr<LinkServer> links;
 };
-
-ServerConnection::ServerConnection(WireServer::Impl& server, tcp::socket socket)
-    : server_(server),
-      socket_(std::move(socket)),
-      handshake_timer_(server.io),
-      decoder_({.max_frame_bytes = server.options.max_frame_bytes}),
-      buffer_(kReadChunkBytes) {
-  boost::system::error_code ignored;
-  const tcp::endpoint remote = socket_.remote_endpoint(ignored);
-  remote_ = fmt::format("{}:{}", remote.address().to_string(), remote.port());
-}
-
-void ServerConnection::start() {
-  absl::StatusOr<Nonce> nonce = random_nonce();
-  if (!nonce.ok()) {
-    refuse(std::string(nonce.status().message()));
-    return;
-  }
-  server_nonce_ = *nonce;
-  handshake_timer_.expires_after(server_.options.handshake_timeout);
-  handshake_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& error) {
-    if (error || self->authenticated_ || self->closed_) return;
-    self->refuse(fmt::format("no handshake within {} ms", self->server_.options.handshake_timeout.count()));
-  });
-  send(make_challenge(server_nonce_));
-  read();
-}
-
-void ServerConnection::read() {
-  socket_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](const boost::system::error_code& error,
-                                                                             size_t bytes) {
-    if (self->closed_) return;
-    if (error) {
-      if (!self->authenticated_ && error == asio::error::eof) {
-        self->refuse("closed the connection during the handshake");
-      } else {
-        self->close();
-      }
-      return;
-    }
-    if (absl::Status fed = self->decoder_.feed(std::string_view(self->buffer_.data(), bytes)); !fed.ok()) {
-      self->refuse(std::string(fed.message()));
-      return;
-    }
-    while (std::optional<std::string> payload = self->decoder_.next()) {
-      self->handle(std::move(*payload));
-      if (self->closed_) return;
-    }
-    self->read();
-  });
-}
-
-void ServerConnection::handle(std::string payload) {
-  if (!authenticated_) {
-    absl::StatusOr<Hello> hello = verify_hello(payload, server_nonce_, server_.options.token);
-    if (!hello.ok()) {
-      refuse(std::string(hello.status().message()));
-      return;
-    }
-    authenticated_ = true;
-    peer_ = hello->peer;
-    handshake_timer_.cancel();
-    ++server_.authenticated;
-    send(make_welcome(*hello, server_nonce_, server_.options.token));
-    return;
-  }
-  std::string reply;
-  try {
-    reply = server_.handler(peer_, std::move(payload));
-  } catch (const std::exception& e) {
-    refuse(fmt::format("the frame handler threw: {}", e.what()));
-    return;
-  }
-  if (reply.size() > server_.options.max_frame_bytes) {
-    refuse(fmt::format("a reply of {} bytes exceeds the frame limit", reply.size()));
-    return;
-  }
-  send(std::move(reply));
-}
-
-void ServerConnection::send(std::string payload) {
-  outbox_.push_back(encode_frame(payload));
-  if (!writing_) write_next();
-}
-
-void ServerConnection::write_next() {
-  writing_ = true;
-  asio::async_write(socket_, asio::buffer(outbox_.front()),
-                    [self = shared_from_this()](const boost::system::error_code& error, size_t) {
-                      if (self->closed_) return;
-                      self->outbox_.pop_front();
-                      if (error) {
-                        self->close();
-                        return;
-                      }
-                      if (self->outbox_.empty()) {
-                        self->writing_ = false;
-                      } else {
-                        self->write_next();
-                      }
-                    });
-}
-
-void ServerConnection::refuse(std::string_view why) {
-  server_.note(fmt::format("refused {}: {}", remote_, why));
-  close();
-}
-
-void ServerConnection::close() {
-  if (closed_) return;
-  closed_ = true;
-  boost::system::error_code ignored;
-  handshake_timer_.cancel();
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
-  server_.forget(shared_from_this());
-}
 
 absl::StatusOr<std::unique_ptr<WireServer>> WireServer::create(WireServerOptions options, FrameHandler handler) {
-  if (absl::Status token = validate_token(options.token); !token.ok()) return token;
+  const size_t max_frame_bytes = options.max_frame_bytes;
+  LinkHandlers handlers{
+      .on_frame = [handler = std::move(handler), max_frame_bytes](const LinkPtr& link, std::string payload) {
+        std::string reply;
+        try {
+          reply = handler(link->peer(), std::move(payload));
+        } catch (const std::exception& e) {
+          link->refuse(fmt::format("the frame handler threw: {}", e.what()));
+          return;
+        }
+        if (reply.size() > max_frame_bytes) {
+          link->refuse(fmt::format("a reply of {} bytes exceeds the frame limit", reply.size()));
+          return;
+        }
+        link->send(std::move(reply));
+      }};
+  absl::StatusOr<std::unique_ptr<LinkServer>> server =
+      LinkServer::create({.bind_address = std::move(options.bind_address), .port = options.port,
+                          .token = std::move(options.token), .max_frame_bytes = max_frame_bytes,
+                          .handshake_timeout = options.handshake_timeout},
+                         std::move(handlers));
+  if (!server.ok()) return server.status();
   auto impl = std::make_unique<Impl>();
-  impl->options = std::move(options);
-  impl->handler = std::move(handler);
-  boost::system::error_code error;
-  const asio::ip::address address = asio::ip::make_address(impl->options.bind_address, error);
-  if (error) {
-    return absl::InvalidArgumentError(fmt::format("bind address '{}': {}", impl->options.bind_address, error.message()));
-  }
-  const tcp::endpoint endpoint(address, impl->options.port);
-  impl->acceptor.open(endpoint.protocol(), error);
-  if (!error) impl->acceptor.set_option(tcp::acceptor::reuse_address(true), error);
-  if (!error) impl->acceptor.bind(endpoint, error);
-  if (!error) impl->acceptor.listen(asio::socket_base::max_listen_connections, error);
-  if (error) {
-    return absl::UnavailableError(
-        fmt::format("cannot listen on {}:{}: {}", impl->options.bind_address, impl->options.port, error.message()));
-  }
-  impl->port = impl->acceptor.local_endpoint().port();
-  impl->accept();
-  Impl* raw = impl.get();
-  impl->thread = std::thread([raw] { raw->io.run(); });
+  impl->links = std::move(*server);
   return std::unique_ptr<WireServer>(new WireServer(std::move(impl)));
 }
 
 WireServer::WireServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-WireServer::~WireServer() {
-  asio::post(impl_->io, [impl = impl_.get()] {
-    boost::system::error_code ignored;
-    impl->acceptor.close(ignored);
-    impl->io.stop();
-  });
-  impl_->thread.join();
-  impl_->connections.clear();
-}
+WireServer::~WireServer() = default;
 
-uint16_t WireServer::port() const { return impl_->port; }
+uint16_t WireServer::port() const { return impl_->links->port(); }
 
-std::vector<std::string> WireServer::log() const {
-  std::lock_guard<std::mutex> lock(impl_->log_mutex);
-  return impl_->log_lines;
-}
+std::vector<std::string> WireServer::log() const { return impl_->links->log(); }
 
-uint64_t WireServer::authenticated() const { return impl_->authenticated.load(); }
+uint64_t WireServer::authenticated() const { return impl_->links->authenticated(); }
 
 // ---- The client ------------------------------------------------------------------------------
 

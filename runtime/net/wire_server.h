@@ -11,7 +11,8 @@
 //   absl::StatusOr<WireClient> client = WireClient::connect("127.0.0.1", server.port(), token, {.role = "driver"});
 //   absl::StatusOr<std::string> reply = client->request("ping");
 //
-// The server owns one thread (its io_context); the handler runs there, one frame at a time.
+// The server is a LinkServer (runtime/net/link.h) answering each frame; it owns one thread, and
+// the handler runs there, one frame at a time.
 // WireClient is blocking and thread-compatible (one per thread).
 #pragma once
 
