@@ -44,6 +44,7 @@ ThreadsPlatform::~ThreadsPlatform() {
   // No pool thread runs now: this thread owns every strand. Kill everyone first (untraced: the
   // run is over), so that code running while fibers unwind finds every process dead and its
   // sends, spawns and timers dropped.
+  std::erase(state_->processes, nullptr);  // ids start_process_as skipped
   for (auto& process : state_->processes) {
     std::lock_guard lock(process->mutex);
     process->alive.store(false, std::memory_order_release);
@@ -72,6 +73,11 @@ std::vector<NodeInfo> ThreadsPlatform::nodes() const { return state_->nodes; }
 
 absl::StatusOr<ProcessId> ThreadsPlatform::start_process(NodeId node, std::string name,
                                                          std::unique_ptr<ProcessHost> host) {
+  return start_process_as(ProcessId{}, node, std::move(name), std::move(host));
+}
+
+absl::StatusOr<ProcessId> ThreadsPlatform::start_process_as(ProcessId id, NodeId node, std::string name,
+                                                            std::unique_ptr<ProcessHost> host) {
   assert(host != nullptr);
   if (node.value >= state_->nodes.size()) {
     return absl::NotFoundError(fmt::format("no node {} (the platform has {})", node, state_->nodes.size()));
@@ -87,10 +93,19 @@ absl::StatusOr<ProcessId> ThreadsPlatform::start_process(NodeId node, std::strin
   p.scheduled = true;
   {
     std::unique_lock lock(state_->processes_mutex);
-    p.id = ProcessId{static_cast<uint32_t>(state_->processes.size() + 1)};
+    std::vector<std::unique_ptr<ProcessStrand>>& processes = state_->processes;
+    if (!id.valid()) id = ProcessId{static_cast<uint32_t>(processes.size() + 1)};
+    if (id.value <= processes.size() && processes[id.value - 1] != nullptr) {
+      return absl::AlreadyExistsError(fmt::format("process {} exists already", id));
+    }
+    if (id.value > kProcessIdMax) {
+      return absl::InvalidArgumentError(fmt::format("process id {} exceeds the limit of {}", id.value, kProcessIdMax));
+    }
+    if (id.value > processes.size()) processes.resize(id.value);
+    p.id = id;
     p.rng = state_->root_rng.fork(kStreamProcessBase + p.id.value);
     p.callback_context = {.platform = this, .node = node, .process = p.id, .host = p.host.get(), .fiber = {}};
-    state_->processes.push_back(std::move(process));
+    processes[id.value - 1] = std::move(process);
   }
   state_->record({.kind = TraceKind::kProcessStart, .node = node, .process = p.id, .detail = p.name});
   state_->ready.push_back(&p);

@@ -147,6 +147,13 @@ class ThreadsPlatform final : public Platform {
   std::vector<NodeInfo> nodes() const override;
   absl::StatusOr<ProcessId> start_process(NodeId node, std::string name,
                                           std::unique_ptr<ProcessHost> host) override;
+  // The same with the id chosen by the caller, for a platform that numbers processes across a
+  // cluster of OS processes (runtime/cluster): each OS process hosts a few of them under their
+  // cluster-wide ids, and start_process then continues after the highest. AlreadyExists if `id`
+  // is taken; InvalidArgument past kProcessIdMax (the table is indexed by id).
+  absl::StatusOr<ProcessId> start_process_as(ProcessId id, NodeId node, std::string name,
+                                             std::unique_ptr<ProcessHost> host);
+  static constexpr uint32_t kProcessIdMax = 1u << 24;
   // From one of the process's own fibers, does not return (see the death rules above).
   void kill_process(ProcessId process, std::string_view why) override;
   void watch_process(ProcessId watcher, ProcessId target) override;

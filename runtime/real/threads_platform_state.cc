@@ -162,7 +162,7 @@ std::string ThreadsPlatform::State::wait_report() {
   {
     std::shared_lock lock(processes_mutex);
     for (auto& process : processes) {
-      if (process->alive.load(std::memory_order_acquire)) live.push_back(process.get());
+      if (process != nullptr && process->alive.load(std::memory_order_acquire)) live.push_back(process.get());
     }
   }
   std::string report;

@@ -91,6 +91,34 @@ TEST(ThreadsPlatform, TwoProcessesPingPongEveryMessageInOrder) {
   EXPECT_FALSE(b_message_before_start);
 }
 
+// The cluster platform places processes under cluster-wide ids (runtime/cluster).
+TEST(ThreadsPlatform, ProcessesStartedUnderChosenIdsTalkAndTheNextFreeIdFollowsThem) {
+  ThreadsPlatform platform(four_threads());
+  std::atomic<uint32_t> pong_from{0};
+  absl::StatusOr<ProcessId> nine = platform.start_process_as(
+      ProcessId{9}, NodeId{0}, "nine", host([&](ProcessId from, std::string payload) {
+        EXPECT_EQ(payload, "ping");
+        platform.send(here().process, from, "pong");
+      }));
+  ASSERT_TRUE(nine.ok()) << nine.status();
+  EXPECT_EQ(nine->value, 9u);
+  absl::StatusOr<ProcessId> five = platform.start_process_as(
+      ProcessId{5}, NodeId{0}, "five", host([&](ProcessId from, std::string payload) {
+        EXPECT_EQ(payload, "pong");
+        pong_from = from.value;
+        platform.stop();
+      }, [&] { platform.send(here().process, ProcessId{9}, "ping"); }));
+  ASSERT_TRUE(five.ok()) << five.status();
+  absl::StatusOr<ProcessId> again = platform.start_process_as(ProcessId{5}, NodeId{0}, "again", host());
+  EXPECT_EQ(again.status().message(), "process p5 exists already");
+  absl::StatusOr<ProcessId> too_big = platform.start_process_as(ProcessId{ThreadsPlatform::kProcessIdMax + 1},
+                                                                NodeId{0}, "big", host());
+  EXPECT_EQ(too_big.status().message(), "process id 16777217 exceeds the limit of 16777216");
+  EXPECT_EQ(start(platform, host()).value, 10u);
+  run_until_stopped(platform);
+  EXPECT_EQ(pong_from, 9u);
+}
+
 TEST(ThreadsPlatform, ParkedFiberResumesWhenAMessageHandlerOfItsProcessUnparksIt) {
   ThreadsPlatform platform(four_threads());
   // Strand-owned by `waiter`: its fiber and its handler never run at once.
