@@ -63,8 +63,9 @@ struct ChildOptions {
   std::string output_path;
   // PR_SET_PDEATHSIG(SIGKILL): the child is killed when the parent dies. Caveat: Linux sends it
   // when the THREAD that forked the child ends, not the process, so spawn from a thread that lives
-  // as long as the children should (the main thread, or a long-lived supervisor thread). If the
-  // parent is already gone when the child sets it, the child _exits(127) at once instead.
+  // as long as the children should (the main thread, or a long-lived supervisor thread;
+  // ChildWatcher::spawn forks on such a thread for you). If the parent is already gone when the
+  // child sets it, the child _exits(127) at once instead.
   bool die_with_parent = true;
 };
 
