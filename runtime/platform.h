@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -109,6 +110,11 @@ class ProcessHost {
   // asked (Platform::watch_node_failures), after the failure-detection delay. Called in this
   // process's context. Must not block.
   virtual void on_node_down(NodeId node) {}
+
+  // How another OS process rebuilds this process (the cluster platform starts each worker in an
+  // OS process of its own, runtime/cluster): bytes from which that process's runtime constructs
+  // an equal host, or nullopt for a process that cannot move (the directory, a driver).
+  virtual std::optional<std::string> boot_image() const { return std::nullopt; }
 
   // Lines about this process's state to add to wait and deadlock reports, each "  ...\n" (the
   // directory lists its pending actors and placement groups with their reasons), or "". Called

@@ -12,6 +12,10 @@
 #include "absl/status/status.h"
 #include "fmt/format.h"
 #include "runtime/core/cluster.h"
+#include "runtime/cluster/cluster_main.h"
+#include "runtime/cluster/cluster_platform.h"
+#include "runtime/cluster/local_cluster.h"
+#include "runtime/net/link.h"
 #include "runtime/real/threads_platform.h"
 #include "sim/sim_run.h"
 
@@ -77,6 +81,56 @@ PlatformResult run_on_threads(const Scenario& scenario, const RunOptions& option
   return result;
 }
 
+// A run on a real cluster: a local one of the scenario's shape (or the one at
+// options.cluster_address), this process as its driver. The same real-time deadline as on threads.
+PlatformResult run_on_cluster(const Scenario& scenario, const RunOptions& options, Trace& trace,
+                              absl::AnyInvocable<void(System&)> driver) {
+  const Nanos deadline = kThreadsDeadlineFactor * scenario.deadline_ns;
+  std::unique_ptr<cluster::LocalCluster> local;
+  std::string host;
+  uint16_t port = 0;
+  std::string token = options.cluster_token;
+  if (options.cluster_address.empty()) {
+    cluster::LocalClusterOptions cluster_options{.log_path = options.cluster_log};
+    for (const sim::NodeOptions& node : scenario.cluster.nodes) {
+      cluster_options.nodes.push_back({.name = node.name, .cpus = node.cpus, .memory_bytes = node.memory_bytes,
+                                       .gpus = node.gpus, .gpu_memory_bytes = node.gpu_memory_bytes,
+                                       .gpu_flops = node.gpu_flops,
+                                       .gpu_bandwidth_bytes_per_s = node.gpu_bandwidth_bytes_per_s});
+    }
+    absl::StatusOr<std::unique_ptr<cluster::LocalCluster>> started = cluster::LocalCluster::start(cluster_options);
+    if (!started.ok()) {
+      return {.status = absl::UnavailableError(fmt::format("cannot start a local cluster: {}",
+                                                           std::string(started.status().message())))};
+    }
+    local = std::move(*started);
+    host = local->host();
+    port = local->port();
+    token = local->token();
+  } else if (absl::Status parsed = net::parse_address(options.cluster_address, &host, &port); !parsed.ok()) {
+    return {.status = parsed};
+  }
+  const size_t min_nodes = local != nullptr ? scenario.cluster.nodes.size() : 1;
+  absl::StatusOr<std::unique_ptr<cluster::ClusterPlatform>> platform = cluster::ClusterPlatform::join_as_driver(
+      {.host = host, .port = port, .token = token, .seed = options.seed, .trace = &trace, .deadline = deadline},
+      cluster::self_executable(), min_nodes, 10 * kSecond);
+  if (!platform.ok()) {
+    return {.status = absl::UnavailableError(
+                fmt::format("cannot join the cluster: {}", std::string(platform.status().message())))};
+  }
+  PlatformResult result;
+  result.status = cluster::run_cluster_driver(**platform, std::move(driver));
+  result.time = (*platform)->now();
+  if (absl::IsDeadlineExceeded(result.status)) {
+    result.status = absl::DeadlineExceededError(fmt::format(
+        "liveness: {} did not finish within {} of real time on the cluster platform ({} x its deadline); still "
+        "waiting:\n{}", scenario.name, sim::format_sim_duration(deadline), kThreadsDeadlineFactor,
+        (*platform)->local().wait_report()));
+  }
+  platform->reset();  // the driver disconnects first: its actors die with it
+  return result;
+}
+
 std::vector<std::string> sorted(const std::set<std::string, std::less<>>& names) {
   return {names.begin(), names.end()};
 }
@@ -91,13 +145,15 @@ bool same_event(const TraceEvent& a, const TraceEvent& b) {
 absl::StatusOr<PlatformKind> parse_platform(std::string_view name) {
   if (name == "sim") return PlatformKind::kSim;
   if (name == "threads") return PlatformKind::kThreads;
-  return absl::InvalidArgumentError(fmt::format("unknown platform '{}' (expected sim or threads)", name));
+  if (name == "cluster") return PlatformKind::kCluster;
+  return absl::InvalidArgumentError(fmt::format("unknown platform '{}' (expected sim, threads or cluster)", name));
 }
 
 std::string_view platform_name(PlatformKind kind) {
   switch (kind) {
     case PlatformKind::kSim: return "sim";
     case PlatformKind::kThreads: return "threads";
+    case PlatformKind::kCluster: return "cluster";
   }
   return "?";
 }
@@ -121,8 +177,10 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options) {
   };
   const WallClock::time_point start = WallClock::now();
   std::vector<std::string> realized;
-  PlatformResult result = on_sim ? run_on_sim(scenario, options, trace, std::move(driver), std::move(plan), &realized)
-                                 : run_on_threads(scenario, options, trace, std::move(driver));
+  PlatformResult result =
+      on_sim ? run_on_sim(scenario, options, trace, std::move(driver), std::move(plan), &realized)
+      : options.platform == PlatformKind::kCluster ? run_on_cluster(scenario, options, trace, std::move(driver))
+                                                   : run_on_threads(scenario, options, trace, std::move(driver));
 
   RunOutcome outcome;
   outcome.faults = std::move(realized);

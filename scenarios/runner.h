@@ -31,9 +31,9 @@
 
 namespace troupe::scenarios {
 
-enum class PlatformKind { kSim, kThreads };
+enum class PlatformKind { kSim, kThreads, kCluster };
 
-// "sim" or "threads"; anything else is InvalidArgument naming the choices.
+// "sim", "threads" or "cluster"; anything else is InvalidArgument naming the choices.
 absl::StatusOr<PlatformKind> parse_platform(std::string_view name);
 std::string_view platform_name(PlatformKind kind);
 
@@ -50,6 +50,12 @@ struct RunOptions {
   faults::FaultSelection faults;
   std::optional<faults::FaultPlan> plan;
   std::string plan_path;
+  // Cluster only: the cluster to drive ("HOST:PORT") and its token; empty: start a local cluster of
+  // the scenario's shape for the run (one head, a node daemon per further node) and stop it after.
+  std::string cluster_address;
+  std::string cluster_token;
+  // Cluster only: where the local cluster's daemons and workers write their logs; empty: stderr.
+  std::string cluster_log;
   // Receives every event of the run (add sinks to it to export); nullptr keeps only the hash.
   // Must not have been finished. run_scenario does not call finish() on it.
   Trace* trace = nullptr;

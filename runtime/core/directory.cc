@@ -230,6 +230,12 @@ void Directory::refresh_liveness() {
     nodes_[i].info.rebooting = current[i].rebooting;
     nodes_[i].info.gpu_lost = current[i].gpu_lost;  // a lost GPU is given to no one until a reboot
   }
+  // Nodes that joined since (a real cluster's `troupe node`; the simulator's nodes are fixed).
+  for (size_t i = nodes_.size(); i < current.size(); ++i) {
+    const NodeInfo& info = current[i];
+    nodes_.push_back({.info = info, .free_cpus = info.cpus, .free_memory = info.memory_bytes,
+                      .gpu_free = std::vector<int32_t>(static_cast<size_t>(std::max(info.gpus, 0)), wire::kGpuUnits)});
+  }
 }
 
 bool Directory::try_place(ActorRecord& actor) {

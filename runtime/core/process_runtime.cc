@@ -40,6 +40,11 @@ ProcessRuntime::~ProcessRuntime() {
   if (hosted_ && hosted_->object != nullptr) hosted_->info->destroy(hosted_->object);
 }
 
+std::optional<std::string> ProcessRuntime::boot_image() const {
+  if (!hosted_) return std::nullopt;
+  return wire::encode(hosted_->spec);
+}
+
 std::optional<std::string> ProcessRuntime::env(const std::string& name) const {
   if (!hosted_) return std::nullopt;
   if (name == "CUDA_VISIBLE_DEVICES") {  // the runtime's, from the actor's GPUs (Ray's rule)

@@ -62,6 +62,8 @@ class ProcessRuntime final : public ProcessHost, public detail::Runtime {
   void on_process_exit(ProcessId process, std::string_view why) override;
   std::string describe_wait(const WaitReason& reason) override;
   std::string describe_fiber(FiberId fiber) override;
+  // A worker's boot bytes (its actor's wire::ActorSpec); nullopt for a driver.
+  std::optional<std::string> boot_image() const override;
 
   // detail::Runtime.
   Platform& platform() override { return platform_; }

@@ -98,8 +98,18 @@ class SocketLink final : public Link {
     }
   }
 
+  // Graceful: what was sent before goes out first.
   void close() override {
-    asio::dispatch(io_, [self = self()] { self->finish("closed by this side"); });
+    asio::dispatch(io_, [self = self()] {
+      {
+        std::lock_guard lock(self->out_mutex_);
+        if (self->write_scheduled_) {
+          self->close_when_flushed_ = true;
+          return;
+        }
+      }
+      self->finish("closed by this side");
+    });
   }
 
   void refuse(std::string why) override {
@@ -224,6 +234,9 @@ class SocketLink final : public Link {
       std::lock_guard lock(out_mutex_);
       if (closed_ || pending_.empty()) {
         write_scheduled_ = false;
+        if (close_when_flushed_ && !closed_) {
+          asio::post(io_, [self = self()] { self->finish("closed by this side"); });
+        }
         return;
       }
       writing_.swap(pending_);
@@ -299,6 +312,7 @@ class SocketLink final : public Link {
   std::mutex out_mutex_;
   std::string pending_;           // guarded by out_mutex_: framed bytes not yet handed to a write
   bool write_scheduled_ = false;  // guarded by out_mutex_: a flush is posted or a write in flight
+  bool close_when_flushed_ = false;  // guarded by out_mutex_: close() came while writing
   std::string writing_;           // io thread: the bytes of the write in flight
 
   friend absl::StatusOr<LinkPtr> connect_link(IoThread&, const std::string&, uint16_t, const std::string&,

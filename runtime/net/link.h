@@ -58,7 +58,8 @@ class Link : public std::enable_shared_from_this<Link> {
   virtual ~Link() = default;
   // Queues `payload` as one frame. Dropped once the link is closed. Any thread.
   virtual void send(std::string payload) = 0;
-  // Ends the link (on_close follows, with "closed by this side"). Any thread; idempotent.
+  // Ends the link once every frame sent before has been written (on_close follows, with "closed
+  // by this side"). Any thread; idempotent.
   virtual void close() = 0;
   // Ends the link because the peer misbehaved: the server logs "refused ADDR:PORT: why". Any thread.
   virtual void refuse(std::string why) = 0;
@@ -71,8 +72,8 @@ class Link : public std::enable_shared_from_this<Link> {
   std::shared_ptr<void> user_data;
 };
 
-// An io_context with its own thread, for client links. The destructor closes every link on it and
-// joins the thread.
+// An io_context with its own thread, for client links. The destructor stops the thread; a link
+// made on it must not be used or destroyed after that (drop every LinkPtr to it first).
 class IoThread {
  public:
   explicit IoThread(std::string name = "troupe-io");

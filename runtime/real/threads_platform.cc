@@ -67,6 +67,10 @@ ThreadsPlatform::~ThreadsPlatform() {
   state_->processes.clear();
 }
 
+bool ThreadsPlatform::owns(const ExecutionContext* context) const {
+  return context != nullptr && context->platform == state_->context_platform();
+}
+
 Nanos ThreadsPlatform::now() const { return state_->now(); }
 
 std::vector<NodeInfo> ThreadsPlatform::nodes() const { return state_->nodes; }
@@ -104,7 +108,7 @@ absl::StatusOr<ProcessId> ThreadsPlatform::start_process_as(ProcessId id, NodeId
     if (id.value > processes.size()) processes.resize(id.value);
     p.id = id;
     p.rng = state_->root_rng.fork(kStreamProcessBase + p.id.value);
-    p.callback_context = {.platform = this, .node = node, .process = p.id, .host = p.host.get(), .fiber = {}};
+    p.callback_context = {.platform = state_->context_platform(), .node = node, .process = p.id, .host = p.host.get(), .fiber = {}};
     processes[id.value - 1] = std::move(process);
   }
   state_->record({.kind = TraceKind::kProcessStart, .node = node, .process = p.id, .detail = p.name});
@@ -122,7 +126,7 @@ void ThreadsPlatform::kill_process(ProcessId id, std::string_view why) {
   if (process == nullptr) return;
   state_->mark_dead(*process, why);
   ExecutionContext* context = ExecutionContext::current();
-  bool on_own_fiber = context != nullptr && context->platform == this && context->process == id &&
+  bool on_own_fiber = owns(context) && context->process == id &&
                       context->fiber.valid();
   if (!on_own_fiber || process->reaping) return;  // while unwinding, there is nothing left to do
   // On a lane the fiber must hold the turn (its lane thread then unwinds it); a fiber that a lane
@@ -179,7 +183,7 @@ void ThreadsPlatform::park(const WaitReason& reason) {
 
 void ThreadsPlatform::unpark(FiberId fiber) {
   ExecutionContext* context = ExecutionContext::current();
-  assert(context != nullptr && context->platform == this && "unpark() outside a process of this platform");
+  assert(owns(context) && "unpark() outside a process of this platform");
   ProcessStrand* process = state_->find(context->process);
   assert(process != nullptr);
   auto it = process->fibers.find(fiber);
@@ -248,9 +252,19 @@ void ThreadsPlatform::send(ProcessId from, ProcessId to, std::string payload, Ch
   }
 }
 
+bool ThreadsPlatform::run_in(ProcessId id, absl::AnyInvocable<void()> callback) {
+  ProcessStrand* process = state_->find(id);
+  return process != nullptr && state_->post(*process, {.kind = WorkItem::Kind::kCallback, .body = std::move(callback)});
+}
+
+ProcessHost* ThreadsPlatform::host_of(ProcessId id) {
+  ProcessStrand* process = state_->find(id);
+  return process != nullptr ? process->host.get() : nullptr;
+}
+
 uint64_t ThreadsPlatform::random_u64() {
   ExecutionContext* context = ExecutionContext::current();
-  if (context != nullptr && context->platform == this && context->process.valid()) {
+  if (owns(context) && context->process.valid()) {
     // Only the process's own strand runs with its context installed: no lock needed.
     ProcessStrand* process = state_->find(context->process);
     assert(process != nullptr);
@@ -262,7 +276,7 @@ uint64_t ThreadsPlatform::random_u64() {
 
 absl::Status ThreadsPlatform::run() {
   ExecutionContext* context = ExecutionContext::current();
-  assert((context == nullptr || context->platform != this) && "run() called from a pool thread");
+  assert(!owns(context) && "run() called from a pool thread");
   (void)context;
   {
     std::lock_guard lock(state_->run_mutex);

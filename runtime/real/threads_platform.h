@@ -125,6 +125,10 @@ struct ThreadsPlatformOptions {
   // time in 4; runtime/buggify_sites.h), drawn from `seed`, which the constructor logs to stderr
   // and to the trace. Off (the default): buggify() is always false.
   bool chaos = false;
+  // The platform code running here sees as ExecutionContext::platform (troupe::storage, sleep,
+  // gpu and friends reach the platform through it): a platform wrapping this one (the cluster
+  // platform, runtime/cluster), or null for this one. Must outlive this platform's processes.
+  Platform* context_platform = nullptr;
   // Liveness: once this much real time has passed since the platform started, run() stops the
   // pool and returns DeadlineExceeded listing what every fiber of a live process waits for (the
   // simulator's report). The threads platform cannot see a deadlock, so a run that one ends
@@ -154,6 +158,12 @@ class ThreadsPlatform final : public Platform {
   absl::StatusOr<ProcessId> start_process_as(ProcessId id, NodeId node, std::string name,
                                              std::unique_ptr<ProcessHost> host);
   static constexpr uint32_t kProcessIdMax = 1u << 24;
+  // Runs `callback` in `process`'s context (not on a fiber), after the work queued there now;
+  // false (and dropped) if the process is dead or unknown. Any thread. The cluster platform
+  // delivers what arrives from other OS processes (exit and node notices) this way.
+  bool run_in(ProcessId process, absl::AnyInvocable<void()> callback);
+  // The host of a process of this platform (alive or a tombstone), or nullptr.
+  ProcessHost* host_of(ProcessId process);
   // From one of the process's own fibers, does not return (see the death rules above).
   void kill_process(ProcessId process, std::string_view why) override;
   void watch_process(ProcessId watcher, ProcessId target) override;
@@ -197,6 +207,8 @@ class ThreadsPlatform final : public Platform {
   int64_t gpu_used_bytes(NodeId node, uint32_t device) const;
 
  private:
+  // Whether `context` belongs to this platform (its platform is this or options.context_platform).
+  bool owns(const ExecutionContext* context) const;
   struct State;
   struct Chaos;  // the buggify sites under their lock (threads_platform.cc)
   std::unique_ptr<StorageService> storage_;  // outlives state_: unwinding fibers may still use it

@@ -21,7 +21,7 @@ void ThreadsPlatform::bind_gpus(ProcessId process, std::vector<uint32_t> devices
 
 absl::Status ThreadsPlatform::gpu_run(uint32_t device, const gpu::Work& work, absl::FunctionRef<void()>* kernel) {
   ExecutionContext* context = ExecutionContext::current();
-  assert(context != nullptr && context->platform == this && context->fiber.valid() && "gpu_run() outside a fiber");
+  assert(owns(context) && context->fiber.valid() && "gpu_run() outside a fiber");
   if (absl::Status bound = gpus_->check(context->process, device); !bound.ok()) return bound;
   absl::StatusOr<Nanos> exclusive = gpu_exclusive_ns(work, state_->nodes[context->node.value]);
   if (!exclusive.ok()) return exclusive.status();
@@ -40,7 +40,7 @@ absl::Status ThreadsPlatform::gpu_run(uint32_t device, const gpu::Work& work, ab
 
 absl::StatusOr<uint64_t> ThreadsPlatform::gpu_alloc(uint32_t device, int64_t bytes) {
   ExecutionContext* context = ExecutionContext::current();
-  assert(context != nullptr && context->platform == this && "gpu_alloc() outside this platform");
+  assert(owns(context) && "gpu_alloc() outside this platform");
   absl::StatusOr<uint64_t> allocation = gpus_->alloc(context->process, device, bytes);
   if (allocation.status().code() == absl::StatusCode::kResourceExhausted) {
     trace({.kind = TraceKind::kGpu, .detail = fmt::format("out of memory: {}", allocation.status().message())});

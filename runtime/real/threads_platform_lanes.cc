@@ -32,7 +32,7 @@ FiberSlot& lane_slot(ProcessStrand& process, FiberId fiber) {
 
 void ThreadsPlatform::run_parallel(int pool, int lanes, absl::FunctionRef<void()> body) {
   ExecutionContext* context = ExecutionContext::current();
-  assert(context != nullptr && context->platform == this && context->fiber.valid() &&
+  assert(owns(context) && context->fiber.valid() &&
          "run_parallel() outside a fiber of this platform");
   assert(!context->parallel && lanes >= 1 && "run_parallel() nested, or without lanes");
   ProcessStrand* process = nullptr;
@@ -67,7 +67,7 @@ void ThreadsPlatform::run_parallel(int pool, int lanes, absl::FunctionRef<void()
 
 void ThreadsPlatform::enter_turn() {
   ExecutionContext* context = ExecutionContext::current();
-  assert(context != nullptr && context->platform == this && context->parallel && "enter_turn() outside a lane");
+  assert(owns(context) && context->parallel && "enter_turn() outside a lane");
   ProcessStrand* process = state_->find(context->process);
   assert(process != nullptr);
   process->gate.acquire();
@@ -79,7 +79,7 @@ void ThreadsPlatform::enter_turn() {
 
 void ThreadsPlatform::leave_turn() {
   ExecutionContext* context = ExecutionContext::current();
-  assert(context != nullptr && context->platform == this && !context->parallel && "leave_turn() without the turn");
+  assert(owns(context) && !context->parallel && "leave_turn() without the turn");
   ProcessStrand* process = state_->find(context->process);
   assert(process != nullptr);
   FiberSlot& slot = lane_slot(*process, context->fiber);

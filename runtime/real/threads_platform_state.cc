@@ -120,7 +120,7 @@ void ThreadsPlatform::State::crash(ProcessStrand& process, const std::exception_
 FiberSlot* ThreadsPlatform::State::current_slot(ProcessStrand** process) {
   ExecutionContext* context = ExecutionContext::current();
   assert(context != nullptr && "not on a fiber (no execution context)");
-  assert(context->platform == platform && "on a fiber of another platform");
+  assert(context->platform == context_platform() && "on a fiber of another platform");
   assert(context->fiber.valid() && "in a callback, not on a fiber");
   *process = find(context->process);
   assert(*process != nullptr);
@@ -198,7 +198,7 @@ void ThreadsPlatform::State::record(TraceEvent event) {
   if (event.time == 0) event.time = now();
   if (!event.process.valid()) {
     ExecutionContext* context = ExecutionContext::current();
-    if (context != nullptr && context->platform == platform) {
+    if (context != nullptr && context->platform == context_platform()) {
       event.process = context->process;
       event.node = context->node;
     }

@@ -83,6 +83,10 @@ struct ThreadsPlatform::State {
   // (takes each gated process's gate to read its fibers).
   std::string wait_report();
 
+  // What ExecutionContext::platform is for this platform's code (options.context_platform or it).
+  Platform* context_platform() const {
+    return options.context_platform != nullptr ? options.context_platform : static_cast<Platform*>(platform);
+  }
   // Nanoseconds since construction, on the steady clock.
   Nanos now() const;
   bool tracing() const { return options.trace != nullptr; }

@@ -117,7 +117,7 @@ void ThreadsPlatform::State::start_fiber(ProcessStrand& process, WorkItem& item)
   };
   auto slot = std::make_unique<FiberSlot>();
   slot->id = item.fiber;
-  slot->context = {.platform = platform, .node = process.node, .process = process.id,
+  slot->context = {.platform = context_platform(), .node = process.node, .process = process.id,
                    .host = process.host.get(), .fiber = item.fiber};
   slot->fiber = std::make_unique<Fiber>(stacks, std::move(item.name), std::move(body));
   FiberSlot& ref = *slot;

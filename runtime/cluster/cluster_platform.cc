@@ -1,0 +1,450 @@
+// ClusterPlatform: the parts every role shares (the local platform, sends, watches, the member's
+// link and storage). The head's routing is in head_router.cc.
+#include "runtime/cluster/cluster_platform.h"
+
+#include <cassert>
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <thread>
+
+#include "fmt/format.h"
+#include "runtime/cluster/cluster_platform_impl.h"
+
+namespace troupe::cluster {
+
+namespace {
+
+std::vector<ThreadsNodeOptions> local_nodes(NodeId node, const NodeInfo& info) {
+  // The local platform numbers nodes from 0; only this OS process's own node is ever used there.
+  std::vector<ThreadsNodeOptions> nodes(node.value + 1, ThreadsNodeOptions{.name = "(remote)", .cpus = 0});
+  nodes[node.value] = {.name = info.name, .cpus = info.cpus, .memory_bytes = info.memory_bytes, .gpus = info.gpus,
+                       .gpu_memory_bytes = info.gpu_memory_bytes, .gpu_flops = info.gpu_flops,
+                       .gpu_bandwidth_bytes_per_s = info.gpu_bandwidth_bytes_per_s};
+  return nodes;
+}
+
+}  // namespace
+
+// ---- The member's store: the head's, over the link ----------------------------------------------
+
+class RemoteStore final : public StorageService {
+ public:
+  explicit RemoteStore(ClusterPlatform::Impl& impl) : impl_(impl) {}
+  using StorageService::get;
+  using StorageService::put;
+  using StorageService::remove;
+
+  absl::Status put(std::string_view key, std::string value, StorageOperationOptions options) override {
+    if (absl::Status valid = validate_storage_key(key); !valid.ok()) return valid;
+    if (absl::Status valid = validate_storage_value(key, value); !valid.ok()) return valid;
+    return call({.op = Storage::kPut, .key = std::string(key), .value = std::move(value), .fence = options.fence})
+        .status;
+  }
+  absl::StatusOr<std::optional<std::string>> get(std::string_view key, StorageOperationOptions options) override {
+    if (absl::Status valid = validate_storage_key(key); !valid.ok()) return valid;
+    Result result = call({.op = Storage::kGet, .key = std::string(key), .fence = options.fence});
+    if (!result.status.ok()) return result.status;
+    return result.value;
+  }
+  absl::Status remove(std::string_view key, StorageOperationOptions options) override {
+    if (absl::Status valid = validate_storage_key(key); !valid.ok()) return valid;
+    return call({.op = Storage::kRemove, .key = std::string(key), .fence = options.fence}).status;
+  }
+
+ private:
+  struct Result {
+    absl::Status status;
+    std::optional<std::string> value;
+  };
+  // Blocks this pool thread (not the fiber: like the file store's I/O) until the head answers.
+  Result call(Storage request) {
+    std::future<StorageReply> reply = impl_.storage_request(std::move(request));
+    if (reply.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      return {.status = absl::UnavailableError("the head did not answer a storage request within 30 s")};
+    }
+    StorageReply answer = reply.get();
+    if (answer.code != 0) {
+      return {.status = absl::Status(static_cast<absl::StatusCode>(answer.code), answer.message)};
+    }
+    return {.status = absl::OkStatus(), .value = answer.found ? std::optional<std::string>(std::move(answer.value))
+                                                              : std::nullopt};
+  }
+  ClusterPlatform::Impl& impl_;
+};
+
+// ---- Impl: shared -------------------------------------------------------------------------------
+
+ClusterPlatform::Impl::Impl(Role r) : role(r) {}
+
+ClusterPlatform::Impl::~Impl() = default;
+
+void ClusterPlatform::Impl::make_local(ThreadsPlatformOptions options) {
+  assert(self != nullptr);
+  options.context_platform = self;  // troupe::storage and the rest reach the cluster's services
+  local = std::make_unique<ThreadsPlatform>(std::move(options));
+}
+
+bool ClusterPlatform::Impl::is_local(ProcessId process) {
+  std::lock_guard lock(mutex);
+  return local_processes.contains(process.value);
+}
+
+void ClusterPlatform::Impl::tell_exit(ProcessId watcher, ProcessId target, std::string why) {
+  local->run_in(watcher, [this, watcher, target, why = std::move(why)] {
+    if (ProcessHost* host = local->host_of(watcher)) host->on_process_exit(target, why);
+  });
+}
+
+// ---- Impl: members ------------------------------------------------------------------------------
+
+void ClusterPlatform::Impl::on_member_frame(std::string frame) {
+  absl::StatusOr<Message> message = Message::parse(frame);
+  if (!message.ok()) {
+    std::fputs(fmt::format("troupe: dropping a frame from the head: {}\n", message.status().message()).c_str(), stderr);
+    return;
+  }
+  switch (message->kind()) {
+    case Kind::kAccepted: {
+      absl::StatusOr<Accepted> accepted = message->body<Accepted>();
+      if (!accepted.ok()) break;
+      {
+        std::lock_guard lock(mutex);
+        node_snapshot.clear();
+        for (const WireNode& node : accepted->nodes) node_snapshot.push_back(from_wire(node));
+      }
+      if (accepted_promise != nullptr) {
+        accepted_promise->set_value(*accepted);
+        accepted_promise.reset();
+      }
+      return;
+    }
+    case Kind::kDeliver: {
+      absl::StatusOr<Deliver> deliver = message->body<Deliver>();
+      if (!deliver.ok()) break;
+      {
+        std::lock_guard lock(mutex);
+        if (!local_processes.contains(deliver->to)) {  // not started yet: the head routed it early
+          early.push_back(std::move(*deliver));
+          return;
+        }
+      }
+      local->send(ProcessId{deliver->from}, ProcessId{deliver->to}, std::move(deliver->payload),
+                  static_cast<Channel>(deliver->channel));
+      return;
+    }
+    case Kind::kProcessExited: {
+      absl::StatusOr<ProcessExited> exited = message->body<ProcessExited>();
+      if (!exited.ok()) break;
+      tell_exit(ProcessId{exited->watcher}, ProcessId{exited->target}, std::move(exited->why));
+      return;
+    }
+    case Kind::kNodes: {
+      absl::StatusOr<Nodes> nodes = message->body<Nodes>();
+      if (!nodes.ok()) break;
+      std::lock_guard lock(mutex);
+      node_snapshot.clear();
+      for (const WireNode& node : nodes->nodes) node_snapshot.push_back(from_wire(node));
+      nodes_changed.notify_all();
+      return;
+    }
+    case Kind::kStorageReply: {
+      absl::StatusOr<StorageReply> reply = message->body<StorageReply>();
+      if (!reply.ok()) break;
+      std::shared_ptr<std::promise<StorageReply>> waiter;
+      {
+        std::lock_guard lock(mutex);
+        auto found = storage_waiters.find(reply->request);
+        if (found == storage_waiters.end()) return;
+        waiter = std::move(found->second);
+        storage_waiters.erase(found);
+      }
+      waiter->set_value(std::move(*reply));
+      return;
+    }
+    default:
+      std::fputs(fmt::format("troupe: the head sent an unexpected {} frame\n", kind_name(message->kind())).c_str(),
+                 stderr);
+      return;
+  }
+  std::fputs(fmt::format("troupe: dropping a {} frame from the head that does not decode\n",
+                         kind_name(message->kind())).c_str(), stderr);
+}
+
+void ClusterPlatform::Impl::on_member_closed(const std::string& why) {
+  {
+    std::lock_guard lock(mutex);
+    disconnected = true;
+    disconnect_reason = why;
+    for (auto& [request, waiter] : storage_waiters) {
+      waiter->set_value({.request = request, .code = static_cast<int32_t>(absl::StatusCode::kUnavailable),
+                         .message = fmt::format("lost the connection to the head: {}", why)});
+    }
+    storage_waiters.clear();
+    nodes_changed.notify_all();
+  }
+  if (accepted_promise != nullptr) {
+    accepted_promise->set_exception(std::make_exception_ptr(std::runtime_error(why)));
+    accepted_promise.reset();
+  }
+  if (local != nullptr) local->stop();
+}
+
+std::future<StorageReply> ClusterPlatform::Impl::storage_request(Storage request) {
+  auto waiter = std::make_shared<std::promise<StorageReply>>();
+  std::future<StorageReply> reply = waiter->get_future();
+  {
+    std::lock_guard lock(mutex);
+    if (disconnected) {
+      waiter->set_value({.code = static_cast<int32_t>(absl::StatusCode::kUnavailable),
+                         .message = fmt::format("lost the connection to the head: {}", disconnect_reason)});
+      return reply;
+    }
+    request.request = next_storage_request++;
+    storage_waiters.emplace(request.request, waiter);
+  }
+  link->send(encode_frame_body(Kind::kStorage, request));
+  return reply;
+}
+
+absl::StatusOr<Accepted> ClusterPlatform::Impl::join(const MemberOptions& options, const net::PeerIdentity& identity,
+                                                     std::string registration) {
+  io = std::make_unique<net::IoThread>();
+  accepted_promise = std::make_shared<std::promise<Accepted>>();
+  std::future<Accepted> accepted = accepted_promise->get_future();
+  absl::StatusOr<net::LinkPtr> connected =
+      net::connect_link(*io, options.host, options.port, options.token, identity,
+                        {.on_frame = [this](const net::LinkPtr&, std::string frame) { on_member_frame(std::move(frame)); },
+                         .on_close = [this](const net::LinkPtr&, const std::string& why) { on_member_closed(why); }});
+  if (!connected.ok()) return connected.status();
+  link = *connected;
+  link->send(std::move(registration));
+  if (accepted.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    return absl::DeadlineExceededError("the head did not accept this member within 10 s");
+  }
+  try {
+    return accepted.get();
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(fmt::format("the head closed the connection: {}", e.what()));
+  }
+}
+
+// ---- Factories ----------------------------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<ClusterPlatform>> ClusterPlatform::join_as_driver(MemberOptions options,
+                                                                                 std::string binary, size_t min_nodes,
+                                                                                 Nanos timeout) {
+  std::unique_ptr<ClusterPlatform> platform(new ClusterPlatform(std::make_unique<Impl>(Role::kDriver)));
+  Impl* impl = platform->impl_.get();
+  // The link's handlers may run before make_local: they touch `local` only for Deliver, which the
+  // head sends only after its Accepted (handled without the local platform).
+  absl::StatusOr<Accepted> accepted =
+      impl->join(options, {.role = "driver", .name = fmt::format("pid {}", getpid())},
+                 encode_frame_body(Kind::kRegisterDriver, RegisterDriver{.binary = std::move(binary)}));
+  if (!accepted.ok()) return accepted.status();
+  impl->assigned = ProcessId{accepted->process};
+  NodeInfo head_node = accepted->nodes.empty() ? NodeInfo{.name = "head"} : from_wire(accepted->nodes.front());
+  impl->make_local({.threads = options.threads, .nodes = local_nodes(NodeId{0}, head_node), .seed = options.seed,
+                    .trace = options.trace, .chaos = options.chaos, .deadline = options.deadline});
+  impl->store = std::make_unique<RemoteStore>(*impl);
+  {
+    std::unique_lock lock(impl->mutex);
+    auto enough = [&] {
+      size_t alive = 0;
+      for (const NodeInfo& node : impl->node_snapshot) alive += node.alive ? 1 : 0;
+      return alive >= min_nodes || impl->disconnected;
+    };
+    if (!impl->nodes_changed.wait_for(lock, std::chrono::nanoseconds(timeout), enough)) {
+      return absl::DeadlineExceededError(fmt::format("the cluster has {} nodes, not the {} this run needs, after {:.1f} s",
+                                                     impl->node_snapshot.size(), min_nodes, timeout / 1e9));
+    }
+    if (impl->disconnected) {
+      return absl::UnavailableError(fmt::format("lost the connection to the head: {}", impl->disconnect_reason));
+    }
+  }
+  return platform;
+}
+
+absl::StatusOr<std::unique_ptr<ClusterPlatform>> ClusterPlatform::join_as_worker(MemberOptions options,
+                                                                                 ProcessId process, NodeId node,
+                                                                                 const NodeInfo& node_info) {
+  std::unique_ptr<ClusterPlatform> platform(new ClusterPlatform(std::make_unique<Impl>(Role::kWorker)));
+  Impl* impl = platform->impl_.get();
+  impl->assigned = process;
+  impl->make_local({.threads = options.threads, .nodes = local_nodes(node, node_info), .seed = options.seed,
+                    .trace = options.trace, .chaos = options.chaos, .deadline = options.deadline});
+  impl->store = std::make_unique<RemoteStore>(*impl);
+  absl::StatusOr<Accepted> accepted =
+      impl->join(options, {.role = "worker", .name = fmt::format("{}", process)},
+                 encode_frame_body(Kind::kWorkerReady, WorkerReady{.process = process.value}));
+  if (!accepted.ok()) return accepted.status();
+  return platform;
+}
+
+ClusterPlatform::ClusterPlatform(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->self = this; }
+
+ClusterPlatform::~ClusterPlatform() {
+  if (impl_->role != Role::kHead) disconnect(kSecond);
+  impl_->shutdown();
+}
+
+void ClusterPlatform::Impl::shutdown() {
+  if (head != nullptr) head->stop();
+  // The link threads go first (they deliver into the local platform), then the processes. A link
+  // must not outlive its io thread's context: drop this side's reference first.
+  link.reset();
+  io.reset();
+  if (head != nullptr) head.reset();
+  local.reset();
+}
+
+uint16_t ClusterPlatform::port() const { return impl_->head != nullptr ? impl_->head->port() : 0; }
+
+ProcessId ClusterPlatform::assigned_process() const { return impl_->assigned; }
+
+absl::Status ClusterPlatform::start_local_process(ProcessId process, std::string name,
+                                                  std::unique_ptr<ProcessHost> host) {
+  NodeId node = impl_->role == Role::kWorker ? NodeId{static_cast<uint32_t>(impl_->local->nodes().size() - 1)}
+                                             : NodeId{0};
+  absl::StatusOr<ProcessId> started = impl_->local->start_process_as(process, node, std::move(name), std::move(host));
+  if (!started.ok()) return started.status();
+  std::vector<Deliver> early;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->local_processes.insert(process.value);
+    early.swap(impl_->early);
+  }
+  for (Deliver& deliver : early) {
+    impl_->local->send(ProcessId{deliver.from}, ProcessId{deliver.to}, std::move(deliver.payload),
+                       static_cast<Channel>(deliver.channel));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> ClusterPlatform::refusals() const {
+  return impl_->head != nullptr ? impl_->head->refusals() : std::vector<std::string>{};
+}
+
+size_t ClusterPlatform::live_workers() const { return impl_->head != nullptr ? impl_->head->live_workers() : 0; }
+
+bool ClusterPlatform::disconnected() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->disconnected;
+}
+
+void ClusterPlatform::disconnect(Nanos wait) {
+  if (impl_->link == nullptr) return;
+  impl_->link->close();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(wait);
+  while (!impl_->link->closed() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+// ---- Platform -----------------------------------------------------------------------------------
+
+Nanos ClusterPlatform::now() const { return impl_->local->now(); }
+
+std::vector<NodeInfo> ClusterPlatform::nodes() const {
+  if (impl_->head != nullptr) return impl_->head->nodes();
+  std::lock_guard lock(impl_->mutex);
+  return impl_->node_snapshot;
+}
+
+absl::StatusOr<ProcessId> ClusterPlatform::start_process(NodeId node, std::string name,
+                                                         std::unique_ptr<ProcessHost> host) {
+  if (impl_->head == nullptr) {
+    return absl::FailedPreconditionError("only the head starts processes on a cluster");
+  }
+  return impl_->head->start_process(node, std::move(name), std::move(host));
+}
+
+void ClusterPlatform::kill_process(ProcessId process, std::string_view why) {
+  if (impl_->head != nullptr) {
+    impl_->head->kill(process, why);
+    return;
+  }
+  if (impl_->is_local(process)) {
+    // This OS process's own process ends: the head hears why (in order, before the link closes),
+    // then the OS process exits once run() returns (a worker's main sees disconnected()).
+    impl_->link->send(encode_frame_body(Kind::kProcessEnded, ProcessEnded{.process = process.value, .why = std::string(why)}));
+    impl_->link->close();
+    impl_->local->stop();
+    impl_->local->kill_process(process, why);  // from the process's own fiber: does not return
+    return;
+  }
+  impl_->link->send(encode_frame_body(Kind::kKill, Kill{.process = process.value, .why = std::string(why)}));
+}
+
+void ClusterPlatform::watch_process(ProcessId watcher, ProcessId target) {
+  if (impl_->head != nullptr) {
+    impl_->head->watch(watcher, target);
+    return;
+  }
+  if (impl_->is_local(target)) {
+    impl_->local->watch_process(watcher, target);
+    return;
+  }
+  impl_->link->send(encode_frame_body(Kind::kWatch, Watch{.watcher = watcher.value, .target = target.value}));
+}
+
+void ClusterPlatform::watch_nodes(ProcessId watcher) {
+  if (impl_->head != nullptr) impl_->head->watch_nodes(watcher, /*failures=*/false);
+}
+
+void ClusterPlatform::watch_node_failures(ProcessId watcher) {
+  if (impl_->head != nullptr) impl_->head->watch_nodes(watcher, /*failures=*/true);
+}
+
+void ClusterPlatform::spawn(ProcessId process, std::string name, absl::AnyInvocable<void()> body) {
+  impl_->local->spawn(process, std::move(name), std::move(body));
+}
+void ClusterPlatform::park(const WaitReason& reason) { impl_->local->park(reason); }
+void ClusterPlatform::unpark(FiberId fiber) { impl_->local->unpark(fiber); }
+void ClusterPlatform::yield() { impl_->local->yield(); }
+void ClusterPlatform::run_parallel(int pool, int lanes, absl::FunctionRef<void()> body) {
+  impl_->local->run_parallel(pool, lanes, body);
+}
+void ClusterPlatform::enter_turn() { impl_->local->enter_turn(); }
+void ClusterPlatform::leave_turn() { impl_->local->leave_turn(); }
+TimerId ClusterPlatform::start_timer(ProcessId process, Nanos deadline, absl::AnyInvocable<void()> callback) {
+  return impl_->local->start_timer(process, deadline, std::move(callback));
+}
+void ClusterPlatform::cancel_timer(TimerId timer) { impl_->local->cancel_timer(timer); }
+
+void ClusterPlatform::send(ProcessId from, ProcessId to, std::string payload, Channel channel) {
+  if (impl_->head != nullptr) {
+    impl_->head->route(from, to, std::move(payload), channel);
+    return;
+  }
+  if (impl_->is_local(to)) {
+    impl_->local->send(from, to, std::move(payload), channel);
+    return;
+  }
+  impl_->link->send(encode_frame_body(Kind::kDeliver, Deliver{.from = from.value, .to = to.value,
+                                                              .channel = static_cast<uint8_t>(channel),
+                                                              .payload = std::move(payload)}));
+}
+
+uint64_t ClusterPlatform::random_u64() { return impl_->local->random_u64(); }
+absl::Status ClusterPlatform::run() { return impl_->local->run(); }
+void ClusterPlatform::stop() { impl_->local->stop(); }
+void ClusterPlatform::trace(TraceEvent event) { impl_->local->trace(std::move(event)); }
+StorageService& ClusterPlatform::storage() {
+  return impl_->store != nullptr ? *impl_->store : impl_->local->storage();
+}
+bool ClusterPlatform::buggify(std::string_view site) { return impl_->local->buggify(site); }
+void ClusterPlatform::bind_gpus(ProcessId process, std::vector<uint32_t> devices, int32_t weight) {
+  impl_->local->bind_gpus(process, std::move(devices), weight);
+}
+absl::Status ClusterPlatform::gpu_run(uint32_t device, const gpu::Work& work, absl::FunctionRef<void()>* kernel) {
+  return impl_->local->gpu_run(device, work, kernel);
+}
+absl::StatusOr<uint64_t> ClusterPlatform::gpu_alloc(uint32_t device, int64_t bytes) {
+  return impl_->local->gpu_alloc(device, bytes);
+}
+void ClusterPlatform::gpu_free(uint64_t allocation) { impl_->local->gpu_free(allocation); }
+
+ThreadsPlatform& ClusterPlatform::local() { return *impl_->local; }
+
+}  // namespace troupe::cluster

@@ -1,0 +1,91 @@
+// ClusterPlatform::Impl and the head's router. Internal to runtime/cluster.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "runtime/cluster/cluster_platform.h"
+#include "runtime/cluster/cluster_wire.h"
+#include "runtime/net/link.h"
+
+namespace troupe::cluster {
+
+enum class Role { kHead, kDriver, kWorker };
+
+class Head;
+
+struct ClusterPlatform::Impl {
+  explicit Impl(Role role);
+  ~Impl();
+
+  void make_local(ThreadsPlatformOptions options);
+  bool is_local(ProcessId process);
+  // Runs `watcher`'s on_process_exit(target, why) in its context.
+  void tell_exit(ProcessId watcher, ProcessId target, std::string why);
+  // Destroys the link threads, the head and then the local platform, in that order.
+  void shutdown();
+
+  // Members.
+  absl::StatusOr<Accepted> join(const MemberOptions& options, const net::PeerIdentity& identity,
+                                std::string registration);
+  void on_member_frame(std::string frame);
+  void on_member_closed(const std::string& why);
+  std::future<StorageReply> storage_request(Storage request);
+
+  const Role role;
+  ClusterPlatform* self = nullptr;
+  std::unique_ptr<ThreadsPlatform> local;
+  std::unique_ptr<StorageService> store;  // members: the head's, remotely
+  std::unique_ptr<Head> head;             // the head only
+  ProcessId assigned;
+
+  // Members' link.
+  std::unique_ptr<net::IoThread> io;
+  net::LinkPtr link;
+  std::shared_ptr<std::promise<Accepted>> accepted_promise;  // until the head accepts
+
+  mutable std::mutex mutex;
+  std::condition_variable nodes_changed;
+  std::set<uint32_t> local_processes;      // guarded by mutex
+  std::vector<Deliver> early;              // guarded by mutex: for a local process not started yet
+  std::vector<NodeInfo> node_snapshot;     // guarded by mutex (members)
+  bool disconnected = false;               // guarded by mutex
+  std::string disconnect_reason;           // guarded by mutex
+  uint64_t next_storage_request = 1;       // guarded by mutex
+  std::map<uint64_t, std::shared_ptr<std::promise<StorageReply>>> storage_waiters;  // guarded by mutex
+};
+
+// The head's side: the node table, the routes of every process, watches, heartbeats, the store
+// served to members, and node 0's worker processes. Thread-safe (one mutex).
+class Head {
+ public:
+  static absl::StatusOr<std::unique_ptr<Head>> create(ClusterPlatform::Impl& impl, const HeadOptions& options);
+  ~Head();
+  void stop();
+
+  uint16_t port() const;
+  std::vector<std::string> refusals() const;
+  size_t live_workers() const;
+  std::vector<NodeInfo> nodes() const;
+
+  absl::StatusOr<ProcessId> start_process(NodeId node, std::string name, std::unique_ptr<ProcessHost> host);
+  void kill(ProcessId process, std::string_view why);
+  void watch(ProcessId watcher, ProcessId target);
+  void watch_nodes(ProcessId watcher, bool failures);
+  void route(ProcessId from, ProcessId to, std::string payload, Channel channel);
+
+  struct State;
+
+ private:
+  explicit Head(ClusterPlatform::Impl& impl);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace troupe::cluster
