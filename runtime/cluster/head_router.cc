@@ -173,7 +173,8 @@ absl::StatusOr<std::unique_ptr<Head>> Head::create(ClusterPlatform::Impl& impl, 
   state.nodes.push_back({.info = head_node, .link = nullptr, .heard = SteadyClock::now()});
   state.routes[kDirectoryProcess.value] = {.state = Route::State::kLive, .local = true, .name = "directory"};
   absl::StatusOr<std::unique_ptr<net::LinkServer>> server = net::LinkServer::create(
-      {.bind_address = options.bind_address, .port = options.port, .token = options.token},
+      {.bind_address = options.bind_address, .port = options.port, .token = options.token,
+       .on_log = [](const std::string& line) { std::fputs(fmt::format("troupe head: {}\n", line).c_str(), stderr); }},
       {.on_frame = [&state](const net::LinkPtr& link, std::string frame) { state.on_frame(link, std::move(frame)); },
        .on_close = [&state](const net::LinkPtr& link, const std::string& why) { state.on_close(link, why); }});
   if (!server.ok()) return server.status();

@@ -358,6 +358,7 @@ struct LinkServer::Impl final : LinkOwner {
   uint16_t port = 0;  // set before the thread starts
 
   void note(std::string line) override {
+    if (options.on_log) options.on_log(line);
     std::lock_guard<std::mutex> lock(log_mutex);
     log_lines.push_back(std::move(line));
   }

@@ -96,6 +96,8 @@ struct LinkServerOptions {
   std::string token;  // REQUIRES: validate_token(token).ok()
   size_t max_frame_bytes = kFrameBytesDefault;
   std::chrono::milliseconds handshake_timeout{5000};
+  // Also called with each line log() gains (on the io thread), e.g. to print it.
+  std::function<void(const std::string& line)> on_log;
 };
 
 class LinkServer {
