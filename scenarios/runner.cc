@@ -12,6 +12,10 @@
 #include "absl/status/status.h"
 #include "fmt/format.h"
 #include "runtime/core/cluster.h"
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "runtime/cluster/cluster_main.h"
 #include "runtime/cluster/cluster_platform.h"
 #include "runtime/cluster/local_cluster.h"
@@ -83,8 +87,61 @@ PlatformResult run_on_threads(const Scenario& scenario, const RunOptions& option
 
 // A run on a real cluster: a local one of the scenario's shape (or the one at
 // options.cluster_address), this process as its driver. The same real-time deadline as on threads.
+// Chaos on a real cluster: from `start`, at each crash time of `plan` (real time from the driver's
+// start), the head kills a worker with SIGKILL. Runs on its own thread until stopped.
+class ChaosKiller {
+ public:
+  ChaosKiller(cluster::ClusterPlatform& platform, const faults::FaultPlan& plan, std::vector<std::string>* realized)
+      : platform_(platform), realized_(realized) {
+    for (const faults::ScheduledFault& fault : plan.faults) {
+      if (const auto* crash = std::get_if<faults::CrashFault>(&fault.params)) {
+        kills_.push_back({fault.at_ns, crash->process});
+      }
+    }
+    if (!kills_.empty()) thread_ = std::thread([this] { run(); });
+  }
+  ~ChaosKiller() { stop(); }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (const auto& [at, pick] : kills_) {
+      const Nanos wait = at - platform_.now();
+      if (wait > 0 && changed_.wait_for(lock, std::chrono::nanoseconds(wait), [this] { return stopping_; })) return;
+      if (stopping_) return;
+      lock.unlock();
+      absl::StatusOr<std::string> killed = platform_.chaos_kill(pick);
+      lock.lock();
+      const std::string when = sim::format_sim_duration(platform_.now());
+      if (!killed.ok()) {
+        realized_->push_back(fmt::format("crash at {}: not applied ({})", when, std::string(killed.status().message())));
+      } else {
+        realized_->push_back(killed->empty() ? fmt::format("crash at {}: no worker was alive", when)
+                                             : fmt::format("crash at {}: SIGKILL of worker {}", when, *killed));
+      }
+    }
+  }
+
+  cluster::ClusterPlatform& platform_;
+  std::vector<std::string>* realized_;
+  std::vector<std::pair<Nanos, uint32_t>> kills_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool stopping_ = false;  // guarded by mutex_
+  std::thread thread_;
+};
+
 PlatformResult run_on_cluster(const Scenario& scenario, const RunOptions& options, Trace& trace,
-                              absl::AnyInvocable<void(System&)> driver) {
+                              absl::AnyInvocable<void(System&)> driver, const faults::FaultPlan& chaos,
+                              std::vector<std::string>* realized) {
   const Nanos deadline = kThreadsDeadlineFactor * scenario.deadline_ns;
   std::unique_ptr<cluster::LocalCluster> local;
   std::string host;
@@ -119,7 +176,12 @@ PlatformResult run_on_cluster(const Scenario& scenario, const RunOptions& option
                 fmt::format("cannot join the cluster: {}", std::string(platform.status().message())))};
   }
   PlatformResult result;
-  result.status = cluster::run_cluster_driver(**platform, std::move(driver));
+  std::vector<std::string> kills;
+  {
+    ChaosKiller killer(**platform, chaos, &kills);
+    result.status = cluster::run_cluster_driver(**platform, std::move(driver));
+  }
+  realized->insert(realized->end(), kills.begin(), kills.end());
   result.time = (*platform)->now();
   if (absl::IsDeadlineExceeded(result.status)) {
     result.status = absl::DeadlineExceededError(fmt::format(
@@ -167,6 +229,9 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options) {
 
   const bool on_sim = options.platform == PlatformKind::kSim;
   faults::FaultPlan plan = on_sim ? plan_for(scenario, options) : faults::FaultPlan{};
+  if (options.platform == PlatformKind::kCluster && options.chaos_kills && options.cluster_address.empty()) {
+    plan = chaos_plan(scenario, options.seed);  // crash times, applied as kill -9 of workers
+  }
   const RunTiming timing = timing_for(scenario, plan);
   const bool faults_planned = !plan.faults.empty();
   std::optional<Checks> checks;
@@ -179,7 +244,8 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options) {
   std::vector<std::string> realized;
   PlatformResult result =
       on_sim ? run_on_sim(scenario, options, trace, std::move(driver), std::move(plan), &realized)
-      : options.platform == PlatformKind::kCluster ? run_on_cluster(scenario, options, trace, std::move(driver))
+      : options.platform == PlatformKind::kCluster
+          ? run_on_cluster(scenario, options, trace, std::move(driver), plan, &realized)
                                                    : run_on_threads(scenario, options, trace, std::move(driver));
 
   RunOutcome outcome;
@@ -261,6 +327,17 @@ faults::FaultPlan plan_for(const Scenario& scenario, const RunOptions& options) 
   return faults::swarm_plan(options.seed, swarm);
 }
 
+faults::FaultPlan chaos_plan(const Scenario& scenario, uint64_t seed) {
+  if (!scenario.tolerates.contains(faults::FaultKind::kCrash)) return {};
+  const faults::SwarmOptions swarm = swarm_options_for(scenario, {faults::FaultKind::kCrash});
+  if (swarm.kinds.empty()) return {};
+  faults::FaultPlan plan = faults::swarm_plan(seed, swarm);
+  std::erase_if(plan.faults, [](const faults::ScheduledFault& fault) {
+    return !std::holds_alternative<faults::CrashFault>(fault.params);
+  });
+  return plan;
+}
+
 RunTiming timing_for(const Scenario& scenario, const faults::FaultPlan& plan) {
   if (plan.generator) {
     return {.fault_window_ns = plan.generator->fault_window_ns, .quiet_ns = plan.generator->quiet_ns,
@@ -297,6 +374,11 @@ std::string replay_command(std::string_view scenario, const RunOptions& options)
     command += " --faults " + kinds;
   }
   if (options.platform != PlatformKind::kSim) command += fmt::format(" --platform {}", platform_name(options.platform));
+  if (options.platform == PlatformKind::kCluster) {
+    // The token stays off command lines: the replay reads it from $TROUPE_TOKEN.
+    if (!options.cluster_address.empty()) command += fmt::format(" --address {}", options.cluster_address);
+    if (options.chaos_kills) command += " --chaos-kills";
+  }
   return command;
 }
 

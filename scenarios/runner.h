@@ -54,8 +54,12 @@ struct RunOptions {
   // the scenario's shape for the run (one head, a node daemon per further node) and stop it after.
   std::string cluster_address;
   std::string cluster_token;
-  // Cluster only: where the local cluster's daemons and workers write their logs; empty: stderr.
+  // Cluster only: where the local cluster's daemons and workers write their logs; empty: nowhere.
   std::string cluster_log;
+  // Cluster only (a local one): kill -9 a worker at each crash time of the seed's swarm plan over
+  // crashes, for scenarios that tolerate crashes (Scenario::tolerates); RunOutcome::faults lists
+  // each kill.
+  bool chaos_kills = false;
   // Receives every event of the run (add sinks to it to export); nullptr keeps only the hash.
   // Must not have been finished. run_scenario does not call finish() on it.
   Trace* trace = nullptr;
@@ -83,6 +87,10 @@ faults::SwarmOptions swarm_options_for(const Scenario& scenario, const std::set<
 // The plan a run with `options` applies on `scenario`'s cluster (empty without faults): the
 // given plan, or the swarm plan of the seed restricted to the kinds the simulator applies.
 faults::FaultPlan plan_for(const Scenario& scenario, const RunOptions& options);
+
+// --chaos-kills on a local cluster: the crash faults of the seed's swarm plan over crashes alone
+// (none for a scenario that does not tolerate crashes). Each becomes a kill -9 of a worker.
+faults::FaultPlan chaos_plan(const Scenario& scenario, uint64_t seed);
 
 // The liveness timing of a run (DESIGN §4): the plan's generator settings when it has them (a
 // swarm plan has the scenario's; a plan file may set its own), else the scenario's.

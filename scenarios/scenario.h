@@ -120,8 +120,9 @@ inline const std::set<faults::FaultKind> kDelayFaults = {faults::FaultKind::kClo
                                                          faults::FaultKind::kStorage, faults::FaultKind::kBuggify};
 
 // Whether a driver whose rounds of work should cover the run's fault window starts another
-// round: on the simulator, while simulated time is before checks.fault_window_ns(); on real
-// threads (a parity check, without faults) only the first round. `rounds_done` counts the rounds
+// round: on the simulator, while simulated time is before checks.fault_window_ns(); on a real
+// platform without faults (a parity check) only the first round, and with real faults planned
+// (the cluster's chaos kills) while real time is before the window. `rounds_done` counts the rounds
 // finished so far; the first round always runs.
 //
 //   for (int round = 0; keep_working(sys, checks, round); ++round) { ...; troupe::sleep(...); }

@@ -162,6 +162,20 @@ void ClusterPlatform::Impl::on_member_frame(std::string frame) {
       waiter->set_value(std::move(*reply));
       return;
     }
+    case Kind::kChaosKilled: {
+      absl::StatusOr<ChaosKilled> killed = message->body<ChaosKilled>();
+      if (!killed.ok()) break;
+      std::shared_ptr<std::promise<ChaosKilled>> waiter;
+      {
+        std::lock_guard lock(mutex);
+        auto found = chaos_waiters.find(killed->request);
+        if (found == chaos_waiters.end()) return;
+        waiter = std::move(found->second);
+        chaos_waiters.erase(found);
+      }
+      waiter->set_value(std::move(*killed));
+      return;
+    }
     default:
       std::fputs(fmt::format("troupe: the head sent an unexpected {} frame\n", kind_name(message->kind())).c_str(),
                  stderr);
@@ -330,6 +344,28 @@ size_t ClusterPlatform::live_workers() const { return impl_->head != nullptr ? i
 bool ClusterPlatform::disconnected() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->disconnected;
+}
+
+absl::StatusOr<std::string> ClusterPlatform::chaos_kill(uint64_t pick) {
+  if (impl_->role != Role::kDriver) return absl::FailedPreconditionError("only a driver asks for chaos kills");
+  auto waiter = std::make_shared<std::promise<ChaosKilled>>();
+  std::future<ChaosKilled> reply = waiter->get_future();
+  ChaosKill request{.pick = pick};
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->disconnected) return absl::UnavailableError("lost the connection to the head");
+    request.request = impl_->next_storage_request++;
+    impl_->chaos_waiters.emplace(request.request, waiter);
+  }
+  impl_->link->send(encode_frame_body(Kind::kChaosKill, request));
+  if (reply.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->chaos_waiters.erase(request.request);
+    return absl::UnavailableError("the head did not answer a chaos kill within 5 s");
+  }
+  ChaosKilled killed = reply.get();
+  if (killed.process == 0) return std::string();
+  return fmt::format("p{} ({})", killed.process, killed.name);
 }
 
 void ClusterPlatform::disconnect(Nanos wait) {

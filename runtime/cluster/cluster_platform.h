@@ -96,6 +96,10 @@ class ClusterPlatform final : public Platform {
   size_t live_workers() const;
   // Member: true once the link to the head is gone (run() has then been stopped).
   bool disconnected() const;
+  // Driver: has the head kill one live worker with SIGKILL, the one at `pick` modulo the number
+  // alive (in process id order), for chaos. Returns "p7 (a2.1 Counter)", or "" when no worker
+  // was alive; Unavailable if the head does not answer within 5 s.
+  absl::StatusOr<std::string> chaos_kill(uint64_t pick);
   // Member: ends the link to the head after everything sent has been written (at most `wait`).
   void disconnect(Nanos wait = kSecond);
 

@@ -60,6 +60,7 @@ struct ClusterPlatform::Impl {
   std::string disconnect_reason;           // guarded by mutex
   uint64_t next_storage_request = 1;       // guarded by mutex
   std::map<uint64_t, std::shared_ptr<std::promise<StorageReply>>> storage_waiters;  // guarded by mutex
+  std::map<uint64_t, std::shared_ptr<std::promise<ChaosKilled>>> chaos_waiters;     // guarded by mutex
 };
 
 // The head's side: the node table, the routes of every process, watches, heartbeats, the store

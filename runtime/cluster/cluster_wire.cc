@@ -22,6 +22,8 @@ std::string_view kind_name(Kind kind) {
     case Kind::kNodes: return "Nodes";
     case Kind::kStorage: return "Storage";
     case Kind::kStorageReply: return "StorageReply";
+    case Kind::kChaosKill: return "ChaosKill";
+    case Kind::kChaosKilled: return "ChaosKilled";
   }
   return "?";
 }

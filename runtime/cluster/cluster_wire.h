@@ -8,6 +8,7 @@
 //   driver -> head  RegisterDriver
 //   worker -> head  WorkerReady
 //   member -> head  Deliver, Watch, Kill, ProcessEnded, Storage
+//   driver -> head  ChaosKill (head -> driver: ChaosKilled)
 //   head -> node    Accepted, StartWorker, KillWorker
 //   head -> member  Accepted, Deliver, ProcessExited, Nodes, StorageReply
 //
@@ -43,8 +44,10 @@ enum class Kind : uint8_t {
   kNodes = 14,
   kStorage = 15,
   kStorageReply = 16,
+  kChaosKill = 17,
+  kChaosKilled = 18,
 };
-inline constexpr uint8_t kKindMax = 16;
+inline constexpr uint8_t kKindMax = 18;
 
 // "Deliver", for refusals and logs.
 std::string_view kind_name(Kind kind);
@@ -175,6 +178,20 @@ struct StorageReply {
   bool found = false;
   std::string value;
   MSGPACK_DEFINE(request, code, message, found, value);
+};
+
+// Chaos (--chaos-kills): SIGKILL of the live worker at index pick % (live workers), by process id.
+struct ChaosKill {
+  uint64_t request = 0;
+  uint64_t pick = 0;
+  MSGPACK_DEFINE(request, pick);
+};
+
+struct ChaosKilled {
+  uint64_t request = 0;
+  uint32_t process = 0;  // 0: no worker was alive
+  std::string name;      // "a2.1 Counter"
+  MSGPACK_DEFINE(request, process, name);
 };
 
 // The bytes of a frame holding `body` as `kind`.

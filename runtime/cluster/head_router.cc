@@ -504,6 +504,32 @@ void Head::State::on_frame(const net::LinkPtr& link, std::string frame) {
       serve_storage(link, *request);
       break;
     }
+    case Kind::kChaosKill: {
+      absl::StatusOr<ChaosKill> request = message->body<ChaosKill>();
+      if (!request.ok() || tag.kind != LinkTag::Kind::kDriver) {
+        refuse_body();
+        return;
+      }
+      ChaosKilled reply{.request = request->request};
+      {
+        std::lock_guard lock(mutex);
+        std::vector<uint32_t> live;
+        for (const auto& [id, route] : routes) {
+          if (route.worker && route.state == Route::State::kLive) live.push_back(id);
+        }
+        if (!live.empty()) {
+          reply.process = live[request->pick % live.size()];
+          const Route& route = routes.at(reply.process);
+          reply.name = route.name;
+          // A real crash: the worker's end is found as any other (its link, its daemon's report).
+          kill_worker_process(route, reply.process, effects);
+          std::fputs(fmt::format("troupe head: chaos: SIGKILL of worker p{} ({})\n", reply.process, route.name).c_str(),
+                     stderr);
+        }
+      }
+      link->send(encode_frame_body(Kind::kChaosKilled, reply));
+      break;
+    }
     default:
       link->refuse(fmt::format("a member may not send {}", kind_name(kind)));
       return;

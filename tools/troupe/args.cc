@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <tuple>
 #include <limits>
 #include <map>
 #include <set>
@@ -10,6 +14,8 @@
 #include "absl/status/status.h"
 #include "faults/injector.h"
 #include "fmt/format.h"
+#include "runtime/net/handshake.h"
+#include "runtime/net/link.h"
 #include "tools/troupe/schedule_file.h"
 #include "tools/troupe/workers.h"
 
@@ -27,12 +33,19 @@ constexpr FlagSpec kRunFlags[] = {{"--all", false},         {"--bugs", false},  
                                   {"--strategy", true},     {"--platform", true},  {"--check-determinism", false},
                                   {"--json", true},         {"--faults", true},    {"--plan", true},
                                   {"--pct-depth", true},    {"--pct-steps", true}, {"--max-failures", true},
-                                  {"--jobs", true},         {"--shard", true},     {"--junit", true}};
+                                  {"--jobs", true},         {"--shard", true},     {"--junit", true},
+                                  {"--address", true},      {"--token-file", true}, {"--cluster-log", true},
+                                  {"--chaos-kills", false}};
 constexpr FlagSpec kReplayFlags[] = {{"--seed", true},  {"--strategy", true},     {"--platform", true},
                                      {"--trace", true}, {"--trace-format", true}, {"--faults", true},
                                      {"--plan", true},  {"--pct-depth", true},    {"--pct-steps", true},
                                      {"--schedule", true},
-                                     {"--html", true}};
+                                     {"--html", true},  {"--address", true},      {"--token-file", true},
+                                     {"--cluster-log", true}, {"--chaos-kills", false}};
+constexpr FlagSpec kHeadFlags[] = {{"--bind", true}, {"--port", true},      {"--token-file", true}, {"--name", true},
+                                   {"--cpus", true}, {"--gpus", true},      {"--memory-gb", true},  {"--storage", true}};
+constexpr FlagSpec kNodeFlags[] = {{"--head", true}, {"--token-file", true}, {"--name", true},          {"--cpus", true},
+                                   {"--gpus", true}, {"--memory-gb", true},  {"--worker-binary", true}};
 constexpr FlagSpec kShrinkFlags[] = {{"--seed", true},      {"--strategy", true},  {"--pct-depth", true},
                                      {"--pct-steps", true}, {"--faults", true},    {"--plan", true},
                                      {"--out", true},       {"--max-runs", true},  {"--match", true}};
@@ -160,6 +173,104 @@ absl::Status parse_faults(const SplitArgs& split, scenarios::PlatformKind platfo
   return absl::OkStatus();
 }
 
+// A non-negative integer flag up to `max`.
+absl::StatusOr<uint64_t> parse_amount(std::string_view flag, const std::string& value, uint64_t max) {
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos || value.size() > 12) {
+    return InvalidArgumentError(fmt::format("{}: '{}' is not a whole number from 0 to {}", flag, value, max));
+  }
+  const uint64_t parsed = std::stoull(value);
+  if (parsed > max) return InvalidArgumentError(fmt::format("{}: '{}' is not a whole number from 0 to {}", flag, value, max));
+  return parsed;
+}
+
+// --address, --token-file, --cluster-log and --chaos-kills (--platform cluster only).
+absl::Status parse_cluster(const SplitArgs& split, scenarios::PlatformKind platform, ClusterArgs& out) {
+  const bool any = split.has("--address") || split.has("--token-file") || split.has("--cluster-log") ||
+                   split.has("--chaos-kills");
+  if (any && platform != scenarios::PlatformKind::kCluster) {
+    return InvalidArgumentError("--address, --token-file, --cluster-log and --chaos-kills need --platform cluster");
+  }
+  if (const std::string* address = split.value("--address")) {
+    std::string host;
+    uint16_t port = 0;
+    if (absl::Status parsed = net::parse_address(*address, &host, &port); !parsed.ok()) {
+      return InvalidArgumentError(fmt::format("--address: {}", std::string(parsed.message())));
+    }
+    out.address = *address;
+    absl::StatusOr<std::string> token = read_token(split.value("--token-file") ? *split.value("--token-file") : "");
+    if (!token.ok()) return token.status();
+    out.token = *token;
+  } else if (split.has("--token-file")) {
+    return InvalidArgumentError("--token-file needs --address (a local cluster makes its own token)");
+  }
+  if (const std::string* log = split.value("--cluster-log")) {
+    if (!out.address.empty()) return InvalidArgumentError("--cluster-log is for a local cluster, not --address");
+    out.log_path = *log;
+  }
+  out.chaos_kills = split.has("--chaos-kills");
+  if (out.chaos_kills && !out.address.empty()) {
+    return InvalidArgumentError("--chaos-kills needs a local cluster (it kills workers of its own cluster only)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Command> parse_head(const std::vector<std::string>& args) {
+  absl::StatusOr<SplitArgs> split = split_args("head", args, kHeadFlags);
+  if (!split.ok()) return split.status();
+  if (!split->positional.empty()) return InvalidArgumentError(fmt::format("head takes no arguments (got '{}')", split->positional[0]));
+  HeadCommand head;
+  if (const std::string* value = split->value("--bind")) head.bind_address = *value;
+  if (const std::string* value = split->value("--port")) {
+    absl::StatusOr<uint64_t> port = parse_amount("--port", *value, 65535);
+    if (!port.ok()) return port.status();
+    head.port = static_cast<uint16_t>(*port);
+  }
+  if (const std::string* value = split->value("--token-file")) head.token_file = *value;
+  if (const std::string* value = split->value("--name")) head.name = *value;
+  if (const std::string* value = split->value("--storage")) head.storage_directory = *value;
+  for (auto [flag, field, max] : {std::tuple{"--cpus", &head.cpus, uint64_t{4096}},
+                                  std::tuple{"--gpus", &head.gpus, uint64_t{1024}},
+                                  std::tuple{"--memory-gb", &head.memory_gb, uint64_t{1} << 20}}) {
+    if (const std::string* value = split->value(flag)) {
+      absl::StatusOr<uint64_t> amount = parse_amount(flag, *value, max);
+      if (!amount.ok()) return amount.status();
+      *field = *amount;
+    }
+  }
+  if (head.token_file.empty() && std::getenv("TROUPE_TOKEN") == nullptr) {
+    return InvalidArgumentError("head needs --token-file FILE (created with a fresh token if missing) or $TROUPE_TOKEN");
+  }
+  return head;
+}
+
+absl::StatusOr<Command> parse_node(const std::vector<std::string>& args) {
+  absl::StatusOr<SplitArgs> split = split_args("node", args, kNodeFlags);
+  if (!split.ok()) return split.status();
+  if (!split->positional.empty()) return InvalidArgumentError(fmt::format("node takes no arguments (got '{}')", split->positional[0]));
+  NodeCommand node;
+  const std::string* head = split->value("--head");
+  if (head == nullptr) return InvalidArgumentError("node needs --head HOST:PORT");
+  if (absl::Status parsed = net::parse_address(*head, &node.head_host, &node.head_port); !parsed.ok()) {
+    return InvalidArgumentError(fmt::format("--head: {}", std::string(parsed.message())));
+  }
+  if (const std::string* value = split->value("--token-file")) node.token_file = *value;
+  if (const std::string* value = split->value("--name")) node.name = *value;
+  if (const std::string* value = split->value("--worker-binary")) node.worker_binary = *value;
+  for (auto [flag, field, max] : {std::tuple{"--cpus", &node.cpus, uint64_t{4096}},
+                                  std::tuple{"--gpus", &node.gpus, uint64_t{1024}},
+                                  std::tuple{"--memory-gb", &node.memory_gb, uint64_t{1} << 20}}) {
+    if (const std::string* value = split->value(flag)) {
+      absl::StatusOr<uint64_t> amount = parse_amount(flag, *value, max);
+      if (!amount.ok()) return amount.status();
+      *field = *amount;
+    }
+  }
+  if (node.token_file.empty() && std::getenv("TROUPE_TOKEN") == nullptr) {
+    return InvalidArgumentError("node needs --token-file FILE or $TROUPE_TOKEN (the head's token)");
+  }
+  return node;
+}
+
 absl::StatusOr<Command> parse_run(const std::vector<std::string>& args) {
   absl::StatusOr<SplitArgs> split = split_args("run", args, kRunFlags);
   if (!split.ok()) return split.status();
@@ -199,6 +310,10 @@ absl::StatusOr<Command> parse_run(const std::vector<std::string>& args) {
   if (const std::string* json = split->value("--json")) run.json_path = *json;
   if (const std::string* junit = split->value("--junit")) run.junit_path = *junit;
   if (absl::Status status = parse_faults(*split, run.platform, run.faults); !status.ok()) return status;
+  if (absl::Status status = parse_cluster(*split, run.platform, run.cluster); !status.ok()) return status;
+  if (run.cluster.chaos_kills && run.jobs > 1) {
+    return InvalidArgumentError("--chaos-kills runs in this process only (drop --jobs)");
+  }
   if (run.faults.plan && run.faults.plan->schedule) {
     return InvalidArgumentError(fmt::format("{}: a plan with a schedule section replays one run: give it to troupe "
                                             "replay (a sweep schedules every seed with --strategy)",
@@ -270,6 +385,7 @@ absl::StatusOr<Command> parse_replay(const std::vector<std::string>& args) {
     replay.trace_format = *parsed;
   }
   if (absl::Status status = parse_faults(*split, replay.platform, replay.faults); !status.ok()) return status;
+  if (absl::Status status = parse_cluster(*split, replay.platform, replay.cluster); !status.ok()) return status;
   if (absl::Status status = take_run_from_plan(replay, seed != nullptr); !status.ok()) return status;
   return replay;
 }
@@ -399,7 +515,8 @@ absl::StatusOr<SeedRange> shard_range(const SeedRange& range, const Shard& shard
 
 absl::StatusOr<Command> parse_command(const std::vector<std::string>& args) {
   if (args.empty()) {
-    return InvalidArgumentError("no command (expected list, run, replay, shrink or regress; troupe help shows the usage)");
+    return InvalidArgumentError(
+        "no command (expected list, run, replay, shrink, regress, head or node; troupe help shows the usage)");
   }
   const std::string& command = args[0];
   if (command == "help" || command == "--help" || command == "-h") return HelpCommand{};
@@ -411,7 +528,26 @@ absl::StatusOr<Command> parse_command(const std::vector<std::string>& args) {
   if (command == "replay") return parse_replay(args);
   if (command == "shrink") return parse_shrink(args);
   if (command == "regress") return parse_regress(args);
-  return InvalidArgumentError(fmt::format("unknown command '{}' (expected list, run, replay, shrink or regress)", command));
+  if (command == "head") return parse_head(args);
+  if (command == "node") return parse_node(args);
+  return InvalidArgumentError(
+      fmt::format("unknown command '{}' (expected list, run, replay, shrink, regress, head or node)", command));
+}
+
+absl::StatusOr<std::string> read_token(const std::string& token_file) {
+  if (token_file.empty()) {
+    const char* token = std::getenv("TROUPE_TOKEN");
+    if (token == nullptr) return InvalidArgumentError("no cluster token: give --token-file FILE or set $TROUPE_TOKEN");
+    return std::string(token);
+  }
+  std::ifstream in(token_file);
+  if (!in) return InvalidArgumentError(fmt::format("--token-file: cannot read '{}'", token_file));
+  std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (token.ends_with('\n')) token.pop_back();
+  if (absl::Status valid = net::validate_token(token); !valid.ok()) {
+    return InvalidArgumentError(fmt::format("--token-file '{}': {}", token_file, std::string(valid.message())));
+  }
+  return token;
 }
 
 absl::StatusOr<std::vector<const scenarios::Scenario*>> select_scenarios(const scenarios::Registry& registry,
@@ -436,7 +572,7 @@ std::string_view usage() {
   return R"(usage:
   troupe list                      one scenario per line: name, [expect-fail] for planted bugs, summary
   troupe run [SCENARIO...|--all] [--bugs] --seeds A..B
-             [--strategy random|pct|fifo [--pct-depth D] [--pct-steps K]] [--platform sim|threads]
+             [--strategy random|pct|fifo [--pct-depth D] [--pct-steps K]] [--platform sim|threads|cluster]
              [--check-determinism] [--json FILE] [--faults none|swarm|KIND,...] [--plan FILE]
              [--max-failures N] [--jobs N] [--shard I/N] [--junit FILE]
                                    sweep the seeds A..B (or one seed N); --all runs every scenario
@@ -446,6 +582,13 @@ std::string_view usage() {
                                    processes (same results as 1); --shard runs the I-th of N
                                    slices of the range; --junit writes JUnit XML for CI; Ctrl-C
                                    stops and prints the summary so far
+  --platform cluster [--address HOST:PORT [--token-file FILE]] [--cluster-log FILE] [--chaos-kills]
+                                   (run and replay) run each seed on a real cluster: by default a
+                                   local one of the scenario's shape (a head and a node daemon per
+                                   further node, as child processes, stopped after the seed), or
+                                   the cluster at --address with the token of FILE or $TROUPE_TOKEN;
+                                   --chaos-kills kills workers with SIGKILL at the crash times of
+                                   the seed's plan (scenarios that tolerate crashes)
   troupe replay SCENARIO --seed N [--strategy S [--pct-depth D] [--pct-steps K] | --schedule FILE]
              [--platform P] [--faults F | --plan FILE] [--trace FILE [--trace-format text|jsonl|chrome]]
              [--html FILE]
@@ -469,6 +612,15 @@ std::string_view usage() {
                                    `troupe replay --plan FILE` does and compare the outcome with
                                    the plan's expect section: one line per plan, exit 1 if any
                                    mismatched (tests/regressions/README.md)
+  troupe head --token-file FILE [--bind ADDR] [--port P] [--cpus N] [--gpus N] [--memory-gb N]
+             [--name NAME] [--storage DIR]
+                                   run a cluster's head (and node 0) until Ctrl-C; listens on
+                                   127.0.0.1:7420 unless told otherwise; FILE is created with a
+                                   fresh token if missing (docs/cluster.md)
+  troupe node --head HOST:PORT --token-file FILE [--cpus N] [--gpus N] [--memory-gb N] [--name NAME]
+             [--worker-binary PATH]
+                                   run a node daemon that joins the head and starts the workers of
+                                   the actors placed on it
 strategies (sim only): random (default) picks uniformly at each decision; pct (probabilistic
   concurrency testing) runs the highest-priority task and lowers the running one at D-1 random
   decisions among the first K (depth D from 1 to 1000, default 3; K adaptive per seed unless

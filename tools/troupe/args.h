@@ -77,6 +77,38 @@ struct FaultArgs {
   std::string plan_path;
 };
 
+// --platform cluster's settings, shared by run and replay (docs/cluster.md).
+struct ClusterArgs {
+  std::string address;       // --address HOST:PORT: drive that cluster; empty: a local one per run
+  std::string token;         // with --address: from --token-file FILE, else $TROUPE_TOKEN
+  std::string log_path;      // --cluster-log FILE: the local cluster's daemons' and workers' logs
+  bool chaos_kills = false;  // --chaos-kills: SIGKILL workers at the crash times of the seed's plan
+};
+
+// `troupe head`: a cluster's head in the foreground until Ctrl-C or SIGTERM (docs/cluster.md).
+struct HeadCommand {
+  std::string bind_address = "127.0.0.1";  // --bind
+  uint16_t port = 7420;                     // --port (0: any free port)
+  std::string token_file;                   // --token-file (created with a fresh token if missing)
+  std::string name = "head";                // --name
+  uint64_t cpus = 0;                        // --cpus (0: this machine's)
+  uint64_t gpus = 0;                        // --gpus
+  uint64_t memory_gb = 16;                  // --memory-gb
+  std::string storage_directory;            // --storage DIR (empty: in memory)
+};
+
+// `troupe node`: a node daemon joining a head, until Ctrl-C, SIGTERM or the head's end.
+struct NodeCommand {
+  std::string head_host;  // --head HOST:PORT (required)
+  uint16_t head_port = 0;
+  std::string token_file;  // --token-file (required unless $TROUPE_TOKEN)
+  std::string name;        // --name (default: node-<hostname>-<pid>)
+  uint64_t cpus = 0;       // --cpus (0: this machine's)
+  uint64_t gpus = 0;
+  uint64_t memory_gb = 16;
+  std::string worker_binary;  // --worker-binary (default: the driver's)
+};
+
 // The most --pct-steps and --max-failures accept (limits, like kMaxSeeds).
 inline constexpr uint64_t kMaxPctSteps = 1'000'000'000'000;
 
@@ -96,6 +128,7 @@ struct RunCommand {
   std::string json_path;               // empty: no JSON report
   std::string junit_path;              // empty: no JUnit XML report
   FaultArgs faults;
+  ClusterArgs cluster;
 };
 
 struct ReplayCommand {
@@ -110,6 +143,7 @@ struct ReplayCommand {
   TraceFormat trace_format = TraceFormat::kText;
   FaultArgs faults;
   std::string html_path;               // --html FILE: the run's HTML timeline; empty: none
+  ClusterArgs cluster;
 };
 
 // The runs `troupe shrink` may spend by default (--max-runs).
@@ -142,7 +176,12 @@ struct RegressCommand {
   std::vector<std::string> paths;  // at least one
 };
 
-using Command = std::variant<HelpCommand, ListCommand, RunCommand, ReplayCommand, ShrinkCommand, RegressCommand>;
+using Command = std::variant<HelpCommand, ListCommand, RunCommand, ReplayCommand, ShrinkCommand, RegressCommand,
+                             HeadCommand, NodeCommand>;
+
+// The cluster token: the contents of `token_file` (one trailing newline dropped) when given, else
+// $TROUPE_TOKEN; InvalidArgument when there is neither or the file cannot be read.
+absl::StatusOr<std::string> read_token(const std::string& token_file);
 
 // Parses the arguments after the program name.
 absl::StatusOr<Command> parse_command(const std::vector<std::string>& args);

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "fmt/format.h"
+#include "tools/troupe/cluster_commands.h"
 #include "tools/troupe/regress.h"
 #include "tools/troupe/shrink.h"
 #include "tools/troupe/sweep.h"
@@ -90,6 +91,8 @@ int run_cli(const std::vector<std::string>& args, const scenarios::Registry& reg
   if (const auto* run = std::get_if<RunCommand>(&*command)) return run_command(*run, registry, out, err);
   if (const auto* shrink = std::get_if<ShrinkCommand>(&*command)) return shrink_command(*shrink, registry, out, err);
   if (const auto* regress = std::get_if<RegressCommand>(&*command)) return regress_command(*regress, registry, out, err);
+  if (const auto* head = std::get_if<HeadCommand>(&*command)) return head_command(*head, err);
+  if (const auto* node = std::get_if<NodeCommand>(&*command)) return node_command(*node, err);
   return replay_command(std::get<ReplayCommand>(*command), registry, out, err);
 }
 

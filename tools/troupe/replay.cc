@@ -64,7 +64,8 @@ int replay_command(const ReplayCommand& command, const scenarios::Registry& regi
       .seed = command.seed, .platform = command.platform, .strategy = command.strategy,
       .strategy_options = {.pct = command.pct, .schedule = command.schedule}, .schedule_path = command.schedule_path,
       .faults = command.faults.selection, .plan = command.faults.plan, .plan_path = command.faults.plan_path,
-      .trace = &trace};
+      .cluster_address = command.cluster.address, .cluster_token = command.cluster.token,
+      .cluster_log = command.cluster.log_path, .chaos_kills = command.cluster.chaos_kills, .trace = &trace};
   const std::string replay_line = scenarios::replay_command(scenario->name, options);
   fmt::print(out, "{}\n", replay_line);
   follow_plan_schedule(options);  // a plan's schedule section overrides --strategy
@@ -90,7 +91,7 @@ int replay_command(const ReplayCommand& command, const scenarios::Registry& regi
                sim::format_sim_duration(timing.fault_window_ns), sim::format_sim_duration(timing.quiet_ns),
                sim::format_sim_duration(timing.deadline_ns));
   }
-  if (command.platform == scenarios::PlatformKind::kSim) {
+  if (command.platform == scenarios::PlatformKind::kSim || command.cluster.chaos_kills) {
     fmt::print(out, "faults realized: {}\n", outcome.faults.size());
     for (const std::string& fault : outcome.faults) fmt::print(out, "  {}\n", fault);
   }

@@ -10,7 +10,9 @@ namespace troupe::cli {
 scenarios::RunOptions sweep_run_options(const RunCommand& command, uint64_t seed) {
   return {.seed = seed, .platform = command.platform, .strategy = command.strategy,
           .strategy_options = {.pct = command.pct},
-          .faults = command.faults.selection, .plan = command.faults.plan, .plan_path = command.faults.plan_path};
+          .faults = command.faults.selection, .plan = command.faults.plan, .plan_path = command.faults.plan_path,
+          .cluster_address = command.cluster.address, .cluster_token = command.cluster.token,
+          .cluster_log = command.cluster.log_path, .chaos_kills = command.cluster.chaos_kills};
 }
 
 SeedResult compute_seed(const scenarios::Scenario& scenario, const RunCommand& command, uint64_t seed) {
