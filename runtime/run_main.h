@@ -6,8 +6,13 @@
 //   ./my_program                          threads platform (real threads, real time)
 //   ./my_program --platform=sim --seed=7  the simulator: virtual time, seed 7
 //   ./my_program --platform=sim --seed=7 --strategy=fifo --nodes=3 --cpus=8
+//   ./my_program --platform=cluster       a local cluster: this program re-executed as its head,
+//                                         node daemons and one worker process per actor
+//   TROUPE_TOKEN=... ./my_program --platform=cluster --address=10.0.0.5:7420   a running cluster
 //
-// Flags: --platform=threads|sim (default threads), --seed=N (default 1), --strategy=random|fifo
+// A program started as a cluster's worker (TROUPE_CLUSTER_ROLE, runtime/cluster/cluster_main.h)
+// runs that role instead of the driver. Flags: --platform=threads|sim|cluster (default threads),
+// --address=HOST:PORT (cluster), --seed=N (default 1), --strategy=random|fifo
 // (sim), --nodes=N and --cpus=N (the cluster shape; default 3 nodes of 8 CPUs), --help.
 // Returns 0 when the driver finished, 1 when it threw or the run failed (the reason and, under
 // sim, the seed are printed to stderr), 2 for bad flags. Linked from the `troupe_main` library.

@@ -13,6 +13,7 @@
 
 #include "fmt/format.h"
 #include "runtime/cluster/node_agent.h"
+#include "runtime/core/cluster.h"
 #include "runtime/core/process_runtime.h"
 #include "runtime/detail/args.h"
 #include "runtime/net/link.h"
@@ -254,24 +255,11 @@ absl::Status run_cluster_driver(ClusterPlatform& platform, absl::AnyInvocable<vo
   if (absl::Status started = platform.start_local_process(self, "driver", std::move(host)); !started.ok()) {
     return started;
   }
-  bool finished = false;
-  absl::Status outcome;
-  platform.spawn(self, "driver", [&] {
-    try {
-      driver(runtime->system());
-    } catch (...) {
-      wire::ObjectPayload error = detail::exception_payload(std::current_exception());
-      outcome = absl::InternalError(fmt::format("driver threw {}: {}", error.error_type, error.error_message));
-    }
-    finished = true;
-    platform.stop();
-  });
-  absl::Status run = platform.run();
-  if (!finished) {
-    if (platform.disconnected()) return absl::UnavailableError("the driver lost its connection to the head");
-    return run.ok() ? absl::InternalError("the platform stopped before the driver finished") : run;
+  absl::Status status = core::drive(platform, self, runtime->system(), std::move(driver));
+  if (!status.ok() && platform.disconnected()) {
+    return absl::UnavailableError(fmt::format("the driver lost its connection to the head ({})", std::string(status.message())));
   }
-  return outcome;
+  return status;
 }
 
 }  // namespace troupe::cluster

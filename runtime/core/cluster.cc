@@ -24,11 +24,15 @@ absl::Status run_driver(Platform& platform, absl::AnyInvocable<void(System&)> dr
   absl::StatusOr<ProcessId> driver_id = platform.start_process(head, "driver", std::move(driver_host));
   if (!driver_id.ok()) return driver_id.status();
 
+  return drive(platform, *driver_id, runtime->system(), std::move(driver));
+}
+
+absl::Status drive(Platform& platform, ProcessId process, System& system, absl::AnyInvocable<void(System&)> driver) {
   bool finished = false;
   absl::Status outcome;
-  platform.spawn(*driver_id, "driver", [&] {
+  platform.spawn(process, "driver", [&] {
     try {
-      driver(runtime->system());
+      driver(system);
     } catch (...) {
       wire::ObjectPayload error = detail::exception_payload(std::current_exception());
       outcome = absl::InternalError(fmt::format("driver threw {}: {}", error.error_type, error.error_message));

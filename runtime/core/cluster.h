@@ -19,4 +19,9 @@ namespace troupe::core {
 
 absl::Status run_driver(Platform& platform, absl::AnyInvocable<void(System&)> driver);
 
+// The second half of run_driver, for a driver process already started (the cluster platform's,
+// runtime/cluster): runs `driver` with `system` on a fiber of `process`, and the platform until
+// it finishes; returns as run_driver does.
+absl::Status drive(Platform& platform, ProcessId process, System& system, absl::AnyInvocable<void(System&)> driver);
+
 }  // namespace troupe::core

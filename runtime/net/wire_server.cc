@@ -34,11 +34,7 @@ absl::StatusOr<std::unique_ptr<WireServer>> WireServer::create(WireServerOptions
         }
         link->send(std::move(reply));
       }};
-  absl::StatusOr<std::unique_ptr<LinkServer>> server =
-      LinkServer::create({.bind_address = std::move(options.bind_address), .port = options.port,
-                          .token = std::move(options.token), .max_frame_bytes = max_frame_bytes,
-                          .handshake_timeout = options.handshake_timeout},
-                         std::move(handlers));
+  absl::StatusOr<std::unique_ptr<LinkServer>> server = LinkServer::create(std::move(options), std::move(handlers));
   if (!server.ok()) return server.status();
   auto impl = std::make_unique<Impl>();
   impl->links = std::move(*server);

@@ -28,16 +28,12 @@
 #include "absl/status/statusor.h"
 #include "runtime/net/frame.h"
 #include "runtime/net/handshake.h"
+#include "runtime/net/link.h"
 
 namespace troupe::net {
 
-struct WireServerOptions {
-  std::string bind_address = "127.0.0.1";
-  uint16_t port = 0;  // 0: an ephemeral port (port() says which)
-  std::string token;  // REQUIRES: validate_token(token).ok()
-  size_t max_frame_bytes = kFrameBytesDefault;
-  std::chrono::milliseconds handshake_timeout{5000};
-};
+// The same settings as a LinkServer's (runtime/net/link.h).
+using WireServerOptions = LinkServerOptions;
 
 // What the server does with an authenticated peer's frame: the reply's payload.
 using FrameHandler = std::function<std::string(const PeerIdentity& peer, std::string payload)>;

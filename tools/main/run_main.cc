@@ -2,11 +2,18 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "fmt/format.h"
+#include "runtime/cluster/cluster_main.h"
+#include "runtime/cluster/cluster_platform.h"
+#include "runtime/cluster/local_cluster.h"
 #include "runtime/core/cluster.h"
+#include "runtime/net/link.h"
 #include "runtime/real/threads_platform.h"
 #include "sim/sim_run.h"
 
@@ -15,6 +22,8 @@ namespace {
 
 struct MainFlags {
   bool simulated = false;
+  bool cluster = false;
+  std::string address;  // --address HOST:PORT (cluster); empty: a local cluster of --nodes nodes
   uint64_t seed = 1;
   sim::StrategyKind strategy = sim::StrategyKind::kRandom;
   int nodes = 3;
@@ -29,7 +38,8 @@ bool parse_number(std::string_view text, T* out) {
 }
 
 constexpr std::string_view kUsage =
-    "usage: PROGRAM [--platform=threads|sim] [--seed=N] [--strategy=random|pct|fifo] [--nodes=N] [--cpus=N]\n";
+    "usage: PROGRAM [--platform=threads|sim|cluster] [--seed=N] [--strategy=random|pct|fifo] [--nodes=N] [--cpus=N]\n"
+    "               [--address=HOST:PORT (cluster; the token from $TROUPE_TOKEN)]\n";
 
 // Parses the flags; returns an error message for the first bad one.
 std::optional<std::string> parse(int argc, char** argv, MainFlags& flags) {
@@ -42,7 +52,15 @@ std::optional<std::string> parse(int argc, char** argv, MainFlags& flags) {
     if (name == "--platform") {
       if (value == "sim") flags.simulated = true;
       else if (value == "threads") flags.simulated = false;
-      else return fmt::format("unknown platform '{}' (expected threads or sim)", value);
+      else if (value == "cluster") flags.cluster = true;
+      else return fmt::format("unknown platform '{}' (expected threads, sim or cluster)", value);
+    } else if (name == "--address") {
+      std::string host;
+      uint16_t port = 0;
+      if (absl::Status parsed = net::parse_address(value, &host, &port); !parsed.ok()) {
+        return std::string(parsed.message());
+      }
+      flags.address = std::string(value);
     } else if (name == "--seed") {
       if (!parse_number(value, &flags.seed)) return fmt::format("--seed needs a whole number, got '{}'", value);
     } else if (name == "--strategy") {
@@ -63,12 +81,48 @@ std::optional<std::string> parse(int argc, char** argv, MainFlags& flags) {
       return fmt::format("unknown flag '{}'", arg);
     }
   }
+  if (!flags.address.empty() && !flags.cluster) return std::string("--address needs --platform=cluster");
+  if (!flags.address.empty() && std::getenv("TROUPE_TOKEN") == nullptr) {
+    return std::string("--address needs the cluster's token in $TROUPE_TOKEN");
+  }
   return std::nullopt;
+}
+
+// The cluster platform: a local cluster of `flags.nodes` nodes (this program re-executed as its
+// head, node daemons and workers), or the one at --address.
+absl::Status run_on_cluster(const MainFlags& flags, absl::AnyInvocable<void(System&)> driver) {
+  std::unique_ptr<cluster::LocalCluster> local;
+  std::string host;
+  uint16_t port = 0;
+  std::string token;
+  if (flags.address.empty()) {
+    cluster::LocalClusterOptions options;
+    for (int i = 0; i < flags.nodes; ++i) {
+      options.nodes.push_back({.name = i == 0 ? "head" : fmt::format("node{}", i), .cpus = double(flags.cpus),
+                               .memory_bytes = int64_t{16} << 30});
+    }
+    absl::StatusOr<std::unique_ptr<cluster::LocalCluster>> started = cluster::LocalCluster::start(options);
+    if (!started.ok()) return started.status();
+    local = std::move(*started);
+    host = local->host();
+    port = local->port();
+    token = local->token();
+  } else {
+    if (absl::Status parsed = net::parse_address(flags.address, &host, &port); !parsed.ok()) return parsed;
+    token = std::getenv("TROUPE_TOKEN");
+  }
+  absl::StatusOr<std::unique_ptr<cluster::ClusterPlatform>> platform = cluster::ClusterPlatform::join_as_driver(
+      {.host = host, .port = port, .token = token, .seed = flags.seed}, cluster::self_executable(),
+      local != nullptr ? static_cast<size_t>(flags.nodes) : 1, 10 * kSecond);
+  if (!platform.ok()) return platform.status();
+  return cluster::run_cluster_driver(**platform, std::move(driver));
 }
 
 }  // namespace
 
 int run_main(int argc, char** argv, absl::AnyInvocable<void(System&)> driver) {
+  // This program re-executed as a worker (or head, or node daemon) of a cluster it drives.
+  if (std::optional<int> code = cluster::run_cluster_role_if_asked()) return *code;
   MainFlags flags;
   if (std::optional<std::string> error = parse(argc, argv, flags)) {
     if (error->empty()) {
@@ -79,7 +133,10 @@ int run_main(int argc, char** argv, absl::AnyInvocable<void(System&)> driver) {
     return 2;
   }
   absl::Status status;
-  if (flags.simulated) {
+  if (flags.cluster) {
+    status = run_on_cluster(flags, std::move(driver));
+    if (!status.ok()) fmt::print(stderr, "run failed: {}\n", status.message());
+  } else if (flags.simulated) {
     sim::SimRunOptions options{.seed = flags.seed, .strategy = flags.strategy};
     options.cluster.nodes.clear();
     for (int i = 0; i < flags.nodes; ++i) {

@@ -214,6 +214,19 @@ absl::Status parse_cluster(const SplitArgs& split, scenarios::PlatformKind platf
   return absl::OkStatus();
 }
 
+// --cpus, --gpus and --memory-gb of head and node.
+absl::Status parse_resources(const SplitArgs& split, uint64_t& cpus, uint64_t& gpus, uint64_t& memory_gb) {
+  for (auto [flag, field, max] : {std::tuple{"--cpus", &cpus, uint64_t{4096}}, std::tuple{"--gpus", &gpus, uint64_t{1024}},
+                                  std::tuple{"--memory-gb", &memory_gb, uint64_t{1} << 20}}) {
+    if (const std::string* value = split.value(flag)) {
+      absl::StatusOr<uint64_t> amount = parse_amount(flag, *value, max);
+      if (!amount.ok()) return amount.status();
+      *field = *amount;
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Command> parse_head(const std::vector<std::string>& args) {
   absl::StatusOr<SplitArgs> split = split_args("head", args, kHeadFlags);
   if (!split.ok()) return split.status();
@@ -228,15 +241,7 @@ absl::StatusOr<Command> parse_head(const std::vector<std::string>& args) {
   if (const std::string* value = split->value("--token-file")) head.token_file = *value;
   if (const std::string* value = split->value("--name")) head.name = *value;
   if (const std::string* value = split->value("--storage")) head.storage_directory = *value;
-  for (auto [flag, field, max] : {std::tuple{"--cpus", &head.cpus, uint64_t{4096}},
-                                  std::tuple{"--gpus", &head.gpus, uint64_t{1024}},
-                                  std::tuple{"--memory-gb", &head.memory_gb, uint64_t{1} << 20}}) {
-    if (const std::string* value = split->value(flag)) {
-      absl::StatusOr<uint64_t> amount = parse_amount(flag, *value, max);
-      if (!amount.ok()) return amount.status();
-      *field = *amount;
-    }
-  }
+  if (absl::Status status = parse_resources(*split, head.cpus, head.gpus, head.memory_gb); !status.ok()) return status;
   if (head.token_file.empty() && std::getenv("TROUPE_TOKEN") == nullptr) {
     return InvalidArgumentError("head needs --token-file FILE (created with a fresh token if missing) or $TROUPE_TOKEN");
   }
@@ -256,15 +261,7 @@ absl::StatusOr<Command> parse_node(const std::vector<std::string>& args) {
   if (const std::string* value = split->value("--token-file")) node.token_file = *value;
   if (const std::string* value = split->value("--name")) node.name = *value;
   if (const std::string* value = split->value("--worker-binary")) node.worker_binary = *value;
-  for (auto [flag, field, max] : {std::tuple{"--cpus", &node.cpus, uint64_t{4096}},
-                                  std::tuple{"--gpus", &node.gpus, uint64_t{1024}},
-                                  std::tuple{"--memory-gb", &node.memory_gb, uint64_t{1} << 20}}) {
-    if (const std::string* value = split->value(flag)) {
-      absl::StatusOr<uint64_t> amount = parse_amount(flag, *value, max);
-      if (!amount.ok()) return amount.status();
-      *field = *amount;
-    }
-  }
+  if (absl::Status status = parse_resources(*split, node.cpus, node.gpus, node.memory_gb); !status.ok()) return status;
   if (node.token_file.empty() && std::getenv("TROUPE_TOKEN") == nullptr) {
     return InvalidArgumentError("node needs --token-file FILE or $TROUPE_TOKEN (the head's token)");
   }
