@@ -82,7 +82,9 @@ ClusterPlatform::Impl::~Impl() = default;
 void ClusterPlatform::Impl::make_local(ThreadsPlatformOptions options) {
   assert(self != nullptr);
   options.context_platform = self;  // troupe::storage and the rest reach the cluster's services
-  local = std::make_unique<ThreadsPlatform>(std::move(options));
+  auto made = std::make_unique<ThreadsPlatform>(std::move(options));
+  std::lock_guard lock(mutex);
+  local = std::move(made);
 }
 
 bool ClusterPlatform::Impl::is_local(ProcessId process) {
@@ -186,8 +188,10 @@ void ClusterPlatform::Impl::on_member_frame(std::string frame) {
 }
 
 void ClusterPlatform::Impl::on_member_closed(const std::string& why) {
+  ThreadsPlatform* platform = nullptr;  // null while a driver joins: it sees `disconnected` instead
   {
     std::lock_guard lock(mutex);
+    platform = local.get();
     disconnected = true;
     disconnect_reason = why;
     for (auto& [request, waiter] : storage_waiters) {
@@ -201,7 +205,7 @@ void ClusterPlatform::Impl::on_member_closed(const std::string& why) {
     accepted_promise->set_exception(std::make_exception_ptr(std::runtime_error(why)));
     accepted_promise.reset();
   }
-  if (local != nullptr) local->stop();
+  if (platform != nullptr) platform->stop();
 }
 
 std::future<StorageReply> ClusterPlatform::Impl::storage_request(Storage request) {
@@ -250,8 +254,9 @@ absl::StatusOr<std::unique_ptr<ClusterPlatform>> ClusterPlatform::join_as_driver
                                                                                  Nanos timeout) {
   std::unique_ptr<ClusterPlatform> platform(new ClusterPlatform(std::make_unique<Impl>(Role::kDriver)));
   Impl* impl = platform->impl_.get();
-  // The link's handlers may run before make_local: they touch `local` only for Deliver, which the
-  // head sends only after its Accepted (handled without the local platform).
+  // The link's handlers may run before make_local: they touch `local` for Deliver, which the head
+  // sends only after its Accepted (handled without the local platform), and in on_member_closed,
+  // which reads it under the mutex (the head may close the link at any time).
   absl::StatusOr<Accepted> accepted =
       impl->join(options, {.role = "driver", .name = fmt::format("pid {}", getpid())},
                  encode_frame_body(Kind::kRegisterDriver, RegisterDriver{.binary = std::move(binary)}));

@@ -41,6 +41,9 @@ struct ClusterPlatform::Impl {
 
   const Role role;
   ClusterPlatform* self = nullptr;
+  // Set once by make_local, under `mutex`: a driver makes it after joining, while its link's io
+  // thread may already run on_member_closed, which reads it under `mutex` too. Other readers run
+  // on threads that start after make_local.
   std::unique_ptr<ThreadsPlatform> local;
   std::unique_ptr<StorageService> store;  // members: the head's, remotely
   std::unique_ptr<Head> head;             // the head only

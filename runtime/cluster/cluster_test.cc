@@ -29,6 +29,7 @@
 #include "gtest/gtest.h"
 #include "runtime/cluster/cluster_main.h"
 #include "runtime/cluster/cluster_platform.h"
+#include "runtime/cluster/cluster_wire.h"
 #include "runtime/cluster/local_cluster.h"
 #include "runtime/net/frame.h"
 #include "runtime/net/link.h"
@@ -367,6 +368,33 @@ TEST(ClusterSecurity, GarbageAHugeLengthAndAWrongTokenAreRefusedWhileADriverWork
     EXPECT_TRUE(absl::StrContains(log, ": frame of 4294967295 bytes exceeds the limit of 67108864 bytes")) << log;
     EXPECT_TRUE(absl::StrContains(log, ": authentication failed: driver 'mallory' does not know the cluster token"))
         << log;
+  }
+  EXPECT_EQ(leftovers(), std::vector<std::string>{});
+}
+
+// A peer with the token that says it is a worker the head is not starting (the directory, p1)
+// is refused, and the head goes on serving: its refusal closes the link from inside the head's
+// frame handler, which must not hold the head's lock then (the close calls back into the head).
+TEST(ClusterSecurity, AWorkerReadyForAProcessThatIsNotAStartingWorkerIsRefusedAndTheHeadKeepsServing) {
+  {
+    TestCluster cluster;
+    ASSERT_NE(cluster.cluster, nullptr);
+    net::IoThread io;
+    absl::StatusOr<net::LinkPtr> impostor =
+        net::connect_link(io, "127.0.0.1", cluster.cluster->port(), cluster.cluster->token(),
+                          {.role = "worker", .name = "p1"}, {});
+    ASSERT_TRUE(impostor.ok()) << impostor.status();
+    (*impostor)->send(encode_frame_body(Kind::kWorkerReady, WorkerReady{.process = 1}));
+    for (int i = 0; i < 500 && !(*impostor)->closed(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE((*impostor)->closed());
+    impostor->reset();
+    absl::Status status = cluster.drive([](System& sys) {
+      ActorHandle<Counter> counter = sys.spawn<Counter>();
+      EXPECT_EQ(sys.get(counter.call(&Counter::increment)), 1);
+    });
+    EXPECT_TRUE(status.ok()) << status;
+    const std::string log = read_file(cluster.log);
+    EXPECT_TRUE(absl::StrContains(log, ": p1 is not a worker the head is starting")) << log;
   }
   EXPECT_EQ(leftovers(), std::vector<std::string>{});
 }

@@ -417,17 +417,21 @@ void Head::State::on_frame(const net::LinkPtr& link, std::string frame) {
         refuse_body();
         return;
       }
+      // The refusal and the close are effects, run once the lock is released: on this io thread
+      // they end the link at once, and its on_close takes the lock.
       std::lock_guard lock(mutex);
       auto found = routes.find(request->process);
       if (found == routes.end() || !found->second.worker || found->second.link != nullptr) {
-        link->refuse(fmt::format("p{} is not a worker the head is starting", request->process));
-        return;
+        effects.push_back([link, why = fmt::format("p{} is not a worker the head is starting", request->process)] {
+          link->refuse(why);
+        });
+        break;
       }
       Route& route = found->second;
       tag = {.kind = LinkTag::Kind::kWorker, .id = request->process};
       if (route.state == Route::State::kDead) {  // killed before it connected
-        link->close();
-        return;
+        effects.push_back([link] { link->close(); });
+        break;
       }
       route.state = Route::State::kLive;
       route.link = link;
