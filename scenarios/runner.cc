@@ -12,10 +12,8 @@
 #include "absl/status/status.h"
 #include "fmt/format.h"
 #include "runtime/core/cluster.h"
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
+#include "runtime/cluster/chaos.h"
 #include "runtime/cluster/cluster_main.h"
 #include "runtime/cluster/cluster_platform.h"
 #include "runtime/cluster/local_cluster.h"
@@ -87,58 +85,6 @@ PlatformResult run_on_threads(const Scenario& scenario, const RunOptions& option
 
 // A run on a real cluster: a local one of the scenario's shape (or the one at
 // options.cluster_address), this process as its driver. The same real-time deadline as on threads.
-// Chaos on a real cluster: from `start`, at each crash time of `plan` (real time from the driver's
-// start), the head kills a worker with SIGKILL. Runs on its own thread until stopped.
-class ChaosKiller {
- public:
-  ChaosKiller(cluster::ClusterPlatform& platform, const faults::FaultPlan& plan, std::vector<std::string>* realized)
-      : platform_(platform), realized_(realized) {
-    for (const faults::ScheduledFault& fault : plan.faults) {
-      if (const auto* crash = std::get_if<faults::CrashFault>(&fault.params)) {
-        kills_.push_back({fault.at_ns, crash->process});
-      }
-    }
-    if (!kills_.empty()) thread_ = std::thread([this] { run(); });
-  }
-  ~ChaosKiller() { stop(); }
-  void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    changed_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    for (const auto& [at, pick] : kills_) {
-      const Nanos wait = at - platform_.now();
-      if (wait > 0 && changed_.wait_for(lock, std::chrono::nanoseconds(wait), [this] { return stopping_; })) return;
-      if (stopping_) return;
-      lock.unlock();
-      absl::StatusOr<std::string> killed = platform_.chaos_kill(pick);
-      lock.lock();
-      const std::string when = sim::format_sim_duration(platform_.now());
-      if (!killed.ok()) {
-        realized_->push_back(fmt::format("crash at {}: not applied ({})", when, std::string(killed.status().message())));
-      } else {
-        realized_->push_back(killed->empty() ? fmt::format("crash at {}: no worker was alive", when)
-                                             : fmt::format("crash at {}: SIGKILL of worker {}", when, *killed));
-      }
-    }
-  }
-
-  cluster::ClusterPlatform& platform_;
-  std::vector<std::string>* realized_;
-  std::vector<std::pair<Nanos, uint32_t>> kills_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  bool stopping_ = false;  // guarded by mutex_
-  std::thread thread_;
-};
-
 PlatformResult run_on_cluster(const Scenario& scenario, const RunOptions& options, Trace& trace,
                               absl::AnyInvocable<void(System&)> driver, const faults::FaultPlan& chaos,
                               std::vector<std::string>* realized) {
@@ -178,7 +124,13 @@ PlatformResult run_on_cluster(const Scenario& scenario, const RunOptions& option
   PlatformResult result;
   std::vector<std::string> kills;
   {
-    ChaosKiller killer(**platform, chaos, &kills);
+    std::vector<cluster::ScheduledKill> schedule;
+    for (const faults::ScheduledFault& fault : chaos.faults) {
+      if (const auto* crash = std::get_if<faults::CrashFault>(&fault.params)) {
+        schedule.push_back({.at_ns = fault.at_ns, .pick = crash->process});
+      }
+    }
+    cluster::ChaosKiller killer(**platform, std::move(schedule), &kills);
     result.status = cluster::run_cluster_driver(**platform, std::move(driver));
   }
   realized->insert(realized->end(), kills.begin(), kills.end());

@@ -385,6 +385,23 @@ bool Directory::try_place(ActorRecord& actor) {
   absl::StatusOr<ProcessId> worker =
       platform_.start_process(target->info.id, fmt::format("{} {}", id, spec.class_name),
                               std::make_unique<ProcessRuntime>(platform_, config_, wire::encode(actor.spec)));
+  if (!worker.ok() && absl::IsUnavailable(worker.status()) && target->info.alive) {
+    // The node died after the last look at liveness (a real cluster's head can know before this
+    // process hears of it): give the reservation back, count the node as down, and place again.
+    if (bundle != nullptr) {
+      bundle->free_cpus += spec.num_cpus;
+      bundle->free_memory += spec.memory_bytes;
+      for (uint32_t device : actor.spec.gpu_ids) bundle->gpu_free[device] += per_device;
+    } else {
+      target->free_cpus += spec.num_cpus;
+      target->free_memory += spec.memory_bytes;
+      for (uint32_t device : actor.spec.gpu_ids) target->gpu_free[device] += per_device;
+    }
+    actor.spec.gpu_ids.clear();
+    actor.placed = false;
+    target->info.alive = false;
+    return try_place(actor);
+  }
   if (!worker.ok()) {
     mark_dead(actor, ObjectStatus::kActorDied, fmt::format("its worker could not start: {}", std::string(worker.status().message())));
     return true;

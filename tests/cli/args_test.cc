@@ -116,8 +116,8 @@ TEST(ParseCommand, ReplayTakesOneScenarioASeedAndATrace) {
 }
 
 TEST(ParseCommand, MistakesAreOneLineNamingWhatIsWrong) {
-  EXPECT_EQ(parse_error({}), "no command (expected list, run, replay, shrink or regress; troupe help shows the usage)");
-  EXPECT_EQ(parse_error({"sweep"}), "unknown command 'sweep' (expected list, run, replay, shrink or regress)");
+  EXPECT_EQ(parse_error({}), "no command (expected list, run, replay, shrink, regress, head or node; troupe help shows the usage)");
+  EXPECT_EQ(parse_error({"sweep"}), "unknown command 'sweep' (expected list, run, replay, shrink, regress, head or node)");
   EXPECT_EQ(parse_error({"shrink", "counter"}), "shrink needs --seed N");
   EXPECT_EQ(parse_error({"list", "counter"}), "list takes no arguments (got 'counter')");
   EXPECT_EQ(parse_error({"run", "counter"}), "run needs --seeds A..B");
@@ -173,8 +173,21 @@ TEST(ParseCommand, MistakesAreOneLineNamingWhatIsWrong) {
             "cannot read the schedule '/nonexistent/s.jsonl'");
   EXPECT_EQ(parse_error({"replay", "counter", "--seed", "1", "--platform", "threads", "--schedule", "s.jsonl"}),
             "--schedule needs --platform sim");
-  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--platform", "cluster"}),
-            "unknown platform 'cluster' (expected sim or threads)");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--platform", "ray"}),
+            "unknown platform 'ray' (expected sim, threads or cluster)");
+  // The cluster's flags need --platform cluster, and each other where they say so.
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--chaos-kills"}),
+            "--address, --token-file, --cluster-log and --chaos-kills need --platform cluster");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--platform", "cluster", "--token-file", "t"}),
+            "--token-file needs --address (a local cluster makes its own token)");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--platform", "cluster", "--address", "h:0"}),
+            "--address: address 'h:0': '0' is not a port (1-65535)");
+  EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--platform", "cluster", "--chaos-kills", "--jobs", "2"}),
+            "--chaos-kills runs in this process only (drop --jobs)");
+  EXPECT_EQ(parse_error({"node", "--token-file", "t"}), "node needs --head HOST:PORT");
+  EXPECT_EQ(parse_error({"head", "--token-file", "t", "--gpus", "-1"}),
+            "--gpus: '-1' is not a whole number from 0 to 1024");
+  EXPECT_EQ(parse_error({"head", "extra", "--token-file", "t"}), "head takes no arguments (got 'extra')");
   EXPECT_EQ(parse_error({"run", "counter", "--seeds", "1", "--platform", "threads", "--check-determinism"}),
             "--check-determinism needs --platform sim (runs on threads are not reproducible)");
   EXPECT_EQ(parse_error({"replay", "--seed", "1"}), "replay needs a scenario name");
