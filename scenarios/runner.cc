@@ -94,7 +94,9 @@ PlatformResult run_on_cluster(const Scenario& scenario, const RunOptions& option
   uint16_t port = 0;
   std::string token = options.cluster_token;
   if (options.cluster_address.empty()) {
-    cluster::LocalClusterOptions cluster_options{.log_path = options.cluster_log};
+    // The daemons' and workers' logs are kept only when asked for (--cluster-log).
+    cluster::LocalClusterOptions cluster_options{.log_path = options.cluster_log.empty() ? "/dev/null"
+                                                                                         : options.cluster_log};
     for (const sim::NodeOptions& node : scenario.cluster.nodes) {
       cluster_options.nodes.push_back({.name = node.name, .cpus = node.cpus, .memory_bytes = node.memory_bytes,
                                        .gpus = node.gpus, .gpu_memory_bytes = node.gpu_memory_bytes,
