@@ -82,7 +82,7 @@ std::optional<int> run_cluster_role_if_asked() {
     log(fmt::format("troupe: TROUPE_CLUSTER_ROLE is '{}'; expected head, node or worker", which));
     return 2;
   }
-  absl::StatusOr<LaunchSettings> settings = wire::decode<LaunchSettings>(read_stdin(), "the launch settings");
+  absl::StatusOr<LaunchSettings> settings = decode_limited<LaunchSettings>(read_stdin(), "the launch settings");
   if (!settings.ok()) {
     log(fmt::format("troupe {}: {}", which, std::string(settings.status().message())));
     return 2;
@@ -220,7 +220,7 @@ int node_main(const NodeDaemonOptions& options) {
 }
 
 int worker_main() {
-  absl::StatusOr<WorkerBoot> boot = wire::decode<WorkerBoot>(read_stdin(), "the worker boot");
+  absl::StatusOr<WorkerBoot> boot = decode_limited<WorkerBoot>(read_stdin(), "the worker boot");
   if (!boot.ok()) {
     log(fmt::format("troupe worker: {}", std::string(boot.status().message())));
     return 2;

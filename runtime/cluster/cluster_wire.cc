@@ -44,13 +44,16 @@ NodeInfo from_wire(const WireNode& node) {
   return info;
 }
 
+msgpack::unpack_limit cluster_unpack_limit() {
+  // Members are authenticated, but a bug must not become a crash or a huge allocation.
+  return msgpack::unpack_limit(/*array=*/1 << 20, /*map=*/1 << 16, /*str=*/64 << 20, /*bin=*/64 << 20,
+                               /*ext=*/0, /*depth=*/16);
+}
+
 absl::StatusOr<Message> Message::parse(std::string_view frame) {
   Message message;
   try {
-    // Members are authenticated, but a bug must not become a crash or a huge allocation.
-    const msgpack::unpack_limit limit(/*array=*/1 << 20, /*map=*/1 << 16, /*str=*/64 << 20, /*bin=*/64 << 20,
-                                      /*ext=*/0, /*depth=*/16);
-    message.handle_ = msgpack::unpack(frame.data(), frame.size(), nullptr, nullptr, limit);
+    message.handle_ = msgpack::unpack(frame.data(), frame.size(), nullptr, nullptr, cluster_unpack_limit());
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(fmt::format("a frame of {} bytes is not msgpack: {}", frame.size(), e.what()));
   }

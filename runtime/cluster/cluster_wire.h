@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "fmt/format.h"
 #include "msgpack.hpp"
 #include "runtime/platform.h"
 
@@ -203,6 +204,25 @@ std::string encode_frame_body(Kind kind, const Body& body) {
   packer.pack(static_cast<uint8_t>(kind));
   packer.pack(body);
   return std::string(buffer.data(), buffer.size());
+}
+
+// The limits every cluster message and launch blob is unpacked with: a bug or a hostile peer must
+// not become a huge allocation.
+msgpack::unpack_limit cluster_unpack_limit();
+
+// Decodes `bytes` as a T (a launch blob read from stdin) under cluster_unpack_limit();
+// InvalidArgument naming `what` otherwise.
+template <typename T>
+absl::StatusOr<T> decode_limited(std::string_view bytes, std::string_view what) {
+  T out{};
+  try {
+    msgpack::object_handle handle =
+        msgpack::unpack(bytes.data(), bytes.size(), nullptr, nullptr, cluster_unpack_limit());
+    handle.get().convert(out);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(fmt::format("{} of {} bytes does not decode: {}", what, bytes.size(), e.what()));
+  }
+  return out;
 }
 
 // A decoded frame: its kind and its body, still packed (decode it with body<T>()).
