@@ -153,29 +153,13 @@ void ClusterPlatform::Impl::on_member_frame(std::string frame) {
     case Kind::kStorageReply: {
       absl::StatusOr<StorageReply> reply = message->body<StorageReply>();
       if (!reply.ok()) break;
-      std::shared_ptr<std::promise<StorageReply>> waiter;
-      {
-        std::lock_guard lock(mutex);
-        auto found = storage_waiters.find(reply->request);
-        if (found == storage_waiters.end()) return;
-        waiter = std::move(found->second);
-        storage_waiters.erase(found);
-      }
-      waiter->set_value(std::move(*reply));
+      answer(storage_waiters, std::move(*reply));
       return;
     }
     case Kind::kChaosKilled: {
       absl::StatusOr<ChaosKilled> killed = message->body<ChaosKilled>();
       if (!killed.ok()) break;
-      std::shared_ptr<std::promise<ChaosKilled>> waiter;
-      {
-        std::lock_guard lock(mutex);
-        auto found = chaos_waiters.find(killed->request);
-        if (found == chaos_waiters.end()) return;
-        waiter = std::move(found->second);
-        chaos_waiters.erase(found);
-      }
-      waiter->set_value(std::move(*killed));
+      answer(chaos_waiters, std::move(*killed));
       return;
     }
     default:
@@ -208,21 +192,17 @@ void ClusterPlatform::Impl::on_member_closed(const std::string& why) {
   if (platform != nullptr) platform->stop();
 }
 
-std::future<StorageReply> ClusterPlatform::Impl::storage_request(Storage request) {
-  auto waiter = std::make_shared<std::promise<StorageReply>>();
-  std::future<StorageReply> reply = waiter->get_future();
+std::future<StorageReply> ClusterPlatform::Impl::storage_request(Storage body) {
+  if (std::optional<std::future<StorageReply>> reply = request(Kind::kStorage, std::move(body), storage_waiters)) {
+    return std::move(*reply);
+  }
+  std::promise<StorageReply> lost;
   {
     std::lock_guard lock(mutex);
-    if (disconnected) {
-      waiter->set_value({.code = static_cast<int32_t>(absl::StatusCode::kUnavailable),
-                         .message = fmt::format("lost the connection to the head: {}", disconnect_reason)});
-      return reply;
-    }
-    request.request = next_storage_request++;
-    storage_waiters.emplace(request.request, waiter);
+    lost.set_value({.code = static_cast<int32_t>(absl::StatusCode::kUnavailable),
+                    .message = fmt::format("lost the connection to the head: {}", disconnect_reason)});
   }
-  link->send(encode_frame_body(Kind::kStorage, request));
-  return reply;
+  return lost.get_future();
 }
 
 absl::StatusOr<Accepted> ClusterPlatform::Impl::join(const MemberOptions& options, const net::PeerIdentity& identity,
@@ -353,22 +333,13 @@ bool ClusterPlatform::disconnected() const {
 
 absl::StatusOr<std::string> ClusterPlatform::chaos_kill(uint64_t pick) {
   if (impl_->role != Role::kDriver) return absl::FailedPreconditionError("only a driver asks for chaos kills");
-  auto waiter = std::make_shared<std::promise<ChaosKilled>>();
-  std::future<ChaosKilled> reply = waiter->get_future();
-  ChaosKill request{.pick = pick};
-  {
-    std::lock_guard lock(impl_->mutex);
-    if (impl_->disconnected) return absl::UnavailableError("lost the connection to the head");
-    request.request = impl_->next_storage_request++;
-    impl_->chaos_waiters.emplace(request.request, waiter);
-  }
-  impl_->link->send(encode_frame_body(Kind::kChaosKill, request));
-  if (reply.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-    std::lock_guard lock(impl_->mutex);
-    impl_->chaos_waiters.erase(request.request);
+  std::optional<std::future<ChaosKilled>> reply =
+      impl_->request(Kind::kChaosKill, ChaosKill{.pick = pick}, impl_->chaos_waiters);
+  if (!reply.has_value()) return absl::UnavailableError("lost the connection to the head");
+  if (reply->wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     return absl::UnavailableError("the head did not answer a chaos kill within 5 s");
   }
-  ChaosKilled killed = reply.get();
+  ChaosKilled killed = reply->get();
   if (killed.process == 0) return std::string();
   return fmt::format("p{} ({})", killed.process, killed.name);
 }

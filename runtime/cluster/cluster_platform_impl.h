@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,6 +21,11 @@ namespace troupe::cluster {
 enum class Role { kHead, kDriver, kWorker };
 
 class Head;
+
+// Requests to the head awaiting their reply (Storage -> StorageReply, ChaosKill -> ChaosKilled),
+// by request id.
+template <typename Reply>
+using Waiters = std::map<uint64_t, std::shared_ptr<std::promise<Reply>>>;
 
 struct ClusterPlatform::Impl {
   explicit Impl(Role role);
@@ -38,6 +44,34 @@ struct ClusterPlatform::Impl {
   void on_member_frame(std::string frame);
   void on_member_closed(const std::string& why);
   std::future<StorageReply> storage_request(Storage request);
+  // Numbers `body` (its `request` field), sends it as `kind` and returns the future of its reply;
+  // nullopt once the link to the head is gone.
+  template <typename Reply, typename Body>
+  std::optional<std::future<Reply>> request(Kind kind, Body body, Waiters<Reply>& waiters) {
+    auto waiter = std::make_shared<std::promise<Reply>>();
+    std::future<Reply> reply = waiter->get_future();
+    {
+      std::lock_guard lock(mutex);
+      if (disconnected) return std::nullopt;
+      body.request = next_request++;
+      waiters.emplace(body.request, std::move(waiter));
+    }
+    link->send(encode_frame_body(kind, body));
+    return reply;
+  }
+  // Hands `reply` to the request it answers, if that one still waits.
+  template <typename Reply>
+  void answer(Waiters<Reply>& waiters, Reply reply) {
+    std::shared_ptr<std::promise<Reply>> waiter;
+    {
+      std::lock_guard lock(mutex);
+      auto found = waiters.find(reply.request);
+      if (found == waiters.end()) return;
+      waiter = std::move(found->second);
+      waiters.erase(found);
+    }
+    waiter->set_value(std::move(reply));
+  }
 
   const Role role;
   ClusterPlatform* self = nullptr;
@@ -61,9 +95,9 @@ struct ClusterPlatform::Impl {
   std::vector<NodeInfo> node_snapshot;     // guarded by mutex (members)
   bool disconnected = false;               // guarded by mutex
   std::string disconnect_reason;           // guarded by mutex
-  uint64_t next_storage_request = 1;       // guarded by mutex
-  std::map<uint64_t, std::shared_ptr<std::promise<StorageReply>>> storage_waiters;  // guarded by mutex
-  std::map<uint64_t, std::shared_ptr<std::promise<ChaosKilled>>> chaos_waiters;     // guarded by mutex
+  uint64_t next_request = 1;               // guarded by mutex
+  Waiters<StorageReply> storage_waiters;   // guarded by mutex
+  Waiters<ChaosKilled> chaos_waiters;      // guarded by mutex
 };
 
 // The head's side: the node table, the routes of every process, watches, heartbeats, the store

@@ -353,7 +353,9 @@ TEST(ClusterSecurity, GarbageAHugeLengthAndAWrongTokenAreRefusedWhileADriverWork
         absl::StatusOr<net::LinkPtr> wrong = net::connect_link(io, "127.0.0.1", port, "not-the-token-of-this-cluster",
                                                                {.role = "driver", .name = "mallory"}, {});
         EXPECT_FALSE(wrong.ok());
-        if (!wrong.ok()) EXPECT_EQ(wrong.status().code(), absl::StatusCode::kUnavailable);
+        if (!wrong.ok()) {
+          EXPECT_EQ(wrong.status().code(), absl::StatusCode::kUnavailable);
+        }
       }
     });
     absl::Status status = cluster.drive([](System& sys) {

@@ -28,6 +28,15 @@ void run_all(Effects& effects) {
   effects.clear();
 }
 
+// The body of `message`, or nullopt after refusing the link that sent a frame that does not decode.
+template <typename Body>
+std::optional<Body> body_or_refuse(const Message& message, const net::LinkPtr& link) {
+  absl::StatusOr<Body> body = message.body<Body>();
+  if (body.ok()) return std::move(*body);
+  link->refuse(fmt::format("a {} frame does not decode", kind_name(message.kind())));
+  return std::nullopt;
+}
+
 // What a link has registered as, kept in Link::user_data.
 struct LinkTag {
   enum class Kind { kUnregistered, kNode, kDriver, kWorker };
@@ -358,7 +367,6 @@ void Head::State::on_frame(const net::LinkPtr& link, std::string frame) {
   }
   LinkTag& tag = tag_of(link);
   const Kind kind = message->kind();
-  auto refuse_body = [&] { link->refuse(fmt::format("a {} frame does not decode", kind_name(kind))); };
   const bool registered = tag.kind != LinkTag::Kind::kUnregistered;
   const bool registration = kind == Kind::kRegisterNode || kind == Kind::kRegisterDriver || kind == Kind::kWorkerReady;
   if (registered == registration) {
@@ -369,9 +377,10 @@ void Head::State::on_frame(const net::LinkPtr& link, std::string frame) {
   Effects effects;
   switch (kind) {
     case Kind::kRegisterNode: {
-      absl::StatusOr<RegisterNode> request = message->body<RegisterNode>();
-      if (!request.ok() || request->node.cpus < 0 || request->node.gpus < 0 || request->node.gpus > 1024) {
-        refuse_body();
+      std::optional<RegisterNode> request = body_or_refuse<RegisterNode>(*message, link);
+      if (!request) return;
+      if (request->node.cpus < 0 || request->node.gpus < 0 || request->node.gpus > 1024) {
+        link->refuse(fmt::format("a {} frame does not decode", kind_name(kind)));
         return;
       }
       std::lock_guard lock(mutex);
@@ -396,9 +405,10 @@ void Head::State::on_frame(const net::LinkPtr& link, std::string frame) {
       break;
     }
     case Kind::kRegisterDriver: {
-      absl::StatusOr<RegisterDriver> request = message->body<RegisterDriver>();
-      if (!request.ok() || request->binary.empty()) {
-        refuse_body();
+      std::optional<RegisterDriver> request = body_or_refuse<RegisterDriver>(*message, link);
+      if (!request) return;
+      if (request->binary.empty()) {
+        link->refuse(fmt::format("a {} frame does not decode", kind_name(kind)));
         return;
       }
       std::lock_guard lock(mutex);
@@ -412,11 +422,8 @@ void Head::State::on_frame(const net::LinkPtr& link, std::string frame) {
       break;
     }
     case Kind::kWorkerReady: {
-      absl::StatusOr<WorkerReady> request = message->body<WorkerReady>();
-      if (!request.ok()) {
-        refuse_body();
-        return;
-      }
+      std::optional<WorkerReady> request = body_or_refuse<WorkerReady>(*message, link);
+      if (!request) return;
       // The refusal and the close are effects, run once the lock is released: on this io thread
       // they end the link at once, and its on_close takes the lock.
       std::lock_guard lock(mutex);
@@ -443,47 +450,36 @@ void Head::State::on_frame(const net::LinkPtr& link, std::string frame) {
       break;
     }
     case Kind::kDeliver: {
-      absl::StatusOr<Deliver> deliver = message->body<Deliver>();
-      if (!deliver.ok()) {
-        refuse_body();
-        return;
-      }
+      std::optional<Deliver> deliver = body_or_refuse<Deliver>(*message, link);
+      if (!deliver) return;
       head->route(ProcessId{deliver->from}, ProcessId{deliver->to}, std::move(deliver->payload),
                        static_cast<Channel>(deliver->channel));
       break;
     }
     case Kind::kWatch: {
-      absl::StatusOr<Watch> watch = message->body<Watch>();
-      if (!watch.ok()) {
-        refuse_body();
-        return;
-      }
+      std::optional<Watch> watch = body_or_refuse<Watch>(*message, link);
+      if (!watch) return;
       head->watch(ProcessId{watch->watcher}, ProcessId{watch->target});
       break;
     }
     case Kind::kKill: {
-      absl::StatusOr<Kill> request = message->body<Kill>();
-      if (!request.ok()) {
-        refuse_body();
-        return;
-      }
+      std::optional<Kill> request = body_or_refuse<Kill>(*message, link);
+      if (!request) return;
       head->kill(ProcessId{request->process}, request->why);
       break;
     }
     case Kind::kProcessEnded: {
-      absl::StatusOr<ProcessEnded> ended = message->body<ProcessEnded>();
-      if (!ended.ok()) {
-        refuse_body();
-        return;
-      }
+      std::optional<ProcessEnded> ended = body_or_refuse<ProcessEnded>(*message, link);
+      if (!ended) return;
       std::lock_guard lock(mutex);
       mark_dead(ended->process, ended->why, effects);
       break;
     }
     case Kind::kWorkerExited: {
-      absl::StatusOr<WorkerExited> exited = message->body<WorkerExited>();
-      if (!exited.ok() || tag.kind != LinkTag::Kind::kNode) {
-        refuse_body();
+      std::optional<WorkerExited> exited = body_or_refuse<WorkerExited>(*message, link);
+      if (!exited) return;
+      if (tag.kind != LinkTag::Kind::kNode) {
+        link->refuse(fmt::format("a {} frame does not decode", kind_name(kind)));
         return;
       }
       std::lock_guard lock(mutex);
@@ -500,18 +496,16 @@ void Head::State::on_frame(const net::LinkPtr& link, std::string frame) {
       break;
     }
     case Kind::kStorage: {
-      absl::StatusOr<Storage> request = message->body<Storage>();
-      if (!request.ok()) {
-        refuse_body();
-        return;
-      }
+      std::optional<Storage> request = body_or_refuse<Storage>(*message, link);
+      if (!request) return;
       serve_storage(link, *request);
       break;
     }
     case Kind::kChaosKill: {
-      absl::StatusOr<ChaosKill> request = message->body<ChaosKill>();
-      if (!request.ok() || tag.kind != LinkTag::Kind::kDriver) {
-        refuse_body();
+      std::optional<ChaosKill> request = body_or_refuse<ChaosKill>(*message, link);
+      if (!request) return;
+      if (tag.kind != LinkTag::Kind::kDriver) {
+        link->refuse(fmt::format("a {} frame does not decode", kind_name(kind)));
         return;
       }
       ChaosKilled reply{.request = request->request};

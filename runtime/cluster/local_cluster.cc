@@ -15,18 +15,6 @@
 
 namespace troupe::cluster {
 
-namespace {
-
-absl::StatusOr<std::string> fresh_token() {
-  absl::StatusOr<net::Nonce> bytes = net::random_nonce();
-  if (!bytes.ok()) return bytes.status();
-  std::string token;
-  for (unsigned char byte : *bytes) token += fmt::format("{:02x}", byte);
-  return token;
-}
-
-}  // namespace
-
 struct LocalCluster::Impl {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
@@ -48,7 +36,7 @@ struct LocalCluster::Impl {
 absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::start(LocalClusterOptions options) {
   if (options.nodes.empty()) return absl::InvalidArgumentError("a cluster needs at least the head's node");
   auto impl = std::make_unique<Impl>();
-  absl::StatusOr<std::string> token = fresh_token();
+  absl::StatusOr<std::string> token = net::random_token();
   if (!token.ok()) return token.status();
   impl->token = *token;
   char directory[] = "/tmp/troupe-cluster-XXXXXX";

@@ -363,16 +363,17 @@ bool Directory::try_place(ActorRecord& actor) {
       return false;
     }
   }
-  const int32_t per_device = std::min(spec.gpu_units, wire::kGpuUnits);
-  if (bundle != nullptr) {
-    bundle->free_cpus -= spec.num_cpus;
-    bundle->free_memory -= spec.memory_bytes;
-    for (uint32_t device : gpus) bundle->gpu_free[device] -= per_device;
-  } else {
-    target->free_cpus -= spec.num_cpus;
-    target->free_memory -= spec.memory_bytes;
-    for (uint32_t device : gpus) target->gpu_free[device] -= per_device;
-  }
+  // Takes the actor's resources from its bundle or node (sign 1), or gives them back (sign -1).
+  auto charge = [&, per_device = std::min(spec.gpu_units, wire::kGpuUnits)](int sign,
+                                                                          const std::vector<uint32_t>& devices) {
+    double& cpus = bundle != nullptr ? bundle->free_cpus : target->free_cpus;
+    int64_t& memory = bundle != nullptr ? bundle->free_memory : target->free_memory;
+    std::vector<int32_t>& gpu_free = bundle != nullptr ? bundle->gpu_free : target->gpu_free;
+    cpus -= sign * spec.num_cpus;
+    memory -= sign * spec.memory_bytes;
+    for (uint32_t device : devices) gpu_free[device] -= sign * per_device;
+  };
+  charge(1, gpus);
   actor.spec.gpu_ids = std::move(gpus);
   actor.node = target->info.id;
   actor.placed = true;
@@ -388,15 +389,7 @@ bool Directory::try_place(ActorRecord& actor) {
   if (!worker.ok() && absl::IsUnavailable(worker.status()) && target->info.alive) {
     // The node died after the last look at liveness (a real cluster's head can know before this
     // process hears of it): give the reservation back, count the node as down, and place again.
-    if (bundle != nullptr) {
-      bundle->free_cpus += spec.num_cpus;
-      bundle->free_memory += spec.memory_bytes;
-      for (uint32_t device : actor.spec.gpu_ids) bundle->gpu_free[device] += per_device;
-    } else {
-      target->free_cpus += spec.num_cpus;
-      target->free_memory += spec.memory_bytes;
-      for (uint32_t device : actor.spec.gpu_ids) target->gpu_free[device] += per_device;
-    }
+    charge(-1, actor.spec.gpu_ids);
     actor.spec.gpu_ids.clear();
     actor.placed = false;
     target->info.alive = false;

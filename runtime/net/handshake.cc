@@ -159,6 +159,14 @@ absl::StatusOr<Nonce> random_nonce() {
   return nonce;
 }
 
+absl::StatusOr<std::string> random_token() {
+  absl::StatusOr<Nonce> bytes = random_nonce();
+  if (!bytes.ok()) return bytes.status();
+  std::string token;
+  for (unsigned char byte : *bytes) token += fmt::format("{:02x}", byte);
+  return token;
+}
+
 absl::Status validate_token(std::string_view token) {
   if (token.size() < kTokenBytesMin || token.size() > kTokenBytesMax) {
     return absl::InvalidArgumentError(fmt::format("the cluster token is {} bytes; it must be {} to {} bytes",

@@ -43,6 +43,9 @@ using Mac = std::array<unsigned char, kMacBytes>;
 // Internal when the generator fails.
 absl::StatusOr<Nonce> random_nonce();
 
+// A fresh cluster token: kNonceBytes from random_nonce(), in lowercase hex (64 characters).
+absl::StatusOr<std::string> random_token();
+
 // OK for a token of kTokenBytesMin to kTokenBytesMax bytes; InvalidArgument naming the length
 // otherwise.
 absl::Status validate_token(std::string_view token);

@@ -78,8 +78,11 @@ TEST(Link, FramesFlowBothWaysInOrderAndTheServerMaySpeakFirst) {
   int next_a = 0;
   int next_b = 0;
   for (const std::string& frame : received) {
-    if (frame[0] == 'a') EXPECT_EQ(frame, fmt::format("a{}", next_a++));
-    if (frame[0] == 'b') EXPECT_EQ(frame, fmt::format("b{}", next_b++));
+    if (frame[0] == 'a') {
+      EXPECT_EQ(frame, fmt::format("a{}", next_a++));
+    } else {
+      EXPECT_EQ(frame, fmt::format("b{}", next_b++));
+    }
   }
   EXPECT_EQ(next_a, kFrames / 2);
   EXPECT_EQ(next_b, kFrames / 2);
@@ -95,7 +98,7 @@ TEST(Link, BothEndsHearWhenALinkCloses) {
   Inbox client_inbox;
   absl::StatusOr<std::unique_ptr<LinkServer>> server = LinkServer::create(
       {.token = kToken}, {.on_frame = [](const LinkPtr& link, std::string frame) {
-                            if (frame == "bye") link->close();
+                            if (std::string_view(frame) == "bye") link->close();
                           },
                           .on_close = [&](const LinkPtr&, const std::string& why) { server_inbox.closed(why); }});
   ASSERT_TRUE(server.ok()) << server.status();

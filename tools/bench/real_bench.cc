@@ -56,19 +56,18 @@ double timed_calls(System& sys, int calls, bool pipelined) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-void report(benchmark::State& state, int calls, double seconds_total) {
-  state.SetItemsProcessed(state.iterations() * calls);
-  state.counters["us_per_call"] = 1e6 * seconds_total / static_cast<double>(state.iterations() * calls);
-}
+using Driver = absl::AnyInvocable<void(System&)>;
 
-void BM_ThreadsCalls(benchmark::State& state) {
+// The benchmark's iterations: each runs `drive(driver)` once, a driver that times its calls
+// (range(0) of them, pipelined when range(1) is 1).
+template <typename Drive>
+void measure(benchmark::State& state, Drive drive) {
   const int calls = static_cast<int>(state.range(0));
   const bool pipelined = state.range(1) != 0;
   double total = 0;
   for (auto _ : state) {
-    ThreadsPlatform platform({.threads = 2, .nodes = {{.name = "local", .cpus = 4}}});
     double seconds = 0;
-    absl::Status status = core::run_driver(platform, [&](System& sys) { seconds = timed_calls(sys, calls, pipelined); });
+    absl::Status status = drive(Driver([&](System& sys) { seconds = timed_calls(sys, calls, pipelined); }));
     if (!status.ok()) {
       state.SkipWithError(std::string(status.message()).c_str());
       return;
@@ -76,7 +75,15 @@ void BM_ThreadsCalls(benchmark::State& state) {
     state.SetIterationTime(seconds);
     total += seconds;
   }
-  report(state, calls, total);
+  state.SetItemsProcessed(state.iterations() * calls);
+  state.counters["us_per_call"] = 1e6 * total / static_cast<double>(state.iterations() * calls);
+}
+
+void BM_ThreadsCalls(benchmark::State& state) {
+  measure(state, [](Driver driver) {
+    ThreadsPlatform platform({.threads = 2, .nodes = {{.name = "local", .cpus = 4}}});
+    return core::run_driver(platform, std::move(driver));
+  });
 }
 BENCHMARK(BM_ThreadsCalls)->Args({10000, 0})->Args({100000, 1})->UseManualTime()->Unit(benchmark::kMillisecond);
 
@@ -91,29 +98,14 @@ cluster::LocalCluster* shared_cluster() {
 }
 
 void BM_ClusterCalls(benchmark::State& state) {
-  const int calls = static_cast<int>(state.range(0));
-  const bool pipelined = state.range(1) != 0;
   cluster::LocalCluster& cluster = *shared_cluster();
-  double total = 0;
-  for (auto _ : state) {
+  measure(state, [&cluster](Driver driver) -> absl::Status {
     absl::StatusOr<std::unique_ptr<cluster::ClusterPlatform>> platform = cluster::ClusterPlatform::join_as_driver(
         {.host = cluster.host(), .port = cluster.port(), .token = cluster.token(), .threads = 2},
         cluster::self_executable(), 1, 10 * kSecond);
-    if (!platform.ok()) {
-      state.SkipWithError(std::string(platform.status().message()).c_str());
-      return;
-    }
-    double seconds = 0;
-    absl::Status status =
-        cluster::run_cluster_driver(**platform, [&](System& sys) { seconds = timed_calls(sys, calls, pipelined); });
-    if (!status.ok()) {
-      state.SkipWithError(std::string(status.message()).c_str());
-      return;
-    }
-    state.SetIterationTime(seconds);
-    total += seconds;
-  }
-  report(state, calls, total);
+    if (!platform.ok()) return platform.status();
+    return cluster::run_cluster_driver(**platform, std::move(driver));
+  });
 }
 BENCHMARK(BM_ClusterCalls)->Args({2000, 0})->Args({20000, 1})->UseManualTime()->Unit(benchmark::kMillisecond);
 

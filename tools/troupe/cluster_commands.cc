@@ -24,10 +24,9 @@ uint64_t machine_cpus(uint64_t asked) {
 // exist; from $TROUPE_TOKEN without a file.
 absl::StatusOr<std::string> head_token(const std::string& path, std::FILE* err) {
   if (path.empty() || access(path.c_str(), F_OK) == 0) return read_token(path);
-  absl::StatusOr<net::Nonce> bytes = net::random_nonce();
-  if (!bytes.ok()) return bytes.status();
-  std::string token;
-  for (unsigned char byte : *bytes) token += fmt::format("{:02x}", byte);
+  absl::StatusOr<std::string> fresh = net::random_token();
+  if (!fresh.ok()) return fresh.status();
+  const std::string& token = *fresh;
   const mode_t previous = umask(077);
   std::ofstream out(path);
   out << token << "\n";
