@@ -21,8 +21,10 @@ import sys
 
 # One row of the table.
 #   label     what is measured
-#   troupe    (benchmark run_name, value) for Troupe; value is a counter name, or "real_time" /
-#             "cpu_time" (converted to the row's unit)
+#   troupe    (benchmark, value) for Troupe. The benchmark is a run name without Google Benchmark's
+#             run options ("/manual_time", "/iterations:1"), or a family name without its
+#             arguments when the file holds one run of that family. The value is a counter name,
+#             or "real_time" / "cpu_time" (converted to the row's unit)
 #   caf       the same for CAF, or None when CAF has no equivalent
 #   unit      "calls/s"-style throughput (higher is better) or a time/size (lower is better)
 #   better    "higher" or "lower"
@@ -113,7 +115,13 @@ def value_of(medians, binaries, source, unit):
     """The row's figure from the first of `binaries` that has the benchmark, or a reason."""
     run_name, field = source
     for binary in binaries:
-        entry = medians.get(binary, {}).get(run_name)
+        runs = medians.get(binary, {})
+        entry = runs.get(run_name)
+        if entry is None:
+            # A family named without its arguments ("BM_PingPong" for "BM_PingPong/100000"),
+            # when the file has exactly one run of it.
+            family = [e for name, e in runs.items() if name.startswith(run_name + "/")]
+            entry = family[0] if len(family) == 1 else None
         if entry is None:
             continue
         if entry.get("error_occurred"):
