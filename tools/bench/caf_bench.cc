@@ -19,15 +19,25 @@
 // spawning the actors is not (each run spawns its actors, then a scoped_actor starts the phase
 // with one message and waits for the run's answer, which is checked).
 //
-// CAF's configuration. One actor system for the binary, with two scheduler threads (the threads
-// platform's pool size in troupe_real_bench), and CAF's default work-stealing scheduler. Measured
-// on the 2-core machine of docs/performance.md (shared with other builds, medians of 5):
-//   - event-based requester vs scoped_actor: the event-based requester answers in about 1 us a
-//     call; the scoped_actor takes 50 to 100 us with the default polling policy, because each
-//     request wakes a worker from its poll-and-sleep loop (moderate-sleep-duration = 50 us) and
-//     each answer wakes the blocked main thread. BM_CafCalls is therefore the event-based one:
-//     it is what a CAF program that waits for an answer before the next request is written as,
-//     and the requester, like Troupe's driver fiber, runs on the scheduler's threads.
+// CAF's configuration: one actor system for the binary, with 2 scheduler threads (the pool size
+// of the threads platform in troupe_real_bench) and CAF's default work-stealing scheduler with
+// its default polling. Chosen from runs of this binary on the 2-core machine (shared with other
+// builds, so noisy: medians of 3, two rounds each, alternating the configurations):
+//   - requester: the event-based one answers a synchronous call in 0.9 to 1.7 us; the
+//     scoped_actor (BM_CafCallsBlocking) in 80 to 120 us, because each request has to wake a
+//     worker out of its poll-then-sleep loop (work-stealing.moderate-sleep-duration, 50 us) and
+//     each answer a blocked OS thread. BM_CafCalls is the event-based one: it is how a CAF
+//     program waits for an answer before its next request, and its requester runs on the
+//     scheduler's threads, as Troupe's driver fiber runs on the platform's pool.
+//   - scheduler.policy=sharing (one queue, a condition variable): the scoped_actor drops to
+//     23 us a call, but the event-based calls rise to 2.4 to 2.8 us and ping-pong takes 1.4 to
+//     2.5 times as long; counting, the ring, fork-join and chameneos moved within the noise.
+//   - polling more (work-stealing.aggressive-poll-attempts=10000, or moderate-sleep-duration=10us):
+//     the scoped_actor gets 36 or 55 us, the event-based runs are no faster and ping-pong slower:
+//     on 2 cores a spinning worker takes the CPU from the actor it waits for.
+//   - scheduler.max-threads=1: within the noise of 2 threads except chameneos (faster); not
+//     used, so that both runtimes have two threads.
+// So the defaults, which are the best for the rows compared with Troupe (BM_CafCalls, Savina).
 // Any CAF option can be changed on the command line after the benchmark flags, e.g.
 //   troupe_caf_bench --benchmark_filter=BM_CafCalls --scheduler.policy=sharing
 //   troupe_caf_bench --scheduler.max-threads=4 --work-stealing.moderate-sleep-duration=10us
