@@ -7,8 +7,9 @@
 //   - where Savina sends a request and waits for its answer (ping and pong; a chameneo's request
 //     to meet and the partner's colour it gets back): a call and its result, both counted;
 //   - where Savina sends one way (counting's increments, the ring's token, fork-join's work): a
-//     call whose Ref is dropped at once, so nobody waits for it (its result is still produced);
-//     one item per call.
+//     call whose Ref is dropped at once, so nobody waits for it; one item per call. Its result
+//     (void) still travels back to the caller's process, which drops it: Troupe does twice the
+//     platform messages CAF does here.
 // The runs:
 //   BM_PingPong    a Ping actor calls Pong::ping(i) N times, each time getting the answer before
 //                  the next call (2N items: the call and its result).
