@@ -4,12 +4,16 @@
 //   BM_CafCalls/10000/0     synchronous request/response (BM_ThreadsCalls/10000/0's workload):
 //                           one requester actor asks an echo actor for i and waits for the answer
 //                           before asking for i + 1, i.e. request(echo, i).then(next request).
-//   BM_CafCalls/100000/1    pipelined (BM_ThreadsCalls/100000/1's): the requester makes all
-//                           100,000 requests back to back, then collects every answer.
+//   BM_CafCalls/100000/1    pipelined (BM_ThreadsCalls/100000/1's): the requester sends all
+//                           100,000 requests back to back, then collects every answer; as plain
+//                           messages answered by the echo's return value, because CAF 0.17's
+//                           request(...).then(...) is quadratic in the requests outstanding
+//                           (see `requester`).
 //   BM_CafCallsBlocking/..  the same two from a scoped_actor (a blocking actor on the benchmark's
 //                           thread): request(echo, i).receive(...) per call, or all requests
-//                           first and then a receive for each. Shown for comparison: its every
-//                           answer wakes an OS thread, so it measures CAF's thread hand-off.
+//                           first and then a receive for each (so the pipelined one does use
+//                           request ids). Shown for comparison: each synchronous answer wakes an
+//                           OS thread, so that row measures CAF's thread hand-off.
 //   BM_PingPong, BM_Counting, BM_ThreadRing, BM_ForkJoin, BM_Chameneos
 //                           the Savina subset of savina.h (sizes, items), written as Savina
 //                           writes them for Akka: one-way messages between event-based actors.
@@ -22,7 +26,8 @@
 // CAF's configuration: one actor system for the binary, with 2 scheduler threads (the pool size
 // of the threads platform in troupe_real_bench) and CAF's default work-stealing scheduler with
 // its default polling. Chosen from runs of this binary on the 2-core machine (shared with other
-// builds, so noisy: medians of 3, two rounds each, alternating the configurations):
+// builds, so noisy: medians of 3 repetitions; the default and sharing in two alternating
+// rounds, the others in one):
 //   - requester: the event-based one answers a synchronous call in 0.9 to 1.7 us; the
 //     scoped_actor (BM_CafCallsBlocking) in 80 to 120 us, because each request has to wake a
 //     worker out of its poll-then-sleep loop (work-stealing.moderate-sleep-duration, 50 us) and
