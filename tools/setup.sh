@@ -27,6 +27,7 @@ PACKAGES=(
   libgtest-dev
   libgmock-dev
   libbenchmark-dev
+  libcaf-dev          # the CAF baseline for tools/bench (troupe_caf_bench, issue 9)
   libssl-dev          # libcrypto: HMAC for cluster auth (DESIGN §1)
   libxml2-utils       # xmllint: tests check the JUnit report is valid XML
   chromium            # headless, renders the HTML timeline in its test (tests/cli/html_timeline_render.py)
