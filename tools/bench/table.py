@@ -5,8 +5,9 @@
 
 Each file is one benchmark binary's `--benchmark_out` (run with repetitions and
 `--benchmark_report_aggregates_only`); the table takes the `median` aggregate of every row it
-knows. A row whose benchmark is missing from the files (filtered out, or its binary not run)
-prints "not run"; a row the files know nothing about is not invented. The rows, their units and
+knows (with one repetition, which has no aggregates, its only result). A row whose benchmark is
+missing from the files (filtered out, or its binary not run) prints "not run"; a row the files
+know nothing about is not invented. The rows, their units and
 the issue's targets are the ROWS list below: that list is the one place the suite's table is
 defined. Output is Markdown, so it pastes into docs/performance.md as it is.
 
@@ -111,9 +112,17 @@ def load(paths):
         binary = data["context"].get("executable", path).rsplit("/", 1)[-1]
         contexts[binary] = data["context"]
         rows = medians.setdefault(binary, {})
+        singles = {}  # run name -> its plain (non-aggregate) results
         for entry in data["benchmarks"]:
+            name = RUN_OPTION.sub("", entry["run_name"])
             if entry.get("aggregate_name") == "median" or entry.get("error_occurred"):
-                rows[RUN_OPTION.sub("", entry["run_name"])] = entry
+                rows[name] = entry
+            elif entry.get("run_type", "iteration") == "iteration":
+                singles.setdefault(name, []).append(entry)
+        # One repetition has no aggregates: its only result stands for the median.
+        for name, entries in singles.items():
+            if name not in rows and len(entries) == 1:
+                rows[name] = entries[0]
     return medians, contexts
 
 
