@@ -26,6 +26,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -107,7 +108,27 @@ struct FiberSlot {
   enum class State : uint8_t { kQueued, kRunning, kParked, kOnLane, kParkedOnLane };
   FiberId id;
   State state = State::kQueued;
-  std::string waiting_for;  // the reason of the last park(), while parked
+  // The reason of the last park(), while parked. A get or a sleep keeps the reason as given
+  // (`what` outlives the park) and is put into words only when a report asks; a wait on a lock,
+  // event or semaphore is put into words at once (`waiting_on`), because the Waitable may be gone
+  // by the time another thread makes a report. Formatting every park cost 1-2.5% of a
+  // ping-pong's time.
+  std::string_view waiting_what;
+  uint64_t waiting_object = 0;
+  std::string waiting_on;
+  void set_waiting(const WaitReason& reason) {
+    waiting_what = reason.what;
+    waiting_object = reason.object;
+    if (reason.on != nullptr) waiting_on = reason.describe();
+  }
+  void clear_waiting() {
+    waiting_what = {};
+    waiting_object = 0;
+    waiting_on.clear();
+  }
+  std::string describe_waiting() const {
+    return waiting_on.empty() ? WaitReason{.what = waiting_what, .object = waiting_object}.describe() : waiting_on;
+  }
   ExecutionContext context;  // installed around every step of this fiber; `fiber` is set
   std::unique_ptr<Fiber> fiber;
 

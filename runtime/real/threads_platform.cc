@@ -169,7 +169,7 @@ void ThreadsPlatform::park(const WaitReason& reason) {
   FiberSlot* slot = state_->current_slot(&process);
   if (slot == nullptr) return;  // its process is unwinding it: a spurious wake-up
   slot->state = FiberSlot::State::kParked;
-  slot->waiting_for = reason.describe();
+  slot->set_waiting(reason);
   state_->record({.kind = TraceKind::kFiberPark, .node = process->node, .process = process->id,
                   .call = slot->id.value, .detail = std::string(reason.what)});
   if (slot->on_lane) {  // inside a turn on its lane: gives the turn back while parked
@@ -195,13 +195,13 @@ void ThreadsPlatform::unpark(FiberId fiber) {
   FiberSlot& slot = *it->second;
   if (slot.state == FiberSlot::State::kParkedOnLane) {  // its lane thread resumes it
     slot.state = FiberSlot::State::kQueued;
-    slot.waiting_for.clear();
+    slot.clear_waiting();
     slot.wake.release();
     return;
   }
   if (slot.state != FiberSlot::State::kParked) return;
   slot.state = FiberSlot::State::kQueued;
-  slot.waiting_for.clear();
+  slot.clear_waiting();
   state_->post(*process, {.kind = WorkItem::Kind::kResumeFiber, .fiber = fiber});
 }
 

@@ -174,7 +174,7 @@ std::string ThreadsPlatform::State::wait_report() {
       report += fmt::format("  {} {} ({}) fiber {} '{}'{} waits for {}\n", process->node, process->id, process->name, id,
                             slot->fiber->name(), doing.empty() ? "" : fmt::format(" ({})", doing),
                             slot->state == FiberSlot::State::kParked || slot->state == FiberSlot::State::kParkedOnLane
-                                ? slot->waiting_for
+                                ? slot->describe_waiting()
                                 : std::string("(runnable)"));
     }
     if (gated) process->gate.release();
