@@ -67,7 +67,8 @@ def main():
         ])
         sim = write_run(tmp, "troupe_bench", [
             ("BM_SimSyncCalls/10000", {"items_per_second": 500000.0}),
-            ("BM_Scale100kActors1000Nodes/iterations:1", {"peak_bytes": 1.5 * 1024**3}),
+            ("BM_Scale100kActors1000Nodes/100000/1000/iterations:1", {"peak_bytes": 1.5 * 1024**3}),
+            ("BM_Scale100kActors1000Nodes/10000/100/iterations:1", {"peak_bytes": 0.1 * 1024**3}),
         ])
         done = run_table(table, sim, troupe, caf, "--git", "abc")
         if done.returncode != 0:
