@@ -81,7 +81,7 @@ class SocketLink final : public Link {
 
   // Client side: connects, then answers the challenge; `done` hears the outcome once.
   void start_client(const tcp::resolver::results_type& endpoints, std::chrono::milliseconds timeout,
-                    PeerIdentity identity, std::shared_ptr<std::promise<absl::Status>> done) {
+                    PeerIdentity identity, std::function<void(absl::Status)> done) {
     identity_ = std::move(identity);
     done_ = std::move(done);
     arm_timer(timeout, fmt::format("no handshake within {} ms", timeout.count()));
@@ -161,6 +161,7 @@ class SocketLink final : public Link {
 
   const PeerIdentity& peer() const override { return peer_; }
   const std::string& remote() const override { return remote_; }
+  const std::string& local_address() const override { return local_; }
   bool closed() const override { return closed_.load(std::memory_order_acquire); }
 
  private:
@@ -172,6 +173,8 @@ class SocketLink final : public Link {
     boost::system::error_code ignored;
     const tcp::endpoint remote = socket_.remote_endpoint(ignored);
     remote_ = fmt::format("{}:{}", remote.address().to_string(), remote.port());
+    const tcp::endpoint local = socket_.local_endpoint(ignored);
+    local_ = local.address().to_string();
   }
 
   void arm_timer(std::chrono::milliseconds timeout, std::string why) {
@@ -258,8 +261,7 @@ class SocketLink final : public Link {
     if (side_ == Side::kServer) {
       if (handlers_->on_open) handlers_->on_open(self());
     } else {
-      done_->set_value(absl::OkStatus());
-      done_.reset();
+      report(absl::OkStatus());
     }
   }
 
@@ -297,12 +299,17 @@ class SocketLink final : public Link {
     });
   }
 
+  // Tells the client's caller how the handshake ended (once).
+  void report(const absl::Status& status) {
+    if (done_ == nullptr) return;
+    std::function<void(absl::Status)> done = std::move(done_);
+    done_ = nullptr;
+    done(status);
+  }
+
   // The handshake failed with `status` (client side).
   void fail_with(const absl::Status& status) {
-    if (done_ != nullptr) {
-      done_->set_value(status);
-      done_.reset();
-    }
+    report(status);
     finish(std::string(status.message()));
   }
 
@@ -310,10 +317,7 @@ class SocketLink final : public Link {
   void fail(const std::string& why, bool peer_at_fault) {
     if (closed_) return;
     if (peer_at_fault && owner_ != nullptr) owner_->note(fmt::format("refused {}: {}", remote_, why));
-    if (done_ != nullptr) {
-      done_->set_value(absl::UnavailableError(why));
-      done_.reset();
-    }
+    report(absl::UnavailableError(why));
     finish(why);
   }
 
@@ -328,10 +332,7 @@ class SocketLink final : public Link {
       socket_.close(ignored);
     }
     timer_.cancel();
-    if (done_ != nullptr) {
-      done_->set_value(absl::UnavailableError(why));
-      done_.reset();
-    }
+    report(absl::UnavailableError(why));
     if (stage_ == Stage::kOpen && handlers_->on_close) handlers_->on_close(self(), why);
     if (owner_ != nullptr) owner_->forget(self());
   }
@@ -352,7 +353,8 @@ class SocketLink final : public Link {
   PeerIdentity identity_;  // client side: who this side says it is
   PeerIdentity peer_;
   std::string remote_ = "(not connected)";
-  std::shared_ptr<std::promise<absl::Status>> done_;  // client side, until the handshake ends
+  std::string local_;
+  std::function<void(absl::Status)> done_;  // client side, until the handshake ends
 
   std::mutex out_mutex_;
   std::string pending_;           // guarded by out_mutex_: framed bytes not yet handed to a write
@@ -362,8 +364,9 @@ class SocketLink final : public Link {
   std::chrono::steady_clock::time_point last_send_{};  // guarded by out_mutex_: the last send()
   std::atomic<bool> open_{false};  // the handshake is done: send() may write directly
 
-  friend absl::StatusOr<LinkPtr> connect_link(IoThread&, const std::string&, uint16_t, const std::string&,
-                                              const PeerIdentity&, LinkHandlers, size_t, std::chrono::milliseconds);
+  friend void connect_link_async(IoThread&, const std::string&, uint16_t, const std::string&, const PeerIdentity&,
+                                 LinkHandlers, std::function<void(absl::StatusOr<LinkPtr>)>, size_t,
+                                 std::chrono::milliseconds);
   void set_client_stage() { stage_ = Stage::kAwaitingChallenge; }
 };
 
@@ -481,26 +484,54 @@ void LinkServer::post(std::function<void()> task) { asio::post(impl_->io, std::m
 
 // ---- Clients ----------------------------------------------------------------------------------
 
-absl::StatusOr<LinkPtr> connect_link(IoThread& io, const std::string& host, uint16_t port, const std::string& token,
-                                     const PeerIdentity& identity, LinkHandlers handlers, size_t max_frame_bytes,
-                                     std::chrono::milliseconds timeout) {
-  if (absl::Status valid = validate_token(token); !valid.ok()) return valid;
-  boost::system::error_code error;
-  tcp::resolver resolver(io.context());
-  const tcp::resolver::results_type endpoints = resolver.resolve(host, std::to_string(port), error);
-  if (error) return absl::UnavailableError(fmt::format("cannot resolve {}:{}: {}", host, port, error.message()));
+void connect_link_async(IoThread& io, const std::string& host, uint16_t port, const std::string& token,
+                        const PeerIdentity& identity, LinkHandlers handlers,
+                        std::function<void(absl::StatusOr<LinkPtr>)> done, size_t max_frame_bytes,
+                        std::chrono::milliseconds timeout) {
+  if (absl::Status valid = validate_token(token); !valid.ok()) {
+    done(valid);
+    return;
+  }
   auto link = std::make_shared<SocketLink>(io.context(), tcp::socket(io.context()), SocketLink::Side::kClient,
                                            std::make_shared<const LinkHandlers>(std::move(handlers)), max_frame_bytes,
                                            token, nullptr);
   link->set_client_stage();
-  auto done = std::make_shared<std::promise<absl::Status>>();
-  std::future<absl::Status> outcome = done->get_future();
-  io.post([link, endpoints, timeout, identity, done] { link->start_client(endpoints, timeout, identity, done); });
-  absl::Status status = outcome.get();
-  if (!status.ok()) {
-    return absl::Status(status.code(), fmt::format("{}:{}: {}", host, port, std::string(status.message())));
-  }
-  return LinkPtr(link);
+  io.post([&io, link, host, port, timeout, identity, done = std::move(done)]() mutable {
+    boost::system::error_code error;
+    tcp::resolver resolver(io.context());
+    const tcp::resolver::results_type endpoints = resolver.resolve(host, std::to_string(port), error);
+    if (error) {
+      done(absl::UnavailableError(fmt::format("cannot resolve {}:{}: {}", host, port, error.message())));
+      return;
+    }
+    // The link reports once; it holds itself (its handlers keep it alive) until then.
+    std::weak_ptr<SocketLink> weak = link;
+    link->start_client(endpoints, timeout, identity,
+                       [weak, host, port, done = std::move(done)](absl::Status status) {
+                         if (!status.ok()) {
+                           done(absl::Status(status.code(),
+                                             fmt::format("{}:{}: {}", host, port, std::string(status.message()))));
+                           return;
+                         }
+                         std::shared_ptr<SocketLink> open = weak.lock();
+                         if (open == nullptr) {
+                           done(absl::UnavailableError(fmt::format("{}:{}: the link ended", host, port)));
+                           return;
+                         }
+                         done(LinkPtr(std::move(open)));
+                       });
+  });
+}
+
+absl::StatusOr<LinkPtr> connect_link(IoThread& io, const std::string& host, uint16_t port, const std::string& token,
+                                     const PeerIdentity& identity, LinkHandlers handlers, size_t max_frame_bytes,
+                                     std::chrono::milliseconds timeout) {
+  auto done = std::make_shared<std::promise<absl::StatusOr<LinkPtr>>>();
+  std::future<absl::StatusOr<LinkPtr>> outcome = done->get_future();
+  connect_link_async(
+      io, host, port, token, identity, std::move(handlers),
+      [done](absl::StatusOr<LinkPtr> link) { done->set_value(std::move(link)); }, max_frame_bytes, timeout);
+  return outcome.get();
 }
 
 absl::Status parse_address(std::string_view address, std::string* host, uint16_t* port) {
