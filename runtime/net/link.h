@@ -17,7 +17,9 @@
 // Threads: a LinkServer owns one io thread; client links run on an IoThread the caller owns
 // (several links may share one). Handlers run on the io thread, one event at a time per thread,
 // and must not block. send() and close() are thread-safe. Frames a link sends go out in the
-// order of the send() calls; consecutive ones are written together (one syscall for a burst).
+// order of the send() calls; consecutive ones are written together (one syscall for a burst). A
+// frame sent after a pause (30 us with nothing queued) is written by the sending thread itself,
+// which spares a synchronous exchange the io thread's wake-up.
 #pragma once
 
 #include <chrono>
