@@ -162,6 +162,18 @@ void ClusterPlatform::Impl::on_member_frame(std::string frame) {
       answer(chaos_waiters, std::move(*killed));
       return;
     }
+    case Kind::kLocated: {
+      absl::StatusOr<Located> located = message->body<Located>();
+      if (!located.ok()) break;
+      on_located(*located);
+      return;
+    }
+    case Kind::kDirectOpen: {
+      absl::StatusOr<DirectOpen> open = message->body<DirectOpen>();
+      if (!open.ok()) break;
+      on_direct_open(*open);
+      return;
+    }
     default:
       std::fputs(fmt::format("troupe: the head sent an unexpected {} frame\n", kind_name(message->kind())).c_str(),
                  stderr);
@@ -185,6 +197,7 @@ void ClusterPlatform::Impl::on_member_closed(const std::string& why) {
     storage_waiters.clear();
     nodes_changed.notify_all();
   }
+  close_direct_links();  // nothing more flows once the head has let this member go
   if (accepted_promise != nullptr) {
     accepted_promise->set_exception(std::make_exception_ptr(std::runtime_error(why)));
     accepted_promise.reset();
@@ -206,7 +219,9 @@ std::future<StorageReply> ClusterPlatform::Impl::storage_request(Storage body) {
 }
 
 absl::StatusOr<Accepted> ClusterPlatform::Impl::join(const MemberOptions& options, const net::PeerIdentity& identity,
-                                                     std::string registration) {
+                                                     const std::function<std::string()>& registration) {
+  token = options.token;
+  direct_links = options.direct_links;
   io = std::make_unique<net::IoThread>();
   accepted_promise = std::make_shared<std::promise<Accepted>>();
   std::future<Accepted> accepted = accepted_promise->get_future();
@@ -216,7 +231,7 @@ absl::StatusOr<Accepted> ClusterPlatform::Impl::join(const MemberOptions& option
                          .on_close = [this](const net::LinkPtr&, const std::string& why) { on_member_closed(why); }});
   if (!connected.ok()) return connected.status();
   link = *connected;
-  link->send(std::move(registration));
+  link->send(registration());
   if (accepted.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
     return absl::DeadlineExceededError("the head did not accept this member within 10 s");
   }
@@ -225,6 +240,273 @@ absl::StatusOr<Accepted> ClusterPlatform::Impl::join(const MemberOptions& option
   } catch (const std::exception& e) {
     return absl::UnavailableError(fmt::format("the head closed the connection: {}", e.what()));
   }
+}
+
+// ---- Impl: direct links -------------------------------------------------------------------------
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// How long a member waits before asking the head again where a worker listens: while it starts,
+// and after a direct link to it failed or closed (its messages go through the head meanwhile).
+constexpr auto kLocateAgainStarting = std::chrono::milliseconds(10);
+constexpr auto kLocateAgainFailed = std::chrono::seconds(1);
+
+// "p7 3": the initiator's process and its link counter, as a direct link's peer name.
+std::optional<uint64_t> parse_direct_name(const std::string& name) {
+  unsigned process = 0;
+  unsigned counter = 0;
+  char tail = 0;
+  if (std::sscanf(name.c_str(), "p%u %u%c", &process, &counter, &tail) != 2) return std::nullopt;
+  return (uint64_t{process} << 32) | counter;
+}
+
+}  // namespace
+
+void ClusterPlatform::Impl::send_remote(ProcessId from, ProcessId to, std::string payload, Channel channel) {
+  std::string frame = encode_frame_body(Kind::kDeliver, Deliver{.from = from.value, .to = to.value,
+                                                                .channel = static_cast<uint8_t>(channel),
+                                                                .payload = std::move(payload)});
+  // Under the mutex: the switch to a direct link (a DirectOpen through the head, then frames on the
+  // link) must not interleave with a send choosing its path.
+  std::lock_guard lock(mutex);
+  if (direct_links && to != kDirectoryProcess && !disconnected) {
+    auto [entry, fresh] = direct_out.try_emplace(to.value);
+    DirectOut& out = entry->second;
+    if (out.state == DirectOut::State::kOpen) {
+      out.link->send(std::move(frame));
+      return;
+    }
+    if (fresh || (out.state == DirectOut::State::kRetry && SteadyClock::now() >= out.retry_at)) {
+      out.state = DirectOut::State::kLocating;
+      link->send(encode_frame_body(Kind::kLocate, Locate{.request = next_request++, .process = to.value}));
+    }
+  }
+  link->send(std::move(frame));
+}
+
+void ClusterPlatform::Impl::deliver_locked(Deliver deliver) {
+  if (!local_processes.contains(deliver.to)) {  // not started yet
+    early.push_back(std::move(deliver));
+    return;
+  }
+  local->send(ProcessId{deliver.from}, ProcessId{deliver.to}, std::move(deliver.payload),
+              static_cast<Channel>(deliver.channel));
+}
+
+void ClusterPlatform::Impl::on_located(const Located& located) {
+  uint64_t key = 0;
+  {
+    std::lock_guard lock(mutex);
+    auto found = direct_out.find(located.process);
+    if (found == direct_out.end() || found->second.state != DirectOut::State::kLocating || disconnected ||
+        direct_stopped) {
+      return;
+    }
+    DirectOut& out = found->second;
+    if (located.port == 0) {
+      out.state = located.later ? DirectOut::State::kRetry : DirectOut::State::kNever;
+      out.retry_at = SteadyClock::now() + kLocateAgainStarting;
+      return;
+    }
+    out.state = DirectOut::State::kConnecting;
+    key = (uint64_t{assigned.value} << 32) | next_direct++;
+    direct_in[key] = {.peer = located.process};
+  }
+  const uint32_t process = located.process;
+  net::connect_link_async(*io, located.host, located.port, token,
+                          {.role = "direct", .name = fmt::format("p{} {}", assigned.value, key & 0xffffffffu)},
+                          direct_handlers(key), [this, process, key](absl::StatusOr<net::LinkPtr> connected) {
+                            on_direct_connected(process, key, std::move(connected));
+                          });
+}
+
+void ClusterPlatform::Impl::on_direct_connected(uint32_t process, uint64_t key, absl::StatusOr<net::LinkPtr> connected) {
+  net::LinkPtr unused;
+  {
+    std::lock_guard lock(mutex);
+    auto out = direct_out.find(process);
+    const bool wanted = out != direct_out.end() && out->second.state == DirectOut::State::kConnecting &&
+                        !disconnected && !direct_stopped;
+    if (!connected.ok() || !wanted) {
+      if (wanted) {
+        out->second.state = DirectOut::State::kRetry;
+        out->second.retry_at = SteadyClock::now() + kLocateAgainFailed;
+      }
+      direct_in.erase(key);
+      if (connected.ok()) unused = *connected;
+    } else {
+      direct_in[key].link = *connected;
+      // Through the head first: the worker holds what comes on the link until this arrives.
+      link->send(encode_frame_body(Kind::kDirectOpen, DirectOpen{.from = assigned.value, .to = process, .link = key}));
+      out->second.state = DirectOut::State::kOpen;
+      out->second.link = *connected;
+    }
+  }
+  if (unused != nullptr) unused->close();
+}
+
+void ClusterPlatform::Impl::on_direct_open(const DirectOpen& open) {
+  std::lock_guard lock(mutex);
+  if (direct_stopped) return;
+  DirectIn& in = direct_in[open.link];  // made here if the link has not opened on this side yet
+  in.peer = open.from;
+  in.switched = true;
+  for (Deliver& deliver : in.held) deliver_locked(std::move(deliver));
+  in.held.clear();
+  if (in.fence_held && in.link != nullptr) in.link->send(encode_frame_body(Kind::kFenced, Fence{}));
+  in.fence_held = false;
+  if (in.closed) {
+    direct_in.erase(open.link);
+    return;
+  }
+  if (in.link != nullptr) switch_back_locked(open.link);
+}
+
+void ClusterPlatform::Impl::switch_back_locked(uint64_t key) {
+  if (key >> 32 == assigned.value || disconnected) return;  // this side initiated it: already switched
+  DirectIn& in = direct_in[key];
+  DirectOut& out = direct_out[in.peer];
+  if (out.state == DirectOut::State::kOpen) return;  // it has a link of its own to the peer
+  link->send(encode_frame_body(Kind::kDirectOpen, DirectOpen{.from = assigned.value, .to = in.peer, .link = key}));
+  out.state = DirectOut::State::kOpen;
+  out.link = in.link;
+}
+
+void ClusterPlatform::Impl::on_direct_frame(uint64_t key, const net::LinkPtr& from, std::string frame) {
+  absl::StatusOr<Message> message = Message::parse(frame);
+  if (message.ok() && message->kind() == Kind::kFenced) {
+    std::lock_guard lock(mutex);
+    fences.erase(from.get());
+    fences_changed.notify_all();
+    return;
+  }
+  if (message.ok() && message->kind() == Kind::kFence) {
+    std::lock_guard lock(mutex);
+    auto found = direct_in.find(key);
+    if (found != direct_in.end() && !found->second.switched) {
+      found->second.fence_held = true;  // answered once what the link holds is released
+    } else {
+      from->send(encode_frame_body(Kind::kFenced, Fence{}));
+    }
+    return;
+  }
+  std::optional<Deliver> deliver;
+  if (message.ok() && message->kind() == Kind::kDeliver) {
+    if (absl::StatusOr<Deliver> body = message->body<Deliver>(); body.ok()) deliver = std::move(*body);
+  }
+  if (!deliver.has_value()) {
+    from->refuse(message.ok() ? fmt::format("a direct link carries Deliver frames, not {}", kind_name(message->kind()))
+                              : std::string(message.status().message()));
+    return;
+  }
+  std::lock_guard lock(mutex);
+  auto found = direct_in.find(key);
+  if (found == direct_in.end()) return;
+  if (!found->second.switched) {
+    found->second.held.push_back(std::move(*deliver));
+    return;
+  }
+  deliver_locked(std::move(*deliver));
+}
+
+void ClusterPlatform::Impl::on_direct_closed(uint64_t key, const net::LinkPtr& closed) {
+  std::lock_guard lock(mutex);
+  if (fences.erase(closed.get()) > 0) fences_changed.notify_all();
+  if (auto found = direct_in.find(key); found != direct_in.end()) {
+    if (found->second.switched || found->second.held.empty()) {
+      direct_in.erase(found);
+    } else {  // what it held waits for the DirectOpen still on its way through the head
+      found->second.closed = true;
+      found->second.link = nullptr;
+    }
+  }
+  for (auto& [process, out] : direct_out) {
+    if (out.link == closed) {  // through the head again; ask again later (the worker may be gone)
+      out.state = DirectOut::State::kRetry;
+      out.retry_at = SteadyClock::now() + kLocateAgainFailed;
+      out.link = nullptr;
+    }
+  }
+}
+
+net::LinkHandlers ClusterPlatform::Impl::direct_handlers(std::optional<uint64_t> key) {
+  auto key_of = [key](const net::LinkPtr& link) {
+    if (key.has_value()) return *key;
+    return link->user_data != nullptr ? *std::static_pointer_cast<uint64_t>(link->user_data) : uint64_t{0};
+  };
+  net::LinkHandlers handlers{
+      .on_frame = [this, key_of](const net::LinkPtr& link, std::string frame) {
+        on_direct_frame(key_of(link), link, std::move(frame));
+      },
+      .on_close = [this, key_of](const net::LinkPtr& link, const std::string&) { on_direct_closed(key_of(link), link); },
+  };
+  if (!key.has_value()) {  // the acceptor's: the link's key is in its peer's name
+    handlers.on_open = [this](const net::LinkPtr& link) {
+      std::optional<uint64_t> parsed = parse_direct_name(link->peer().name);
+      if (link->peer().role != "direct" || !parsed.has_value() || (*parsed >> 32) == 0) {
+        link->refuse(fmt::format("a {} '{}' is not a direct link", link->peer().role, link->peer().name));
+        return;
+      }
+      link->user_data = std::make_shared<uint64_t>(*parsed);
+      std::lock_guard lock(mutex);
+      if (direct_stopped || disconnected) {
+        link->close();
+        return;
+      }
+      DirectIn& in = direct_in[*parsed];
+      in.link = link;
+      in.peer = static_cast<uint32_t>(*parsed >> 32);
+      if (in.switched) switch_back_locked(*parsed);
+    };
+  }
+  return handlers;
+}
+
+absl::Status ClusterPlatform::Impl::listen_direct(const std::string& address) {
+  absl::StatusOr<std::unique_ptr<net::LinkServer>> server = net::LinkServer::create(
+      {.bind_address = address, .port = 0, .token = token,
+       .on_log = [this](const std::string& line) {
+         std::fputs(fmt::format("troupe worker {}: direct links: {}\n", assigned, line).c_str(), stderr);
+       }},
+      direct_handlers(std::nullopt));
+  if (!server.ok()) return server.status();
+  direct_server = std::move(*server);
+  return absl::OkStatus();
+}
+
+std::vector<net::LinkPtr> ClusterPlatform::Impl::take_direct_links_locked() {
+  std::vector<net::LinkPtr> links;
+  for (auto& [process, out] : direct_out) {
+    if (out.link != nullptr) links.push_back(std::move(out.link));
+    out.state = DirectOut::State::kNever;
+  }
+  for (auto& [key, in] : direct_in) {
+    if (in.link != nullptr) links.push_back(std::move(in.link));
+  }
+  direct_in.clear();
+  return links;
+}
+
+void ClusterPlatform::Impl::fence_direct_links(std::chrono::milliseconds wait) {
+  std::vector<net::LinkPtr> links;
+  std::unique_lock lock(mutex);
+  for (const auto& [process, out] : direct_out) {
+    if (out.state == DirectOut::State::kOpen && fences.insert(out.link.get()).second) links.push_back(out.link);
+  }
+  for (const net::LinkPtr& direct : links) direct->send(encode_frame_body(Kind::kFence, Fence{}));
+  fences_changed.wait_for(lock, wait, [&] { return fences.empty(); });
+  fences.clear();
+}
+
+void ClusterPlatform::Impl::close_direct_links() {
+  std::vector<net::LinkPtr> links;
+  {
+    std::lock_guard lock(mutex);
+    links = take_direct_links_locked();
+  }
+  for (const net::LinkPtr& direct : links) direct->close();
 }
 
 // ---- Factories ----------------------------------------------------------------------------------
@@ -239,7 +521,7 @@ absl::StatusOr<std::unique_ptr<ClusterPlatform>> ClusterPlatform::join_as_driver
   // which reads it under the mutex (the head may close the link at any time).
   absl::StatusOr<Accepted> accepted =
       impl->join(options, {.role = "driver", .name = fmt::format("pid {}", getpid())},
-                 encode_frame_body(Kind::kRegisterDriver, RegisterDriver{.binary = std::move(binary)}));
+                 [&] { return encode_frame_body(Kind::kRegisterDriver, RegisterDriver{.binary = std::move(binary)}); });
   if (!accepted.ok()) return accepted.status();
   impl->assigned = ProcessId{accepted->process};
   NodeInfo head_node = accepted->nodes.empty() ? NodeInfo{.name = "head"} : from_wire(accepted->nodes.front());
@@ -273,10 +555,24 @@ absl::StatusOr<std::unique_ptr<ClusterPlatform>> ClusterPlatform::join_as_worker
   impl->make_local({.threads = options.threads, .nodes = local_nodes(node, node_info), .seed = options.seed,
                     .trace = options.trace, .chaos = options.chaos, .deadline = options.deadline});
   impl->store = std::make_unique<RemoteStore>(*impl);
+  absl::Status listening = absl::OkStatus();
   absl::StatusOr<Accepted> accepted =
-      impl->join(options, {.role = "worker", .name = fmt::format("{}", process)},
-                 encode_frame_body(Kind::kWorkerReady, WorkerReady{.process = process.value}));
+      impl->join(options, {.role = "worker", .name = fmt::format("{}", process)}, [&] {
+        WorkerReady ready{.process = process.value};
+        // Direct links are accepted on the address this worker reaches the head from: a cluster
+        // on loopback stays on loopback.
+        if (options.direct_links) listening = impl->listen_direct(impl->link->local_address());
+        if (listening.ok() && impl->direct_server != nullptr) {
+          ready.direct_host = impl->link->local_address();
+          ready.direct_port = impl->direct_server->port();
+        }
+        return encode_frame_body(Kind::kWorkerReady, ready);
+      });
   if (!accepted.ok()) return accepted.status();
+  if (!listening.ok()) {
+    std::fputs(fmt::format("troupe worker {}: no direct links ({}); messages go through the head\n", process,
+                           listening.message()).c_str(), stderr);
+  }
   return platform;
 }
 
@@ -291,6 +587,14 @@ void ClusterPlatform::Impl::shutdown() {
   if (head != nullptr) head->stop();
   // The link threads go first (they deliver into the local platform), then the processes. A link
   // must not outlive its io thread's context: drop this side's reference first.
+  {
+    // No link may outlive its io thread's context: let go of every direct link first (and take
+    // no new one), then stop the server that accepted some of them.
+    std::lock_guard lock(mutex);
+    direct_stopped = true;
+    (void)take_direct_links_locked();
+  }
+  direct_server.reset();
   link.reset();
   io.reset();
   if (head != nullptr) head.reset();
@@ -344,8 +648,18 @@ absl::StatusOr<std::string> ClusterPlatform::chaos_kill(uint64_t pick) {
   return fmt::format("p{} ({})", killed.process, killed.name);
 }
 
+std::vector<ProcessId> ClusterPlatform::direct_peers() const {
+  std::lock_guard lock(impl_->mutex);
+  std::vector<ProcessId> peers;
+  for (const auto& [process, out] : impl_->direct_out) {
+    if (out.state == Impl::DirectOut::State::kOpen) peers.push_back(ProcessId{process});
+  }
+  return peers;
+}
+
 void ClusterPlatform::disconnect(Nanos wait) {
   if (impl_->link == nullptr) return;
+  impl_->close_direct_links();
   impl_->link->close();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(wait);
   while (!impl_->link->closed() && std::chrono::steady_clock::now() < deadline) {
@@ -379,8 +693,11 @@ void ClusterPlatform::kill_process(ProcessId process, std::string_view why) {
   if (impl_->is_local(process)) {
     // This OS process's own process ends: the head hears why (in order, before the link closes),
     // then the OS process exits once run() returns (a worker's main sees disconnected()).
+    // What it sent on direct links reaches its peers before the head hears of its end.
+    impl_->fence_direct_links(std::chrono::seconds(2));
     impl_->link->send(encode_frame_body(Kind::kProcessEnded, ProcessEnded{.process = process.value, .why = std::string(why)}));
     impl_->link->close();
+    impl_->close_direct_links();
     impl_->local->stop();
     impl_->local->kill_process(process, why);  // from the process's own fiber: does not return
     return;
@@ -433,9 +750,7 @@ void ClusterPlatform::send(ProcessId from, ProcessId to, std::string payload, Ch
     impl_->local->send(from, to, std::move(payload), channel);
     return;
   }
-  impl_->link->send(encode_frame_body(Kind::kDeliver, Deliver{.from = from.value, .to = to.value,
-                                                              .channel = static_cast<uint8_t>(channel),
-                                                              .payload = std::move(payload)}));
+  impl_->send_remote(from, to, std::move(payload), channel);
 }
 
 uint64_t ClusterPlatform::random_u64() { return impl_->local->random_u64(); }

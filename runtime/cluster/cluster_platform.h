@@ -8,7 +8,8 @@
 // (fibers, timers, threaded actors' lanes, GPUs) under their cluster-wide ids; the ClusterPlatform
 // adds what crosses OS processes:
 //   * send: to a process of this OS process, directly; to any other, as a Deliver frame to the
-//     head, which routes it on (the topology is a star; nothing is lost between live processes on
+//     head, which routes it on, or, to a worker, on a direct link to that worker once one is open
+//     (two hops instead of four for an actor call; nothing is lost between live processes on
 //     either channel, and each sender's messages to a receiver arrive in order);
 //   * start_process (head only): a process that can move (ProcessHost::boot_image) is started in
 //     a worker OS process by the daemon of its node, which re-executes the driver's binary in
@@ -64,6 +65,9 @@ struct MemberOptions {
   Trace* trace = nullptr;
   Nanos deadline = -1;  // ThreadsPlatformOptions::deadline
   bool chaos = false;   // buggify sites answer (ThreadsPlatformOptions::chaos)
+  // Messages to a worker go on a direct link to it (and a worker listens for them) instead of
+  // through the head, once the head has said where it listens (runtime/cluster/cluster_wire.h).
+  bool direct_links = true;
 };
 
 class ClusterPlatform final : public Platform {
@@ -100,6 +104,8 @@ class ClusterPlatform final : public Platform {
   // alive (in process id order), for chaos. Returns "p7 (a2.1 Counter)", or "" when no worker
   // was alive; Unavailable if the head does not answer within 5 s.
   absl::StatusOr<std::string> chaos_kill(uint64_t pick);
+  // Member: the processes it sends to on a direct link now (for tests).
+  std::vector<ProcessId> direct_peers() const;
   // Member: ends the link to the head after everything sent has been written (at most `wait`).
   void disconnect(Nanos wait = kSecond);
 

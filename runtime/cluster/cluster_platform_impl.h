@@ -1,8 +1,10 @@
 // ClusterPlatform::Impl and the head's router. Internal to runtime/cluster.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -39,11 +41,41 @@ struct ClusterPlatform::Impl {
   void shutdown();
 
   // Members.
+  // Connects to the head and registers with the frame `registration` makes (it may read the link,
+  // e.g. the local address a worker's direct server binds).
   absl::StatusOr<Accepted> join(const MemberOptions& options, const net::PeerIdentity& identity,
-                                std::string registration);
+                                const std::function<std::string()>& registration);
   void on_member_frame(std::string frame);
   void on_member_closed(const std::string& why);
   std::future<StorageReply> storage_request(Storage request);
+
+  // Direct links (cluster_wire.h). All under `mutex` but those that say otherwise.
+  //
+  // A member's Deliver for a remote process: on its direct link once that is open, through the
+  // head otherwise (asking the head where the process listens the first time).
+  void send_remote(ProcessId from, ProcessId to, std::string payload, Channel channel);
+  // Hands `deliver` to its local process (or keeps it in `early` until that one starts).
+  void deliver_locked(Deliver deliver);
+  // The head answered a Locate: connect (on the io thread, without the mutex).
+  void on_located(const Located& located);
+  // The connection of direct link `key` to `process` ended its handshake (io thread).
+  void on_direct_connected(uint32_t process, uint64_t key, absl::StatusOr<net::LinkPtr> link);
+  // A DirectOpen came through the head: release what the link held, and switch back.
+  void on_direct_open(const DirectOpen& open);
+  // The acceptor's side: its own frames to the initiator's process go on link `key` from now on.
+  void switch_back_locked(uint64_t key);
+  // Frames and ends of direct links (their io threads).
+  void on_direct_frame(uint64_t key, const net::LinkPtr& link, std::string frame);
+  void on_direct_closed(uint64_t key, const net::LinkPtr& link);
+  net::LinkHandlers direct_handlers(std::optional<uint64_t> key);
+  // Workers: starts accepting direct links on `address` (not under the mutex).
+  absl::Status listen_direct(const std::string& address);
+  // Every direct link, taken out of the maps (to close them without the mutex).
+  std::vector<net::LinkPtr> take_direct_links_locked();
+  void close_direct_links();
+  // Sends Fence on every direct link this member sends on and waits until each peer has answered
+  // Fenced (everything sent before is in its process's queue) or the link ended, at most `wait`.
+  void fence_direct_links(std::chrono::milliseconds wait);
   // Numbers `body` (its `request` field), sends it as `kind` and returns the future of its reply;
   // nullopt once the link to the head is gone.
   template <typename Reply, typename Body>
@@ -98,6 +130,32 @@ struct ClusterPlatform::Impl {
   uint64_t next_request = 1;               // guarded by mutex
   Waiters<StorageReply> storage_waiters;   // guarded by mutex
   Waiters<ChaosKilled> chaos_waiters;      // guarded by mutex
+
+  // Direct links. Outgoing: by the peer's process. Incoming: by link key (the initiator's process
+  // << 32 | its counter); the initiator's own links are in both (they carry both directions).
+  struct DirectOut {
+    enum class State { kLocating, kConnecting, kOpen, kRetry, kNever };
+    State state = State::kLocating;
+    net::LinkPtr link;                              // kOpen
+    std::chrono::steady_clock::time_point retry_at;  // kRetry: when to ask the head again
+  };
+  struct DirectIn {
+    net::LinkPtr link;          // once open (null again once closed)
+    uint32_t peer = 0;          // the other side's process
+    bool switched = false;      // the peer's DirectOpen came through the head
+    bool closed = false;
+    bool fence_held = false;    // a Fence came before that DirectOpen: answer it once released
+    std::vector<Deliver> held;  // arrived on the link before that DirectOpen
+  };
+  bool direct_links = true;                    // fixed at join (MemberOptions::direct_links)
+  std::string token;                           // fixed at join: direct links authenticate with it
+  std::map<uint32_t, DirectOut> direct_out;    // guarded by mutex
+  std::map<uint64_t, DirectIn> direct_in;      // guarded by mutex
+  uint32_t next_direct = 1;                    // guarded by mutex
+  bool direct_stopped = false;                 // guarded by mutex: shutting down, no new links
+  std::set<const net::Link*> fences;           // guarded by mutex: links whose Fenced is awaited
+  std::condition_variable fences_changed;
+  std::unique_ptr<net::LinkServer> direct_server;  // workers: set in join, before any frame
 };
 
 // The head's side: the node table, the routes of every process, watches, heartbeats, the store

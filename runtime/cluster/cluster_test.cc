@@ -201,6 +201,76 @@ TEST(ClusterParity, EachActorRunsInAWorkerProcessOfItsOwnAndCallsFromOneCallerSt
   EXPECT_EQ(leftovers(), std::vector<std::string>{});
 }
 
+// ---- Direct links: a caller's messages to a worker skip the head ---------------------------------
+
+// Runs `driver` as a driver with or without direct links; `after` sees the platform once the
+// driver function has returned.
+absl::Status drive_with(TestCluster& cluster, bool direct_links, absl::AnyInvocable<void(System&)> driver,
+                        absl::AnyInvocable<void(ClusterPlatform&)> after) {
+  absl::StatusOr<std::unique_ptr<ClusterPlatform>> platform = ClusterPlatform::join_as_driver(
+      {.host = cluster.cluster->host(), .port = cluster.cluster->port(), .token = cluster.cluster->token(),
+       .deadline = 60 * kSecond, .direct_links = direct_links},
+      self_executable(), 1, 10 * kSecond);
+  if (!platform.ok()) return platform.status();
+  absl::Status status = run_cluster_driver(**platform, std::move(driver));
+  after(**platform);
+  return status;
+}
+
+TEST(ClusterDirectLinks, CallsInFlightWhileTheCallerSwitchesToADirectLinkStayInOrder) {
+  {
+    TestCluster cluster(0);
+    ASSERT_NE(cluster.cluster, nullptr);
+    for (const bool direct : {true, false}) {
+      SCOPED_TRACE(direct ? "with direct links" : "through the head only");
+      absl::Status status = drive_with(
+          cluster, direct,
+          [&](System& sys) {
+            ActorHandle<Counter> counter = sys.spawn<Counter>();
+            // The first calls go through the head while the driver finds and opens the direct link;
+            // the later ones go on it. All 3000 answer in submission order.
+            std::vector<Ref<int>> refs;
+            for (int i = 0; i < 3000; ++i) refs.push_back(counter.call(&Counter::increment));
+            std::vector<int> values = sys.get(refs);
+            for (int i = 0; i < 3000; ++i) ASSERT_EQ(values[static_cast<size_t>(i)], i + 1);
+            // Synchronous calls after the switch, both ways on the direct link.
+            for (int i = 1; i <= 100; ++i) ASSERT_EQ(sys.get(counter.call(&Counter::increment)), 3000 + i);
+          },
+          [&](ClusterPlatform& platform) {
+            // The one worker, on a direct link; none without them.
+            EXPECT_EQ(platform.direct_peers().size(), direct ? 1u : 0u);
+          });
+      EXPECT_TRUE(status.ok()) << status << "\n" << read_file(cluster.log);
+    }
+  }
+  EXPECT_EQ(leftovers(), std::vector<std::string>{});
+}
+
+TEST(ClusterDirectLinks, RepliesSentDirectlyBeforeACrashArriveBeforeTheNewsOfTheCrash) {
+  {
+    TestCluster cluster(0);
+    ASSERT_NE(cluster.cluster, nullptr);
+    absl::Status status = cluster.drive(
+        [](System& sys) {
+          for (int round = 0; round < 5; ++round) {
+            ActorHandle<Counter> counter = sys.spawn<Counter>();
+            ASSERT_EQ(sys.get(counter.call(&Counter::increment)), 1);  // the direct link opens
+            // 300 calls and then a crash, all in flight: the worker answers the 300 directly and
+            // then dies; the head tells the driver only after the driver has taken the answers in.
+            std::vector<Ref<int>> refs;
+            for (int i = 0; i < 300; ++i) refs.push_back(counter.call(&Counter::increment));
+            Ref<int> crash = counter.call(&Counter::crash);
+            std::vector<int> values = sys.get(refs);
+            for (int i = 0; i < 300; ++i) ASSERT_EQ(values[static_cast<size_t>(i)], i + 2) << "round " << round;
+            EXPECT_THROW(sys.get(crash), ActorDiedError);
+          }
+        },
+        1);
+    EXPECT_TRUE(status.ok()) << status << "\n" << read_file(cluster.log);
+  }
+  EXPECT_EQ(leftovers(), std::vector<std::string>{});
+}
+
 TEST(ClusterParity, RestartCountsAndTheDeathAfterTheLastRestart) {
   {
     TestCluster cluster;

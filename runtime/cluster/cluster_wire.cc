@@ -24,6 +24,11 @@ std::string_view kind_name(Kind kind) {
     case Kind::kStorageReply: return "StorageReply";
     case Kind::kChaosKill: return "ChaosKill";
     case Kind::kChaosKilled: return "ChaosKilled";
+    case Kind::kLocate: return "Locate";
+    case Kind::kLocated: return "Located";
+    case Kind::kDirectOpen: return "DirectOpen";
+    case Kind::kFence: return "Fence";
+    case Kind::kFenced: return "Fenced";
   }
   return "?";
 }

@@ -9,8 +9,22 @@
 //   worker -> head  WorkerReady
 //   member -> head  Deliver, Watch, Kill, ProcessEnded, Storage
 //   driver -> head  ChaosKill (head -> driver: ChaosKilled)
+//   member -> head  Locate (head -> member: Located), DirectOpen (routed on like Deliver)
+//   member <-> worker, on a direct link: Deliver, Fence, Fenced
 //   head -> node    Accepted, StartWorker, KillWorker
 //   head -> member  Accepted, Deliver, ProcessExited, Nodes, StorageReply
+//
+// Direct links. A worker also listens (on the address its link to the head leaves from) and says
+// where in its WorkerReady. A member that sends to a worker asks the head where it listens
+// (Locate), connects to it (a link of role "direct", named "p<process> <link>"), and switches
+// its Deliver frames for that worker from the head's route to the direct link; the worker does
+// the same for its frames back. Each side's switch is ordered by a DirectOpen it sends through
+// the head just before its first direct frame: the receiver holds what arrives on the direct link
+// until that DirectOpen has come through the head, so everything the sender routed through the
+// head before arrives first, and each sender's messages to a receiver still arrive in order.
+// A worker whose process ends on its own (it crashed, was fenced) first sends Fence on each direct
+// link it sends on and waits for the peer's Fenced (or the link's end, at most 2 s) before it
+// tells the head: what it sent directly reaches its peers before the news of its end.
 //
 // A peer that sends a frame that does not decode, or a kind its role may not send, is refused
 // (the head logs why and closes the link).
@@ -47,8 +61,13 @@ enum class Kind : uint8_t {
   kStorageReply = 16,
   kChaosKill = 17,
   kChaosKilled = 18,
+  kLocate = 19,
+  kLocated = 20,
+  kDirectOpen = 21,
+  kFence = 22,
+  kFenced = 23,
 };
-inline constexpr uint8_t kKindMax = 18;
+inline constexpr uint8_t kKindMax = 23;
 
 // "Deliver", for refusals and logs.
 std::string_view kind_name(Kind kind);
@@ -81,7 +100,10 @@ struct RegisterDriver {
 
 struct WorkerReady {
   uint32_t process = 0;
-  MSGPACK_DEFINE(process);
+  // Where the worker accepts direct links (port 0: it does not).
+  std::string direct_host;
+  uint16_t direct_port = 0;
+  MSGPACK_DEFINE(process, direct_host, direct_port);
 };
 
 // The head's answer to a registration: the member's node (a node) or process (a driver), the
@@ -193,6 +215,39 @@ struct ChaosKilled {
   uint32_t process = 0;  // 0: no worker was alive
   std::string name;      // "a2.1 Counter"
   MSGPACK_DEFINE(request, process, name);
+};
+
+// Where a worker accepts direct links: asked by a member about to send to `process`.
+struct Locate {
+  uint64_t request = 0;
+  uint32_t process = 0;
+  MSGPACK_DEFINE(request, process);
+};
+
+// The answer: port 0 when there is no direct link to `process` (not a live worker that listens);
+// `later` when it is a worker still starting (ask again).
+struct Located {
+  uint64_t request = 0;
+  uint32_t process = 0;
+  std::string host;
+  uint16_t port = 0;
+  bool later = false;
+  MSGPACK_DEFINE(request, process, host, port, later);
+};
+
+// From `from`'s OS process to `to`'s, through the head: "my frames to you now come on direct link
+// `link`" (the initiator's process << 32 | its counter).
+struct DirectOpen {
+  uint32_t from = 0;
+  uint32_t to = 0;
+  uint64_t link = 0;
+  MSGPACK_DEFINE(from, to, link);
+};
+
+// On a direct link only: "tell me once you have taken in everything I sent before" (Fenced).
+struct Fence {
+  uint64_t sequence = 0;
+  MSGPACK_DEFINE(sequence);
 };
 
 // The bytes of a frame holding `body` as `kind`.

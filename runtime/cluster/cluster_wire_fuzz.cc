@@ -33,6 +33,11 @@ void decode_body(const Message& message) {
     case Kind::kStorageReply: (void)message.body<StorageReply>(); break;
     case Kind::kChaosKill: (void)message.body<ChaosKill>(); break;
     case Kind::kChaosKilled: (void)message.body<ChaosKilled>(); break;
+    case Kind::kLocate: (void)message.body<Locate>(); break;
+    case Kind::kLocated: (void)message.body<Located>(); break;
+    case Kind::kDirectOpen: (void)message.body<DirectOpen>(); break;
+    case Kind::kFence: (void)message.body<Fence>(); break;
+    case Kind::kFenced: (void)message.body<Fence>(); break;
   }
 }
 

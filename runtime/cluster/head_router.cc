@@ -59,6 +59,8 @@ struct Route {
   std::string binary;   // what its workers' children run (a driver's own binary)
   net::LinkPtr link;
   std::vector<std::string> pending;  // Deliver frames waiting for the worker to connect
+  std::string direct_host;  // a worker: where it accepts direct links (port 0: it does not)
+  uint16_t direct_port = 0;
   std::vector<uint32_t> watchers;
   std::string why;      // once dead
 };
@@ -155,6 +157,25 @@ struct Head::State {
     }
     if (nodes[node].link != nullptr) effects.push_back([link = nodes[node].link] { link->close(); });
     broadcast_nodes(effects);
+  }
+
+  // Sends `frame` (a DirectOpen) to `to`'s OS process as route() sends a Deliver, in the same
+  // order: held while the worker starts, dropped for a dead sender or target or a local target.
+  void forward(uint32_t from, uint32_t to, std::string frame) {
+    net::LinkPtr target_link;
+    {
+      std::lock_guard lock(mutex);
+      auto sender = routes.find(from);
+      if (sender != routes.end() && sender->second.state == Route::State::kDead) return;
+      auto found = routes.find(to);
+      if (found == routes.end() || found->second.state == Route::State::kDead || found->second.local) return;
+      if (found->second.state == Route::State::kStarting) {
+        found->second.pending.push_back(std::move(frame));
+        return;
+      }
+      target_link = found->second.link;
+    }
+    if (target_link != nullptr) target_link->send(std::move(frame));
   }
 
   // Frames from members, on the server's io thread.
@@ -442,6 +463,8 @@ void Head::State::on_frame(const net::LinkPtr& link, std::string frame) {
       }
       route.state = Route::State::kLive;
       route.link = link;
+      route.direct_host = request->direct_host;
+      route.direct_port = request->direct_port;
       link->send(encode_frame_body(Kind::kAccepted, Accepted{.node = route.node, .process = request->process,
                                                              .directory = kDirectoryProcess.value,
                                                              .nodes = wire_nodes()}));
@@ -454,6 +477,32 @@ void Head::State::on_frame(const net::LinkPtr& link, std::string frame) {
       if (!deliver) return;
       head->route(ProcessId{deliver->from}, ProcessId{deliver->to}, std::move(deliver->payload),
                        static_cast<Channel>(deliver->channel));
+      break;
+    }
+    case Kind::kLocate: {
+      std::optional<Locate> locate = body_or_refuse<Locate>(*message, link);
+      if (!locate) return;
+      Located reply{.request = locate->request, .process = locate->process};
+      {
+        std::lock_guard lock(mutex);
+        auto found = routes.find(locate->process);
+        if (found != routes.end() && found->second.worker) {
+          const Route& route = found->second;
+          if (route.state == Route::State::kStarting) {
+            reply.later = true;
+          } else if (route.state == Route::State::kLive) {
+            reply.host = route.direct_host;
+            reply.port = route.direct_port;
+          }
+        }
+      }
+      link->send(encode_frame_body(Kind::kLocated, reply));
+      break;
+    }
+    case Kind::kDirectOpen: {
+      std::optional<DirectOpen> open = body_or_refuse<DirectOpen>(*message, link);
+      if (!open) return;
+      forward(open->from, open->to, std::move(frame));
       break;
     }
     case Kind::kWatch: {

@@ -17,7 +17,9 @@
 // Threads: a LinkServer owns one io thread; client links run on an IoThread the caller owns
 // (several links may share one). Handlers run on the io thread, one event at a time per thread,
 // and must not block. send() and close() are thread-safe. Frames a link sends go out in the
-// order of the send() calls; consecutive ones are written together (one syscall for a burst).
+// order of the send() calls; consecutive ones are written together (one syscall for a burst). A
+// frame sent after a pause (30 us with nothing queued) is written by the sending thread itself,
+// which spares a synchronous exchange the io thread's wake-up.
 #pragma once
 
 #include <chrono>
@@ -67,6 +69,8 @@ class Link : public std::enable_shared_from_this<Link> {
   virtual const PeerIdentity& peer() const = 0;
   // "127.0.0.1:52354".
   virtual const std::string& remote() const = 0;
+  // The address this side's end of the connection is bound to ("127.0.0.1"), once connected.
+  virtual const std::string& local_address() const = 0;
   virtual bool closed() const = 0;
   // Opaque per-link data for the owner (set on the io thread, e.g. in on_open).
   std::shared_ptr<void> user_data;
@@ -133,6 +137,15 @@ absl::StatusOr<LinkPtr> connect_link(IoThread& io, const std::string& host, uint
                                      const PeerIdentity& identity, LinkHandlers handlers,
                                      size_t max_frame_bytes = kFrameBytesDefault,
                                      std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
+
+// The same without blocking: `done` hears the open link or why there is none, once, on `io`'s
+// thread (or on the calling thread for a bad token). Never call connect_link from `io`'s own
+// thread (it would wait for itself); this one may be.
+void connect_link_async(IoThread& io, const std::string& host, uint16_t port, const std::string& token,
+                        const PeerIdentity& identity, LinkHandlers handlers,
+                        std::function<void(absl::StatusOr<LinkPtr>)> done,
+                        size_t max_frame_bytes = kFrameBytesDefault,
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds(10000));
 
 // "host:port" into its parts; InvalidArgument naming the text otherwise.
 absl::Status parse_address(std::string_view address, std::string* host, uint16_t* port);

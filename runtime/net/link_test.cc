@@ -4,9 +4,11 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -91,6 +93,53 @@ TEST(Link, FramesFlowBothWaysInOrderAndTheServerMaySpeakFirst) {
   EXPECT_EQ(echoes[0], "welcome alice");
   for (int i = 0; i < kFrames; ++i) EXPECT_EQ(echoes[i + 1], "echo " + received[i]);
   EXPECT_TRUE((*server)->log().empty());
+}
+
+TEST(Link, ConnectLinkAsyncMayRunOnItsOwnIoThreadAndQuietAndBusyFramesStayInOrder) {
+  Inbox server_inbox;
+  Inbox client_inbox;
+  absl::StatusOr<std::unique_ptr<LinkServer>> server = LinkServer::create(
+      {.token = kToken}, {.on_frame = [&](const LinkPtr& link, std::string frame) {
+                            server_inbox.add(frame);
+                            link->send("echo " + frame);
+                          }});
+  ASSERT_TRUE(server.ok()) << server.status();
+  IoThread io;
+  // Called from the io thread itself (connect_link would wait for itself there): both outcomes
+  // are reported on that thread.
+  std::promise<std::pair<absl::StatusOr<LinkPtr>, bool>> opened;
+  std::promise<std::pair<absl::Status, bool>> refused;
+  io.post([&] {
+    const std::thread::id io_thread = std::this_thread::get_id();
+    connect_link_async(io, "127.0.0.1", (*server)->port(), kToken, {.role = "direct", .name = "p7 1"},
+                       {.on_frame = [&](const LinkPtr&, std::string frame) { client_inbox.add(std::move(frame)); }},
+                       [&, io_thread](absl::StatusOr<LinkPtr> link) {
+                         opened.set_value({std::move(link), std::this_thread::get_id() == io_thread});
+                       });
+    connect_link_async(io, "127.0.0.1", 1, kToken, {.role = "direct", .name = "p7 2"}, {},
+                       [&, io_thread](absl::StatusOr<LinkPtr> link) {
+                         refused.set_value({link.status(), std::this_thread::get_id() == io_thread});
+                       });
+  });
+  auto [link, link_on_io] = opened.get_future().get();
+  ASSERT_TRUE(link.ok()) << link.status();
+  EXPECT_TRUE(link_on_io);
+  EXPECT_EQ((*link)->local_address(), "127.0.0.1");
+  auto [refusal, refusal_on_io] = refused.get_future().get();
+  EXPECT_EQ(refusal.message(), "127.0.0.1:1: cannot connect: Connection refused");
+  EXPECT_TRUE(refusal_on_io);
+  // Frames after a pause are written by the sending thread, those of a burst by the io thread:
+  // one order either way.
+  std::vector<std::string> sent;
+  for (int i = 0; i < 300; ++i) {
+    sent.push_back(fmt::format("f{}", i));
+    (*link)->send(sent.back());
+    if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(server_inbox.wait_frames(sent.size()), sent);
+  const std::vector<std::string> echoes = client_inbox.wait_frames(sent.size());
+  ASSERT_EQ(echoes.size(), sent.size());
+  for (size_t i = 0; i < sent.size(); ++i) EXPECT_EQ(echoes[i], "echo " + sent[i]);
 }
 
 TEST(Link, BothEndsHearWhenALinkCloses) {
