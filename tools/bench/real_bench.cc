@@ -6,12 +6,15 @@
 // warm-up call; only the calls are timed (manual time, wall clock), not starting the platform or
 // the actor. Counters:
 //   items_per_second  calls per wall second (manual time): the throughput
-//   us_per_call       wall microseconds per call: for the synchronous benchmarks, the latency
+//   us_per_call       wall microseconds per call: for the synchronous benchmarks, the mean latency
+//   us_median, us_p90 synchronous benchmarks: the median and 90th percentile of the calls' own
+//                     latencies (each call timed alone), over all iterations
 // The cluster (a head with 4 CPUs, no node daemons) is started once for the whole binary; each
 // iteration joins it as a new driver. This binary is its own head and worker (its main lets
 // Troupe take over in those roles).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -37,8 +40,10 @@ TROUPE_ACTOR(Echo, &Echo::ping);
 
 using Clock = std::chrono::steady_clock;
 
-// The calls of one iteration: `pipelined` submits them all, then gets them all.
-double timed_calls(System& sys, int calls, bool pipelined) {
+// The calls of one iteration: `pipelined` submits them all, then gets them all. Synchronous
+// calls are also timed one by one into `latencies` (seconds), for the median and the 90th
+// percentile: on a loaded machine the mean carries every scheduling delay, the median does not.
+double timed_calls(System& sys, int calls, bool pipelined, std::vector<double>& latencies) {
   ActorHandle<Echo> echo = sys.spawn<Echo>();
   if (sys.get(echo.call(&Echo::ping, -1)) != -1) throw std::runtime_error("bad warm-up reply");
   const Clock::time_point start = Clock::now();
@@ -49,11 +54,22 @@ double timed_calls(System& sys, int calls, bool pipelined) {
     std::vector<int> values = sys.get(refs);
     if (values.back() != calls - 1) throw std::runtime_error("bad pipelined reply");
   } else {
+    Clock::time_point before = start;
     for (int i = 0; i < calls; ++i) {
       if (sys.get(echo.call(&Echo::ping, i)) != i) throw std::runtime_error("bad reply");
+      const Clock::time_point after = Clock::now();
+      latencies.push_back(std::chrono::duration<double>(after - before).count());
+      before = after;
     }
   }
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The value below which `fraction` of `values` lie (nearest rank). REQUIRES: values not empty.
+double percentile(std::vector<double>& values, double fraction) {
+  const size_t rank = static_cast<size_t>(fraction * static_cast<double>(values.size() - 1));
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank), values.end());
+  return values[rank];
 }
 
 using Driver = absl::AnyInvocable<void(System&)>;
@@ -65,9 +81,11 @@ void measure(benchmark::State& state, Drive drive) {
   const int calls = static_cast<int>(state.range(0));
   const bool pipelined = state.range(1) != 0;
   double total = 0;
+  std::vector<double> latencies;  // every synchronous call of every iteration
   for (auto _ : state) {
     double seconds = 0;
-    absl::Status status = drive(Driver([&](System& sys) { seconds = timed_calls(sys, calls, pipelined); }));
+    absl::Status status =
+        drive(Driver([&](System& sys) { seconds = timed_calls(sys, calls, pipelined, latencies); }));
     if (!status.ok()) {
       state.SkipWithError(std::string(status.message()).c_str());
       return;
@@ -77,6 +95,10 @@ void measure(benchmark::State& state, Drive drive) {
   }
   state.SetItemsProcessed(state.iterations() * calls);
   state.counters["us_per_call"] = 1e6 * total / static_cast<double>(state.iterations() * calls);
+  if (!latencies.empty()) {
+    state.counters["us_median"] = 1e6 * percentile(latencies, 0.5);
+    state.counters["us_p90"] = 1e6 * percentile(latencies, 0.9);
+  }
 }
 
 void BM_ThreadsCalls(benchmark::State& state) {
