@@ -28,7 +28,9 @@
 // down), peak_bytes the peak of heap + live stacks' resident bytes above the run's start
 // (heap peak from the counting allocator, stacks sampled at the peak's two likely moments: all
 // actors idle, all calls answered), peak_rss_bytes the kernel's peak resident set (VmHWM, reset
-// before the run) above the resident set at the start, idle_stacks the live fiber stacks once
+// before the run) above the resident set at the start (meaningful only for the first run in a
+// process: later repetitions reuse the memory the allocator kept from the first, so run
+// --benchmark_filter=BM_Scale.*/100000 --benchmark_repetitions=1 for it), idle_stacks the live fiber stacks once
 // every actor is constructed and idle (the driver's own is the only one expected). /10000/100 is
 // the same at a tenth of the size, to show how the cost grows.
 #include <benchmark/benchmark.h>
