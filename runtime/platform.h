@@ -168,6 +168,10 @@ class Platform {
 
   // The cluster's nodes, ordered by id. Node 0 is the head.
   virtual std::vector<NodeInfo> nodes() const = 0;
+  // A number that changes whenever what nodes() returns changes (a node added, crashed,
+  // rebooted, a GPU lost), so a caller that looks often (the directory, at every placement) may
+  // skip copying nodes() when it has not. 0, the default, means "unknown: look again".
+  virtual uint64_t nodes_version() const { return 0; }
 
   // Starts a process on `node` running `host`; on_start() is called in it soon after.
   // Fails if the node is unknown or dead.

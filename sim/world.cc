@@ -65,6 +65,7 @@ NodeId World::add_node(NodeOptions options) {
   assert(options.gpu_memory_bytes >= 0);
   assert(options.gpu_flops > 0 && options.gpu_bandwidth_bytes_per_s > 0);
   gpus_->add_node(nodes_.back());
+  ++nodes_version_;
   return id;
 }
 
@@ -152,6 +153,7 @@ void World::crash_node(NodeId node, Nanos reboot_after) {
   if (!nodes_[node.value].alive) return;
   nodes_[node.value].alive = false;
   nodes_[node.value].rebooting = reboot_after >= 0;
+  ++nodes_version_;
   std::string why = fmt::format("node {} crashed", node);
   trace({.kind = TraceKind::kProcessExit, .node = node, .detail = why});
   for (auto& process : processes_) {
@@ -164,6 +166,7 @@ void World::crash_node(NodeId node, Nanos reboot_after) {
     at(now_ + reboot_after, [this, node] {
       nodes_[node.value].alive = true;
       nodes_[node.value].rebooting = false;
+      ++nodes_version_;
       trace({.kind = TraceKind::kProcessStart, .node = node, .detail = fmt::format("node {} rebooted", node)});
       gpus_->node_rebooted(node);
       for (ProcessId watcher : node_watchers_) {
@@ -194,6 +197,7 @@ void World::pressure_gpu_memory(NodeId node, uint32_t device, int64_t bytes, Nan
 void World::lose_gpu(NodeId node, uint32_t device) {
   assert(node.value < nodes_.size());
   gpus_->lose(node, device);
+  ++nodes_version_;
 }
 
 void World::bind_gpus(ProcessId process, std::vector<uint32_t> devices, int32_t weight) {

@@ -159,6 +159,7 @@ class World final : public Platform {
   bool simulated() const override { return true; }
   Nanos now() const override { return now_; }
   std::vector<NodeInfo> nodes() const override;
+  uint64_t nodes_version() const override { return nodes_version_; }
   absl::StatusOr<ProcessId> start_process(NodeId node, std::string name,
                                           std::unique_ptr<ProcessHost> host) override;
   void kill_process(ProcessId process, std::string_view why) override;
@@ -245,6 +246,7 @@ class World final : public Platform {
   std::vector<ReadyItem> ready_;
 
   std::vector<NodeInfo> nodes_;
+  uint64_t nodes_version_ = 1;  // bumped whenever nodes() would change (Platform::nodes_version)
   std::vector<std::unique_ptr<SimProcess>> processes_;  // index = ProcessId - 1 (dense counters)
   absl::flat_hash_map<uint64_t, SimFiber*> fibers_;              // lookup only, never iterated
   absl::flat_hash_set<TimerId> pending_timers_;                  // lookup only

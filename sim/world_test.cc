@@ -168,5 +168,38 @@ TEST(World, TheSameSeedGivesTheSameInterleaving) {
   EXPECT_GT(seen.size(), 5u) << "the random strategy should explore several interleavings";
 }
 
+// The directory skips copying nodes() at a placement when nodes_version() has not moved, so the
+// version must move at every change nodes() can show, and only then.
+TEST(World, NodesVersionMovesExactlyWhenNodesChange) {
+  World world({.seed = 1});
+  const uint64_t empty = world.nodes_version();
+  world.add_node({.name = "head"});
+  world.add_node({.name = "gpu", .gpus = 2});
+  const uint64_t built = world.nodes_version();
+  EXPECT_EQ(built, empty + 2);
+  std::vector<uint64_t> versions;
+  world.at(kMillisecond, [&] {
+    world.throttle_gpu(NodeId{1}, 0, 2.0, kSecond);  // not part of nodes(): no change
+    versions.push_back(world.nodes_version());
+  });
+  world.at(2 * kMillisecond, [&] {
+    world.lose_gpu(NodeId{1}, 1);
+    versions.push_back(world.nodes_version());
+    EXPECT_EQ(world.nodes()[1].gpu_lost, (std::vector<bool>{false, true}));
+  });
+  world.at(3 * kMillisecond, [&] {
+    world.crash_node(NodeId{1}, /*reboot_after=*/kSecond);
+    versions.push_back(world.nodes_version());
+  });
+  world.at(2 * kSecond, [&] {
+    versions.push_back(world.nodes_version());  // after the reboot
+    EXPECT_TRUE(world.nodes()[1].alive);
+    EXPECT_EQ(world.nodes()[1].gpu_lost, (std::vector<bool>{false, false}));
+    world.stop();
+  });
+  ASSERT_TRUE(world.run().ok());
+  EXPECT_EQ(versions, (std::vector<uint64_t>{built, built + 1, built + 2, built + 3}));
+}
+
 }  // namespace
 }  // namespace troupe::sim

@@ -224,6 +224,11 @@ void Directory::set_pending(ActorRecord& actor, std::string reason) {
 }
 
 void Directory::refresh_liveness() {
+  // Nothing changed since the last look (the simulator says so): skip the copy, which costs as
+  // much as a placement's scan of a thousand nodes.
+  const uint64_t version = platform_.nodes_version();
+  if (version != 0 && version == nodes_version_seen_) return;
+  nodes_version_seen_ = version;
   std::vector<NodeInfo> current = platform_.nodes();  // liveness changes (node crash, reboot)
   for (size_t i = 0; i < nodes_.size() && i < current.size(); ++i) {
     nodes_[i].info.alive = current[i].alive;
@@ -393,6 +398,7 @@ bool Directory::try_place(ActorRecord& actor) {
     actor.spec.gpu_ids.clear();
     actor.placed = false;
     target->info.alive = false;
+    nodes_version_seen_ = 0;  // this view now differs from the platform's: take it again next time
     return try_place(actor);
   }
   if (!worker.ok()) {

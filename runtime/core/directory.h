@@ -176,6 +176,8 @@ class Directory final : public ProcessHost {
   ClusterConfig config_;
   ProcessId self_;
   std::vector<NodeCapacity> nodes_;
+  // The platform's nodes_version() when nodes_ last took liveness from nodes(); 0: take it again.
+  uint64_t nodes_version_seen_ = 0;
   std::map<ActorId, ActorRecord> actors_;
   std::map<std::pair<std::string, std::string>, ActorId> names_;  // (namespace, name)
   std::deque<ActorId> waiting_;  // placement order

@@ -40,6 +40,10 @@ void ensure_signal_stack();
 // stack just handed to fiber `name` (copied). REQUIRES: not already registered.
 void register_guard(const FiberStack& stack, size_t guard_bytes, const char* name);
 
+// The live stacks of the table (every stack registered and not yet unregistered), with
+// mincore's count of their resident pages: StackPool's live_stack_usage().
+LiveStackUsage live_stack_usage();
+
 // Forgets the guard page of `stack`. REQUIRES: registered (or refused for lack of slots).
 void unregister_guard(const FiberStack& stack);
 

@@ -62,7 +62,11 @@ constexpr uint32_t kNoSlot = UINT32_MAX;
 struct GuardWriters {
   std::mutex mutex;
   std::vector<uint32_t> free_slots;                  // below the high-water mark
-  std::map<uintptr_t, uint32_t> slot_of;  // stack base -> slot (or kNoSlot)
+  struct Live {
+    uint32_t slot = 0;  // or kNoSlot
+    size_t stack_bytes = 0;
+  };
+  std::map<uintptr_t, Live> slot_of;  // stack base -> its slot and size: every live stack
   bool warned_full = false;
 };
 
@@ -204,7 +208,7 @@ void register_guard(const FiberStack& stack, size_t guard_bytes, const char* nam
   GuardWriters& w = writers();
   std::lock_guard lock(w.mutex);
   const uint32_t slot = claim_slot(w);
-  const bool inserted = w.slot_of.emplace(base, slot).second;
+  const bool inserted = w.slot_of.emplace(base, GuardWriters::Live{.slot = slot, .stack_bytes = stack.size}).second;
   if (!inserted) fatal(fmt::format("fiber stack {} registered twice", fmt::ptr(stack.base)));
   if (slot == kNoSlot) {
     if (!w.warned_full) {
@@ -228,14 +232,35 @@ void unregister_guard(const FiberStack& stack) {
   std::lock_guard lock(w.mutex);
   const auto it = w.slot_of.find(reinterpret_cast<uintptr_t>(stack.base));
   if (it == w.slot_of.end()) fatal(fmt::format("fiber stack {} released but not live", fmt::ptr(stack.base)));
-  const uint32_t slot = it->second;
+  const uint32_t slot = it->second.slot;
   w.slot_of.erase(it);
   if (slot == kNoSlot) return;
   g_slots[slot].guard_begin.store(0, std::memory_order_release);
   w.free_slots.push_back(slot);
 }
 
+LiveStackUsage live_stack_usage() {
+  const size_t page = page_bytes();
+  LiveStackUsage usage;
+  GuardWriters& w = writers();
+  std::lock_guard lock(w.mutex);
+  std::vector<unsigned char> pages;
+  for (const auto& [base, live] : w.slot_of) {
+    usage.stacks += 1;
+    usage.reserved_bytes += live.stack_bytes;
+    pages.assign(live.stack_bytes / page, 0);
+    void* low = reinterpret_cast<void*>(base - live.stack_bytes);
+    if (mincore(low, live.stack_bytes, pages.data()) != 0) {
+      fatal(fmt::format("mincore of a fiber stack failed: {}", std::strerror(errno)));
+    }
+    for (unsigned char state : pages) usage.resident_bytes += (state & 1) != 0 ? page : 0;
+  }
+  return usage;
+}
+
 }  // namespace fiber_internal
+
+LiveStackUsage live_stack_usage() { return fiber_internal::live_stack_usage(); }
 
 // ---- StackPool -------------------------------------------------------------------------------
 

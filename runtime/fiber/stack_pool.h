@@ -33,6 +33,19 @@ struct FiberStack {
   size_t size = 0;
 };
 
+// The fiber stacks handed out and not yet released, across every pool of the process (a stack in
+// a pool's cache is not live), and how much of them the kernel has backed with memory. A stack
+// reserves stack_bytes of address space but costs only the pages fibers have touched: that is
+// `resident_bytes` (mincore; a reused stack keeps the pages earlier fibers touched). For
+// measurements (tools/bench), not for behaviour: it depends on the kernel, and takes a lock and
+// one mincore call per live stack.
+struct LiveStackUsage {
+  size_t stacks = 0;
+  size_t reserved_bytes = 0;  // the stacks' usable sizes (guard pages not counted)
+  size_t resident_bytes = 0;  // pages of them in memory
+};
+LiveStackUsage live_stack_usage();
+
 class StackPool {
  public:
   explicit StackPool(StackPoolOptions options = {});

@@ -77,6 +77,27 @@ TEST(StackPoolTest, CacheKeepsAtMostMaxCached) {
   EXPECT_EQ(pool.cached(), 2u);
 }
 
+TEST(StackPoolTest, LiveStackUsageCountsLiveStacksAndTheirTouchedPages) {
+  const LiveStackUsage before = live_stack_usage();
+  StackPool pool({.stack_bytes = 8 * page_bytes(), .max_cached = 0});
+  const FiberStack touched = pool.allocate("touched");
+  const FiberStack untouched = pool.allocate("untouched");
+  volatile char* lowest = static_cast<char*>(touched.base) - touched.size;
+  lowest[touched.size - 1] = 1;              // the top page, where a fiber starts
+  lowest[touched.size - 1 - page_bytes()] = 1;  // and the one below
+  LiveStackUsage usage = live_stack_usage();
+  EXPECT_EQ(usage.stacks - before.stacks, 2u);
+  EXPECT_EQ(usage.reserved_bytes - before.reserved_bytes, 16 * page_bytes());
+  EXPECT_EQ(usage.resident_bytes - before.resident_bytes, 2 * page_bytes());
+  pool.release(touched);  // unmapped (max_cached = 0): neither live nor resident any more
+  usage = live_stack_usage();
+  EXPECT_EQ(usage.stacks - before.stacks, 1u);
+  EXPECT_EQ(usage.reserved_bytes - before.reserved_bytes, 8 * page_bytes());
+  EXPECT_EQ(usage.resident_bytes - before.resident_bytes, 0u);
+  pool.release(untouched);
+  EXPECT_EQ(live_stack_usage().stacks, before.stacks);
+}
+
 TEST(StackPoolTest, SignalStackIsInstalledOnTheCallingThread) {
   std::thread thread([] {
     troupe::fiber_internal::ensure_signal_stack();
