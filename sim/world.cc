@@ -466,6 +466,22 @@ absl::Status World::run() {
   absl::Status status;
   stop_status_ = absl::OkStatus();
   while (!stop_requested_) {
+    if (ready_.empty() && !events_.empty() && events_.next_time() <= now_) {
+      ReadyItem item = events_.pop();
+      if (events_.empty() || events_.next_time() > now_) {
+        // The only item ready: the ready list would hold just it, and the loop below would take
+        // it without a decision. Run it from here (the same step count and limit), without the
+        // two moves through the list.
+        if (++steps_ > options_.max_steps) {
+          status = absl::ResourceExhaustedError(
+              fmt::format("the run passed WorldOptions::max_steps ({} steps)", options_.max_steps));
+          break;
+        }
+        run_item(item);
+        continue;
+      }
+      ready_.push_back(std::move(item));
+    }
     while (!events_.empty() && events_.next_time() <= now_) ready_.push_back(events_.pop());
     if (ready_.empty()) {
       if (events_.empty()) {
