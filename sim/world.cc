@@ -615,11 +615,12 @@ void World::resume_fiber(SimFiber& fiber) {
     ScopedExecutionContext scope(&fiber.context);
     fiber.fiber->resume();
   }
-  // `fiber` may be gone now: its process may have been killed by someone else's... no: only the
-  // fiber itself ran, so it still exists unless it killed its own process (then killed is set).
+  // Only the fiber itself ran, so `fiber` still exists: a fiber that killed its own process is
+  // kept (marked killed) for the teardown below. Parked or yielding: nothing more to do here.
+  if (!fiber.killed && !fiber.fiber->finished()) return;
   SimProcess* process = find_process(process_id);
   auto owned = process->fibers.find(id);
-  assert(owned != process->fibers.end());
+  assert(owned != process->fibers.end() && owned->second.get() == &fiber);
   SimFiber& self = *owned->second;
   if (self.killed || self.fiber->finished()) {
     if (!self.killed) trace({.kind = TraceKind::kFiberExit, .node = process->node, .process = process_id,
