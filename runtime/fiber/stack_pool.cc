@@ -10,11 +10,11 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "fmt/format.h"
 #include "runtime/fiber/guard.h"
 
@@ -62,7 +62,9 @@ constexpr uint32_t kNoSlot = UINT32_MAX;
 struct GuardWriters {
   std::mutex mutex;
   std::vector<uint32_t> free_slots;                  // below the high-water mark
-  std::map<uintptr_t, uint32_t> slot_of;  // stack base -> slot (or kNoSlot)
+  // Stack base -> slot (or kNoSlot). Looked up, never iterated: a hash map, so registering a
+  // stack (every fiber's first resume) allocates no tree node.
+  absl::flat_hash_map<uintptr_t, uint32_t> slot_of;
   bool warned_full = false;
 };
 
