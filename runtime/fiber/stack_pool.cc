@@ -10,11 +10,11 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "fmt/format.h"
 #include "runtime/fiber/guard.h"
 
@@ -66,7 +66,10 @@ struct GuardWriters {
     uint32_t slot = 0;  // or kNoSlot
     size_t stack_bytes = 0;
   };
-  std::map<uintptr_t, Live> slot_of;  // stack base -> its slot and size: every live stack
+  // Stack base -> its slot and size: every live stack. Looked up, and walked only to sum (in
+  // live_stack_usage, where order cannot matter): a hash map, so registering a stack (every
+  // fiber's first resume) allocates no tree node.
+  absl::flat_hash_map<uintptr_t, Live> slot_of;
   bool warned_full = false;
 };
 
@@ -245,7 +248,7 @@ LiveStackUsage live_stack_usage() {
   GuardWriters& w = writers();
   std::lock_guard lock(w.mutex);
   std::vector<unsigned char> pages;
-  for (const auto& [base, live] : w.slot_of) {
+  for (const auto& [base, live] : w.slot_of) {  // a sum: the hash order cannot show
     usage.stacks += 1;
     usage.reserved_bytes += live.stack_bytes;
     pages.assign(live.stack_bytes / page, 0);

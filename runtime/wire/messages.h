@@ -309,14 +309,26 @@ struct LookupNameReply {
 // method runs. Its data is the packed ObjectId, 8 bytes big-endian.
 inline constexpr int8_t kRefArgExt = 1;
 
+// The message `[kind, body]`, packed by msgpack's packer.
 template <typename Body>
-std::string encode_message(MessageKind kind, const Body& body) {
+std::string encode_message_packed(MessageKind kind, const Body& body) {
   StringWriter writer;
   msgpack::packer<StringWriter> packer(writer);
   packer.pack_array(2);
   packer.pack(static_cast<uint8_t>(kind));
   packer.pack(body);
   return writer.take();
+}
+
+// The two messages of every actor call are written directly into a buffer sized once: the same
+// bytes as encode_message_packed (messages_test compares them), without the packer's string
+// appends and regrowths.
+std::string encode_message(MessageKind kind, const Call& body);
+std::string encode_message(MessageKind kind, const CallReply& body);
+
+template <typename Body>
+std::string encode_message(MessageKind kind, const Body& body) {
+  return encode_message_packed(kind, body);
 }
 
 // A received message: its kind and the unpacked body, still to be converted. The body lives in
@@ -337,6 +349,16 @@ std::optional<T> body_as(const Envelope& envelope) {
 // Checks the envelope's shape; InvalidArgument for anything else (a corrupt or foreign frame).
 // REQUIRES: `bytes` and `zone` outlive the envelope.
 absl::StatusOr<Envelope> open_envelope(std::string_view bytes, msgpack::zone& zone);
+
+// The two messages of every actor call, read straight from their bytes (no msgpack objects, no
+// zone): the hot path of the simulator and of the real platforms. Each accepts only a message of
+// its kind whose body is an array of exactly its fields, in the forms msgpack's converters read
+// as those fields (unsigned integers within the field's range, strings or binaries), with no
+// bytes after it; then `out` holds what open_envelope + body_as would give. On anything else it
+// returns false (and `out` is unspecified): the caller goes through open_envelope + body_as,
+// which decide as before, so no message is read differently.
+bool read_call(std::string_view bytes, Call& out);
+bool read_call_reply(std::string_view bytes, CallReply& out);
 
 // Opens one message at a time, reusing one zone (a fresh msgpack zone per message would cost an
 // allocation of its first chunk every time).
