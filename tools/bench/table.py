@@ -195,7 +195,7 @@ def verdict(target, troupe, caf):
         met, gap = troupe <= bound, troupe / bound
     else:  # "<"
         met, gap = troupe < bound, troupe / bound
-    return f"{text}: met" if met else f"{text}: **missed** ({gap:.1f}x short)"
+    return f"{text}: met" if met else f"{text}: **missed** ({gap:.2f}x short)"
 
 
 def machine(contexts):

@@ -89,16 +89,16 @@ def main():
         expect_equal(row(out, "pipelined calls"),
                      "| pipelined calls | not run |  |  |  |")  # the simulator's row comes first
         assert "| pipelined calls | 600.0 k calls/s | 500.0 k calls/s | 1.20x faster | "\
-               ">= 1.5x CAF: **missed** (1.2x short) |" in out, out
+               ">= 1.5x CAF: **missed** (1.25x short) |" in out, out
         expect_equal(row(out, "Savina: ping-pong"), "| Savina: ping-pong | 30 ms | 60 ms | 2.00x faster |  |")
         # Two runs of one family: the row cannot tell which one it means.
         expect_equal(row(out, "Savina: counting"), "| Savina: counting | not run | not run |  |  |")
         expect_equal(row(out, "synchronous calls"),
-                     "| synchronous calls | 500.0 k calls/s |  |  | >= 2 M/s: **missed** (4.0x short) |")
+                     "| synchronous calls | 500.0 k calls/s |  |  | >= 2 M/s: **missed** (4.00x short) |")
         expect_equal(row(out, "100,000 actors on 1,000 nodes: peak memory"),
                      "| 100,000 actors on 1,000 nodes: peak memory | 1.50 GiB |  |  | < 2 GiB: met |")
         expect_equal(row(out, "synchronous call latency (median call)"),
-                     "| synchronous call latency (median call) | 100 µs |  |  | <= 50 µs median: **missed** (2.0x short) |")
+                     "| synchronous call latency (median call) | 100 µs |  |  | <= 50 µs median: **missed** (2.00x short) |")
         expect_equal(row(out, "synchronous call latency (90th percentile)"),
                      "| synchronous call latency (90th percentile) | 150 µs |  |  |  |")
         assert "| pipelined calls | failed: no head |  |  | >= 200 k/s: not measured |" in out, out
