@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -36,10 +37,19 @@ std::string encode(const T& value) {
   return writer.take();
 }
 
+// msgpack's parser sizes an array or map from its header before reading the elements, so a
+// corrupt 5-byte header can ask for 2^32 elements (64 GiB of objects). No valid message of
+// `bytes` bytes holds a container, string, binary or extension longer than `bytes` (every element
+// takes at least one byte), so these limits refuse only input that could never parse.
+inline msgpack::unpack_limit input_bounded_limit(size_t bytes) {
+  const size_t bound = std::min<size_t>(bytes, std::numeric_limits<uint32_t>::max());
+  return msgpack::unpack_limit(/*array=*/bound, /*map=*/bound, /*str=*/bound, /*bin=*/bound, /*ext=*/bound);
+}
+
 // Unpacks `bytes` into a handle that keeps the zone alive (objects point into it).
 inline absl::StatusOr<msgpack::object_handle> unpack(std::string_view bytes) {
   try {
-    return msgpack::unpack(bytes.data(), bytes.size());
+    return msgpack::unpack(bytes.data(), bytes.size(), nullptr, nullptr, input_bounded_limit(bytes.size()));
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(fmt::format("malformed msgpack ({} bytes): {}", bytes.size(), e.what()));
   }
@@ -227,8 +237,10 @@ inline absl::StatusOr<msgpack::object> unpack_into(msgpack::zone& zone, std::str
   if (msgpack::object flat; internal::unpack_flat(zone, bytes, flat)) return flat;
   try {
     size_t offset = 0;
-    msgpack::object object = msgpack::unpack(
-        zone, bytes.data(), bytes.size(), offset, [](msgpack::type::object_type, size_t, void*) { return true; });
+    msgpack::object object =
+        msgpack::unpack(zone, bytes.data(), bytes.size(), offset,
+                        [](msgpack::type::object_type, size_t, void*) { return true; }, nullptr,
+                        input_bounded_limit(bytes.size()));
     if (offset != bytes.size()) {
       return absl::InvalidArgumentError(
           fmt::format("malformed msgpack: {} bytes after the value", bytes.size() - offset));
