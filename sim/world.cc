@@ -469,6 +469,13 @@ absl::Status World::run() {
   stop_requested_ = false;
   absl::Status status;
   stop_status_ = absl::OkStatus();
+  // Counts the step of the item about to run; false (with `status` set) past max_steps.
+  auto take_step = [this](absl::Status& out) {
+    if (++steps_ <= options_.max_steps) return true;
+    out = absl::ResourceExhaustedError(
+        fmt::format("the run passed WorldOptions::max_steps ({} steps)", options_.max_steps));
+    return false;
+  };
   while (!stop_requested_) {
     if (ready_.empty() && !events_.empty() && events_.next_time() <= now_) {
       ReadyItem item = events_.pop();
@@ -476,11 +483,7 @@ absl::Status World::run() {
         // The only item ready: the ready list would hold just it, and the loop below would take
         // it without a decision. Run it from here (the same step count and limit), without the
         // two moves through the list.
-        if (++steps_ > options_.max_steps) {
-          status = absl::ResourceExhaustedError(
-              fmt::format("the run passed WorldOptions::max_steps ({} steps)", options_.max_steps));
-          break;
-        }
+        if (!take_step(status)) break;
         run_item(item);
         continue;
       }
@@ -528,11 +531,7 @@ absl::Status World::run() {
       if (index + 1 != ready_.size()) ready_[index] = std::move(ready_.back());
       ready_.pop_back();
     }
-    if (++steps_ > options_.max_steps) {
-      status = absl::ResourceExhaustedError(
-          fmt::format("the run passed WorldOptions::max_steps ({} steps)", options_.max_steps));
-      break;
-    }
+    if (!take_step(status)) break;
     run_item(item);
   }
   running_ = false;
@@ -622,18 +621,16 @@ void World::resume_fiber(SimFiber& fiber) {
   // Only the fiber itself ran, so `fiber` still exists: a fiber that killed its own process is
   // kept (marked killed) for the teardown below. Parked or yielding: nothing more to do here.
   if (!fiber.killed && !fiber.fiber->finished()) return;
+  // Finished or killed: tear it down.
   SimProcess* process = find_process(process_id);
   auto owned = process->fibers.find(id);
   assert(owned != process->fibers.end() && owned->second.get() == &fiber);
-  SimFiber& self = *owned->second;
-  if (self.killed || self.fiber->finished()) {
-    if (!self.killed) trace({.kind = TraceKind::kFiberExit, .node = process->node, .process = process_id,
-                             .call = id.value});
-    auto node = process->fibers.extract(owned);
-    fibers_.erase(id.value);
-    ScopedExecutionContext scope(&node.mapped()->context);
-    node.mapped()->fiber.reset();
-  }
+  if (!fiber.killed) trace({.kind = TraceKind::kFiberExit, .node = process->node, .process = process_id,
+                            .call = id.value});
+  auto node = process->fibers.extract(owned);
+  fibers_.erase(id.value);
+  ScopedExecutionContext scope(&node.mapped()->context);
+  node.mapped()->fiber.reset();
 }
 
 std::string World::describe_parked(const SimFiber& fiber) const {
