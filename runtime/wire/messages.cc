@@ -119,10 +119,8 @@ class Reader {
   template <typename T>
   bool big_endian(size_t skip, size_t bytes, T& out) {
     if (static_cast<size_t>(end_ - at_) < skip + bytes) return false;
-    uint64_t value = 0;
-    for (size_t i = 0; i < bytes; ++i) value = (value << 8) | at_[skip + i];
+    out = static_cast<T>(internal::load_big_endian(at_ + skip, bytes));
     at_ += skip + bytes;
-    out = static_cast<T>(value);
     return true;
   }
 
